@@ -1,0 +1,1 @@
+"""Oxford/Paris (and revisited) retrieval evaluation: AP tools, dataset loaders, query/database expansion."""
