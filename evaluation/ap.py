@@ -19,7 +19,7 @@ REVISITED_PROTOCOLS = ("easy", "medium", "hard")
 
 
 def compute_ap(ranked: Sequence[str], good: Iterable[str], junk: Iterable[str] = (), ok: Iterable[str] = ()) -> float:
-    """Oxford AP of one ranked list: positives = good U ok, junk skipped, trapezoidal precision/recall area."""
+    """Oxford AP of one ranked list: positives = good U ok, junk skipped, trapezoidal PR-curve area."""
     positives = set(good) | set(ok)
     junk_set = set(junk)
     if not positives:
@@ -65,9 +65,7 @@ def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(num.shape, np.nan), where=np.asarray(den) != 0)
 
 
-def average_precision(
-    sim: np.ndarray, positive_mask: np.ndarray, junk_mask: np.ndarray | None = None
-) -> np.ndarray:
+def average_precision(sim: np.ndarray, positive_mask: np.ndarray, junk_mask: np.ndarray | None = None) -> np.ndarray:
     """Oxford AP (same as :func:`compute_ap`) of every query; returns an ``Nq`` float array.
 
     A positive that is also junk is skipped but still counts in the number of positives (as in the C++ tool).
@@ -102,7 +100,10 @@ def r_precision(sim: np.ndarray, positive_mask: np.ndarray) -> np.ndarray:
 def precision_at_k(
     sim: np.ndarray, positive_mask: np.ndarray, junk_mask: np.ndarray | None, ks: Sequence[int] = (1, 5, 10)
 ) -> np.ndarray:
-    """Revisited-protocol precision at k (junk removed; k capped at the rank of the last positive): Nq x len(ks)."""
+    """Revisited-protocol precision at k, ``Nq x len(ks)``.
+
+    Junk is removed from the ranking and k is capped at the rank of the last positive (revisitop definition).
+    """
     if not ks or min(ks) < 1:
         raise ValueError(f"ks must be positive integers, got {list(ks)}")
     pos, junk, n_pos = _sorted_masks(sim, positive_mask, junk_mask)
@@ -120,6 +121,7 @@ def precision_at_k(
 
 def revisited_sets(entry: Mapping[str, Iterable[int]], protocol: str) -> tuple[np.ndarray, np.ndarray]:
     """(positive, junk) database indices of one revisited ground-truth entry under ``protocol``."""
+
     def ids(*keys: str) -> np.ndarray:
         return np.unique(np.concatenate([np.asarray(entry[key], dtype=np.int64).ravel() for key in keys]))
 
@@ -158,13 +160,12 @@ class RevisitedResult:
 
 
 def _nanmean(values: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 ignoring ``nan`` (``nan`` where everything is ``nan``), without warnings."""
     valid = ~np.isnan(values)
-    return np.where(valid.any(axis=0), np.where(valid, values, 0.0).sum(axis=0) / valid.sum(axis=0).clip(min=1), np.nan)
+    return _divide(np.where(valid, values, 0.0).sum(axis=0), valid.sum(axis=0))
 
 
-def evaluate_revisited(
-    sim: np.ndarray, gnd: Mapping, ks: Sequence[int] = (1, 5, 10)
-) -> dict[str, RevisitedResult]:
+def evaluate_revisited(sim: np.ndarray, gnd: Mapping, ks: Sequence[int] = (1, 5, 10)) -> dict[str, RevisitedResult]:
     """mAP and mP@k of the easy, medium and hard revisited protocols (queries without positives skipped)."""
     results = {}
     for protocol in REVISITED_PROTOCOLS:

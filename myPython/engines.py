@@ -32,9 +32,7 @@ class CaffeEngine:
         from .region_generator import rmac_rois
 
         data = np.zeros((2, 3, 64, 64), dtype=np.float32)
-        self._reshape(data.shape, rmac_rois(64, 64, 1, 2).shape)
-        self.net.reshape()
-        return self.net.blobs[self.output].shape[0] == 2
+        return len(self.forward(data, rmac_rois(64, 64, 1, 2))) == 2
 
     def _reshape(self, data_shape: tuple[int, ...], rois_shape: tuple[int, ...]) -> None:
         if self._shape != (data_shape, rois_shape):

@@ -1,0 +1,157 @@
+"""The embedded default model: R-MAC on the open_nsfw ResNet-50-1by2 trunk.
+
+The trunk (to `relu_stage3_block2`: 1024 channels, stride 32) and its
+weights come from the pinned `nsfw` package. The head is the standard R-MAC
+head of `netgen`; its PCA-whitening (the Scale shift and the InnerProduct
+projection) is learned here, deterministically, from regional features of
+photos that the pinned packages ship.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import assets
+from .descriptor import prepare_input
+from .models import ModelSpec
+from .region_generator import get_rmac_region_coordinates, pack_regions_for_network
+
+BUILDER_VERSION = "1"
+TRUNK_END = "relu_stage3_block2"
+FEATURES_BLOB = "eltwise_stage3_block2"
+CHANNELS = 1024
+PCA_DIM = 512
+NSFW_MEAN_BGR = (104.0, 117.0, 123.0)
+# Learning set for the whitening: scales, grid levels and flips of the shipped photos.
+LEARN_SCALES = (384, 512, 640)
+LEARN_LEVELS = 3
+# Eigenvalues are floored at this fraction of the largest before whitening.
+WHITEN_FLOOR = 0.3
+
+
+def learning_images() -> list[Path]:
+    return assets.perception_images() + assets.skimage_photos()
+
+
+def default_prototxt(trunk_proto: str | os.PathLike):
+    """NetParameter: the nsfw layers up to the trunk end plus the R-MAC head."""
+    from caffe import layers as L  # noqa: N812
+
+    from . import netgen
+    from .caffe_runtime import caffe, caffe_pb2, read_net_param
+
+    trunk = read_net_param(trunk_proto)
+    net = caffe_pb2.NetParameter()
+    net.name = "ResNet-50-1by2-RMAC"
+    for layer in trunk.layer:
+        net.layer.add().CopyFrom(layer)
+        if layer.name == TRUNK_END:
+            break
+    else:
+        raise ValueError(f"{trunk_proto}: no layer {TRUNK_END}")
+    # Deploy nets carry no learning-rate settings.
+    for layer in net.layer:
+        del layer.param[:]
+    spec = caffe.NetSpec()
+    spec[FEATURES_BLOB] = L.Input(shape={"dim": [1, CHANNELS, 7, 7]})
+    spec.rois = L.Input(shape={"dim": [8, 5]})
+    netgen.rmac_head(spec, spec[FEATURES_BLOB], channels=CHANNELS, spatial_scale=1.0 / 32,
+                     pca_dim=PCA_DIM, normalize="cpp")
+    head = spec.to_proto()
+    insert_at = 1  # after the `data` Input layer
+    for layer in head.layer:
+        if layer.name == FEATURES_BLOB:
+            continue
+        if layer.name == "rois":
+            net.layer.insert(insert_at, layer)
+        else:
+            net.layer.add().CopyFrom(layer)
+    return net
+
+
+def _regional_features(net, images: list[Path]) -> np.ndarray:
+    """L2-normalised regional max-pooled trunk features (`pooled_rois/normalized`)."""
+    from .images import load_image
+
+    rows = []
+    for path in images:
+        image = load_image(path)
+        for flipped in (image, image[:, ::-1]):
+            for size in LEARN_SCALES:
+                data = prepare_input(np.ascontiguousarray(flipped), size, NSFW_MEAN_BGR)[None]
+                rois = pack_regions_for_network([get_rmac_region_coordinates(*data.shape[2:], LEARN_LEVELS)])
+                net.blobs["data"].reshape(*data.shape)
+                net.blobs["rois"].reshape(*rois.shape)
+                net.blobs["data"].data[...] = data
+                net.blobs["rois"].data[...] = rois
+                out = net.forward(end="pooled_rois/normalized")["pooled_rois/normalized"]
+                rows.append(out.reshape(len(rois), -1).copy())
+    return np.concatenate(rows).astype(np.float64)
+
+
+def learn_pca_whitening(vectors: np.ndarray, dim: int, floor: float = WHITEN_FLOOR) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, projection dim x D) such that (x - mean) @ projection.T is whitened."""
+    mean = vectors.mean(axis=0)
+    centered = vectors - mean
+    cov = centered.T @ centered / max(len(vectors) - 1, 1)
+    eigval, eigvec = np.linalg.eigh(cov)
+    order = np.argsort(eigval)[::-1][:dim]
+    eigval, eigvec = eigval[order], eigvec[:, order]
+    # Fix the sign of each component so that the result does not depend on LAPACK.
+    signs = np.sign(eigvec[np.abs(eigvec).argmax(axis=0), np.arange(eigvec.shape[1])])
+    eigvec = eigvec * signs
+    scale = 1.0 / np.sqrt(np.maximum(eigval, floor * eigval[0]))
+    return mean, (eigvec * scale).T
+
+
+def _model_dir() -> Path:
+    nsfw = assets.PACKAGES["nsfw"].sha256
+    netgen_src = Path(__file__).with_name("netgen.py").read_bytes()
+    key = hashlib.sha256(f"{BUILDER_VERSION}{nsfw}{PCA_DIM}{WHITEN_FLOOR}{LEARN_SCALES}{LEARN_LEVELS}".encode()
+                         + netgen_src + Path(__file__).read_bytes()).hexdigest()[:12]
+    return assets.cache_dir() / "models" / f"default-{key}"
+
+
+def default_model(rebuild: bool = False) -> ModelSpec:
+    """The default model, built into the cache on first use."""
+    out = _model_dir()
+    proto, weights = out / "deploy.prototxt", out / "default.caffemodel"
+    spec = ModelSpec(name="default", proto=str(proto), weights=str(weights), mean_bgr=NSFW_MEAN_BGR,
+                     S=512, L=2, dim=PCA_DIM)
+    if weights.exists() and not rebuild:
+        return spec
+    from google.protobuf import text_format
+
+    from .caffe_runtime import caffe
+
+    out.mkdir(parents=True, exist_ok=True)
+    trunk_proto, trunk_weights = assets.nsfw_files()
+    net_param = default_prototxt(trunk_proto)
+    tmp_proto = out / "deploy.prototxt.tmp"
+    tmp_proto.write_text("# R-MAC on the open_nsfw ResNet-50-1by2 trunk; generated by myPython.default_model\n"
+                         + text_format.MessageToString(net_param))
+    net = caffe.Net(str(tmp_proto), caffe.TEST)
+    net.copy_from(str(trunk_weights))
+    images = learning_images()
+    mean, projection = learn_pca_whitening(_regional_features(net, images), PCA_DIM)
+    net.params["pooled_rois/centered"][0].data[...] = 1.0
+    net.params["pooled_rois/centered"][1].data[...] = -mean
+    net.params["pooled_rois/pca"][0].data[...] = projection
+    net.params["pooled_rois/pca"][1].data[...] = 0.0
+    tmp_weights = out / "default.caffemodel.tmp"
+    net.save(str(tmp_weights))
+    os.replace(tmp_proto, proto)
+    os.replace(tmp_weights, weights)
+    spec.info = {
+        "trunk": f"open_nsfw ResNet-50-1by2 to {TRUNK_END} ({assets.PACKAGES['nsfw'].requirement}, "
+                 f"sha256 {assets.PACKAGES['nsfw'].sha256})",
+        "head": f"R-MAC, PCA-whitening {CHANNELS}->{PCA_DIM} learned on {len(images)} shipped photos "
+                f"(scales {LEARN_SCALES}, L={LEARN_LEVELS}, flips)",
+        "weights_sha256": assets.sha256_file(weights),
+    }
+    spec.save_sidecar()
+    return spec

@@ -1,0 +1,87 @@
+"""Sampling frames of short videos at a fixed rate (PyAV, FFmpeg bundled in its wheel)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .images import InputError
+
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
+
+
+@dataclass
+class Frame:
+    time: float  # seconds from the start of the stream
+    image: np.ndarray  # BGR uint8
+
+
+def frame_id(video_id: str, time: float) -> str:
+    """Row id of a frame: `<video path>#t=<seconds, 3 decimals>`."""
+    return f"{video_id}#t={time:.3f}"
+
+
+def sample_frames(path: str | os.PathLike, fps: float = 1.0, max_frames: int | None = None) -> Iterator[Frame]:
+    """Yield the first frame at or after each multiple of 1/fps seconds.
+
+    Raises InputError when the file has no decodable video stream. A stream
+    that breaks off part-way (truncated file) ends the iteration after the
+    frames that decoded; `last_error` on the generator's caller side is the
+    reason (see `read_frames`).
+    """
+    frames, error = read_frames(path, fps, max_frames)
+    if error and not frames:
+        raise InputError(error)
+    yield from frames
+
+
+def read_frames(path: str | os.PathLike, fps: float = 1.0, max_frames: int | None = None
+                ) -> tuple[list[Frame], str | None]:
+    """All sampled frames plus a one-line problem description (None when clean)."""
+    import av
+
+    if fps <= 0:
+        raise ValueError("fps must be > 0")
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise InputError(f"{name}: file not found")
+    if path.stat().st_size == 0:
+        raise InputError(f"{name}: empty file")
+    try:
+        container = av.open(str(path))
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise InputError(f"{name}: not a readable video ({type(exc).__name__})") from None
+    frames: list[Frame] = []
+    problem = None
+    with container:
+        streams = [s for s in container.streams.video
+                   if not (s.disposition & av.stream.Disposition.attached_pic)]
+        if not streams:
+            raise InputError(f"{name}: no video stream")
+        stream = streams[0]
+        stream.thread_type = "AUTO"
+        step = 1.0 / fps
+        next_time = 0.0
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * stream.time_base) - float((stream.start_time or 0) * stream.time_base)
+                if t + 1e-6 < next_time:
+                    continue
+                frames.append(Frame(round(max(t, 0.0), 3), frame.to_ndarray(format="bgr24")))
+                next_time = (int(t / step + 1e-6) + 1) * step
+                if max_frames is not None and len(frames) >= max_frames:
+                    break
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            problem = f"{name}: decoding stopped after {len(frames)} frame(s) ({type(exc).__name__})"
+    if not frames:
+        raise InputError(problem or f"{name}: no decodable frames")
+    return frames, problem
