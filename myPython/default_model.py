@@ -13,6 +13,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from . import assets
@@ -108,6 +109,40 @@ def learn_pca_whitening(vectors: np.ndarray, dim: int, floor: float = WHITEN_FLO
     return mean, (eigvec * scale).T
 
 
+def calibrate_threshold(proto: Path, weights: Path, target_precision: float = 0.99) -> float:
+    """Lowest cosine threshold reaching the target precision on edited copies of shipped photos.
+
+    Calibration pairs: each perception photo against a crop, a small
+    re-compressed copy, a mirror and a captioned copy of itself (positives)
+    and of every other photo, scikit-image's included (negatives).
+    """
+    from .descriptor import DescriptorExtractor, ExtractionSettings
+    from .images import load_image
+    from .threshold import threshold_grid
+
+    extractor = DescriptorExtractor.from_files(proto, weights, ExtractionSettings(mean_bgr=NSFW_MEAN_BGR))
+    originals = [load_image(p) for p in assets.perception_images()]
+    distractors = [load_image(p) for p in assets.skimage_photos()]
+    base = extractor.describe_batch(originals + distractors)
+    edits = []
+    for image in originals:
+        h, w = image.shape[:2]
+        small = cv2.resize(image, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 35])
+        captioned = image.copy()
+        cv2.putText(captioned, "LIVE", (4, h - 6), cv2.FONT_HERSHEY_SIMPLEX, h / 120, (255, 255, 255), 2)
+        edits.append([image[h // 10 : h - h // 10, w // 10 : w - w // 10], cv2.imdecode(buf, cv2.IMREAD_COLOR),
+                      np.ascontiguousarray(image[:, ::-1]), captioned])
+    sims = np.stack([extractor.describe_batch(e) @ base.T for e in edits])  # photo x edit x photo
+    same = np.eye(len(originals), len(base), dtype=bool)[:, None, :].repeat(sims.shape[1], axis=1)
+    pos, neg = sims[same], sims[~same]
+    for t in threshold_grid(0.0, 1.0):
+        tp, fp = (pos >= t).sum(), (neg >= t).sum()
+        if tp and tp / (tp + fp) >= target_precision:
+            return float(t)
+    return 1.0
+
+
 def _model_dir() -> Path:
     nsfw = assets.PACKAGES["nsfw"].sha256
     netgen_src = Path(__file__).with_name("netgen.py").read_bytes()
@@ -122,8 +157,10 @@ def default_model(rebuild: bool = False) -> ModelSpec:
     proto, weights = out / "deploy.prototxt", out / "default.caffemodel"
     spec = ModelSpec(name="default", proto=str(proto), weights=str(weights), mean_bgr=NSFW_MEAN_BGR,
                      S=512, L=2, dim=PCA_DIM)
-    if weights.exists() and not rebuild:
-        return spec
+    if weights.exists() and Path(str(weights) + ".json").exists() and not rebuild:
+        from .models import load_model
+
+        return load_model(proto, weights)
     from google.protobuf import text_format
 
     from .caffe_runtime import caffe
@@ -146,7 +183,11 @@ def default_model(rebuild: bool = False) -> ModelSpec:
     net.save(str(tmp_weights))
     os.replace(tmp_proto, proto)
     os.replace(tmp_weights, weights)
+    threshold = calibrate_threshold(proto, weights)
     spec.info = {
+        "recommended_threshold": threshold,
+        "threshold_calibration": "lowest cosine with precision >= 0.99 on crops, re-compressed, mirrored and "
+                                 "captioned copies of the 10 perception photos against them and 17 scikit-image photos",
         "trunk": f"open_nsfw ResNet-50-1by2 to {TRUNK_END} ({assets.PACKAGES['nsfw'].requirement}, "
                  f"sha256 {assets.PACKAGES['nsfw'].sha256})",
         "head": f"R-MAC, PCA-whitening {CHANNELS}->{PCA_DIM} learned on {len(images)} shipped photos "
