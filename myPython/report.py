@@ -106,7 +106,7 @@ def similarity_histogram(mapped: dict[str, Neighbours], truth: dict[str, str], p
 
 def _card(thumbs: ThumbnailSource, ident: str, caption: str, css: str = "") -> str:
     uri = thumbs.data_uri(ident)
-    img = (f'<img src="{uri}" alt="{html.escape(ident)}" loading="lazy">' if uri
+    img = (f'<img src="{uri}" alt="{html.escape(ident)}">' if uri
            else '<div class="missing">no preview</div>')
     return (f'<figure class="{css}">{img}<figcaption title="{html.escape(ident)}">'
             f"{html.escape(caption)}</figcaption></figure>")
@@ -176,6 +176,14 @@ section {{ margin-bottom: 14px; }} img.plot {{ max-width: 100%; }}
 pre.summary {{ background: #f6f6f6; padding: 8px; }}
 </style></head><body>
 {''.join(parts)}
+<script>
+// Lets automated checks (and curious users) see that every picture decoded.
+window.addEventListener("load", () => {{
+  const imgs = Array.from(document.images);
+  document.body.dataset.images = imgs.length;
+  document.body.dataset.brokenImages = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).length;
+}});
+</script>
 </body></html>
 """
     path = out / "report.html"
