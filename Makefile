@@ -7,19 +7,22 @@ GPU ?= 0
 CUDA_ARCH ?= 90
 STAMP := $(VENV)/.deps-stamp
 DEPS_HASH := $(shell cat requirements.txt requirements-dev.txt setup.py 2>/dev/null | sha256sum | cut -c1-16)
+PIP_QUIET := 2>&1 | { grep -v '^WARNING: Location' || true; }
 
-.PHONY: install venv caffe compute_ap test demo proto bench lint weights check-gpu-build clean
+.PHONY: install venv caffe compute_ap default-model test test-deps demo proto bench lint weights \
+        check-gpu-build bench-gpu clean
 
-install: caffe compute_ap
-	@echo "install: done ($(PY) -c 'import caffe' works)"
+## install: the virtual environment, Caffe (built, cached), compute_ap and the default model
+install: caffe compute_ap default-model
+	@echo "install: done; $(PY) -c 'import caffe' works"
 
 venv: $(STAMP).$(DEPS_HASH)
 
 $(STAMP).$(DEPS_HASH):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	@$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location' || true
-	@$(PY) -m pip install -q --no-deps -e . 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PY) -m pip install -q --upgrade pip $(PIP_QUIET)
+	@$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt $(PIP_QUIET)
+	@$(PY) -m pip install -q --no-deps -e . $(PIP_QUIET)
 	@rm -f $(STAMP).*; touch $@
 
 caffe: venv
@@ -28,14 +31,29 @@ caffe: venv
 compute_ap:
 	@bash evaluation/build_compute_ap.sh evaluation/compute_ap
 
-test: install
+default-model: caffe
+	@$(PY) -m myPython model build-default > /dev/null 2>&1 || $(PY) -m myPython model build-default
+
+## test-deps: what only the tests need (headless Chromium for the report check)
+test-deps:
+	@command -v chromium > /dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium > /dev/null; }
+
+test: install test-deps
 	$(PY) -m pytest -q tests
+
+demo: install
+	$(PY) -m myPython.demo --out out/demo
 
 lint: venv
 	$(VENV)/bin/ruff check .
 
-proto: install
+proto: caffe
 	$(PY) -m myPython.netgen --out proto
 
+## check-gpu-build: compile and link Caffe with CUDA (no GPU needed); not part of `make test`
+check-gpu-build: venv
+	@bash caffe_ext/build.sh --python $(PY) --gpu --cuda-arch "$(CUDA_ARCH)" --no-install
+
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) build out

@@ -3,7 +3,7 @@
 # Debian's patches) with the project's patches and layers, and installs
 # pycaffe into a Python environment.
 #
-#   caffe_ext/build.sh --python .venv/bin/python [--gpu] [--cuda-arch "90"]
+#   caffe_ext/build.sh --python .venv/bin/python [--gpu] [--cuda-arch "90"] [--no-install]
 #
 # Every input (source, patches, layers, flags, Python and numpy versions) is
 # hashed; a build with the same hash is taken from the cache
@@ -15,12 +15,14 @@ python=""
 gpu=0
 cuda_arch="${CUDA_ARCH:-90}"
 jobs="${JOBS:-$(nproc)}"
+install=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --python) python="$2"; shift 2 ;;
     --gpu) gpu=1; shift ;;
     --cuda-arch) cuda_arch="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
+    --no-install) install=0; shift ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -108,8 +110,11 @@ if [ ! -f "$out/caffe/build_info.json" ]; then
     -DBUILD_matlab=OFF -DUSE_OPENCV=OFF -DUSE_LEVELDB=OFF -DUSE_LMDB=ON -DUSE_CUDNN=OFF
     -DPYTHON_EXECUTABLE="$python" -DPYTHON_INCLUDE_DIR="$py_inc" -DPYTHON_LIBRARY="$py_lib"
     -DNUMPY_INCLUDE_DIR="$np_inc" -DCMAKE_SKIP_RPATH=TRUE)
+  rpath='$ORIGIN'
   if [ "$gpu" = 1 ]; then
     cuda_flags=$(bash "$here/cuda_env.sh" "$python")
+    case "$cuda_flags" in *-DCUDA_EXTRA_RPATH=*) rpath="$rpath:${cuda_flags##*-DCUDA_EXTRA_RPATH=}" ;; esac
+    cuda_flags="${cuda_flags%% -DCUDA_EXTRA_RPATH=*}"
     # shellcheck disable=SC2206
     cmake_flags+=(-DCPU_ONLY=OFF -DCUDA_ARCH_NAME=Manual -DCUDA_ARCH_BIN="$cuda_arch" -DCUDA_ARCH_PTX="" $cuda_flags)
   else
@@ -126,8 +131,8 @@ if [ ! -f "$out/caffe/build_info.json" ]; then
   cp -rL "$src/python/caffe" "$stage/caffe"
   rm -rf "$stage/caffe/test"
   cp -L "$src/build/lib/libcaffe.so.1.0.0" "$stage/caffe/"
-  patchelf --set-rpath '$ORIGIN' "$stage/caffe/_caffe.so"
-  patchelf --set-rpath '$ORIGIN' "$stage/caffe/libcaffe.so.1.0.0"
+  patchelf --set-rpath "$rpath" "$stage/caffe/_caffe.so"
+  patchelf --set-rpath "$rpath" "$stage/caffe/libcaffe.so.1.0.0"
   cat > "$stage/caffe/build_info.json" <<JSON
 {"caffe_source": "$CAFFE_VERSION", "orig_sha256": "$ORIG_SHA256", "gpu": $gpu,
  "cuda_arch": "$cuda_arch", "python": "$py_id", "key": "$key",
@@ -139,6 +144,10 @@ JSON
 fi
 
 # ---- 4. Install into the environment -------------------------------------
+if [ "$install" = 0 ]; then
+  log "built and cached in $out (not installed)"
+  exit 0
+fi
 site=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 if ! cmp -s "$out/caffe/build_info.json" "$site/caffe/build_info.json" 2>/dev/null; then
   rm -rf "$site/caffe.tmp"
