@@ -57,3 +57,8 @@ check-gpu-build: venv
 
 clean:
 	rm -rf $(VENV) build out
+
+## weights: fetch the published ResNet-101 R-MAC caffemodel (needs internet and URL=...)
+weights: caffe
+	@test -n "$(URL)" || { echo "make weights URL=<address of deep_retrieval.tgz or the .caffemodel>"; exit 2; }
+	$(PY) -m myPython.weights --url "$(URL)"

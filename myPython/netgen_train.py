@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ from caffe import params as P  # noqa: E402
 from caffe.net_spec import NetSpec  # noqa: E402
 from caffe.proto import caffe_pb2  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
+import yaml  # noqa: E402
 
 from myPython import netgen  # noqa: E402
 
@@ -61,20 +63,21 @@ TRIPLET_PREFIXES = ("", "p_", "n_")
 
 
 def param_str(params: Mapping[str, Any]) -> str:
-    """A YAML flow mapping in the original's style: ``{'batch_size': 12, 'cls_dir': 'lifted/train'}``."""
+    """A YAML flow mapping, e.g. ``{batch_size: 12, cls_dir: lifted/train}`` (strings quoted when needed)."""
 
     def fmt(v: Any) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, str):
-            return "'" + v.replace("'", "''") + "'"
+            plain = re.fullmatch(r"[A-Za-z_./][A-Za-z0-9_./-]*", v) and yaml.safe_load(v) == v
+            return v if plain else "'" + v.replace("'", "''") + "'"
         if isinstance(v, (list, tuple)):
             return "[" + ", ".join(fmt(x) for x in v) + "]"
         if isinstance(v, float):
             return repr(float(v))
         return str(v)
 
-    return "{" + ", ".join(f"'{k}': {fmt(v)}" for k, v in params.items()) + "}"
+    return "{" + ", ".join(f"{k}: {fmt(v)}" for k, v in params.items()) + "}"
 
 
 def python_layer(
@@ -203,6 +206,37 @@ def training_net(
     for layer in _without_inputs(deploy):
         net.layer.add().CopyFrom(layer)
     return freeze(net, trainable)
+
+
+def pin_batch(net: caffe_pb2.NetParameter, train_batch: int, test_batch: int | None = None) -> caffe_pb2.NetParameter:
+    """Give every two-bottom AggregateLayer an explicit ``batch_size`` (one copy per phase when they differ).
+
+    At net set-up the rois computed by a Python layer are still zeros, so an AggregateLayer would size its
+    top for one image and the loss layers' shape checks would fail; the explicit size avoids that.
+    """
+    layers = list(net.layer)
+    del net.layer[:]
+    for layer in layers:
+        is_agg = layer.type == "Python" and layer.python_param.layer == "AggregateLayer" and len(layer.bottom) == 2
+        if not is_agg:
+            net.layer.add().CopyFrom(layer)
+            continue
+        if test_batch is None or test_batch == train_batch:
+            layer.python_param.param_str = param_str({"batch_size": int(train_batch)})
+            net.layer.add().CopyFrom(layer)
+            continue
+        for phase, batch, suffix in ((caffe_pb2.TRAIN, train_batch, ""), (caffe_pb2.TEST, test_batch, "_test")):
+            twin = net.layer.add()
+            twin.CopyFrom(layer)
+            twin.name = layer.name + suffix
+            twin.python_param.param_str = param_str({"batch_size": int(batch)})
+            del twin.include[:]
+            twin.include.add().phase = phase
+    return net
+
+
+def _batches(train: Mapping[str, Any], test: Mapping[str, Any] | None) -> tuple[int, int | None]:
+    return int(train["batch_size"]), None if test is None else int(test["batch_size"])
 
 
 def twin_data_layers(layer: str, tops: Sequence[str], train: Mapping[str, Any], test: Mapping[str, Any] | None,
@@ -440,7 +474,7 @@ def student_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: 
     data = twin_data_layers("ImageListDataLayer", ["data", "label"], train, test, data_module)
     net = training_net(deploy, data, head_trainable(pca_name), name)
     _add(net, feature_targets(features, test_features))
-    return _add(net, euclidean_loss())
+    return pin_batch(_add(net, euclidean_loss()), *_batches(train, test))
 
 
 def lifted_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: Mapping[str, Any] | None,
@@ -449,7 +483,7 @@ def lifted_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: M
     """Metric learning: BinDataLayer -> frozen trunk -> trainable head -> lifted structure loss."""
     data = twin_data_layers("BinDataLayer", ["data", "label"], train, test, data_module)
     net = training_net(deploy, data, head_trainable(pca_name), name)
-    return _add(net, lifted_loss(margin=margin, python=python))
+    return pin_batch(_add(net, lifted_loss(margin=margin, python=python)), *_batches(train, test))
 
 
 def reduce_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: Mapping[str, Any] | None,
@@ -464,10 +498,12 @@ def reduce_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: M
     net = training_net(deploy, data, {}, name)
     if mode == "parallel":
         _add(net, reduce_parallel_branch(dim, channels))
-        return _add(net, pair_loss("rmac_512/normalized", "rmac/normalized", loss))
+        _add(net, pair_loss("rmac_512/normalized", "rmac/normalized", loss))
+        return pin_batch(net, *_batches(train, test))
     if mode == "serial":
         _add(net, reduce_serial_branch(dim, channels))
-        return _add(net, pair_loss("pooled_rois/reduce/normalized", "rmac/normalized", loss))
+        _add(net, pair_loss("pooled_rois/reduce/normalized", "rmac/normalized", loss))
+        return pin_batch(net, *_batches(train, test))
     raise ValueError(f"netgen_train: reduce mode must be parallel or serial, got {mode!r}")
 
 
@@ -491,7 +527,8 @@ def triplet_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: 
     for prefix in TRIPLET_PREFIXES:
         _add(net, tower_layers(body, prefix, shared_blobs=("rois",), trainable=head_trainable(pca_name)))
     out = "rmac/normalized"
-    return _add(net, triplet_loss(*[p + out for p in TRIPLET_PREFIXES], margin=margin))
+    _add(net, triplet_loss(*[p + out for p in TRIPLET_PREFIXES], margin=margin))
+    return pin_batch(net, *_batches(train, test))
 
 
 def head_net(features: str, batch_size: int, channels: int, pca_dim: int, loss: str = "lifted",
@@ -514,13 +551,15 @@ def head_net(features: str, batch_size: int, channels: int, pca_dim: int, loss: 
 
     _add(net, snippet({"pooled_rois/normalized": (8, channels, 1, 1), "rois": (8, 5)}, build))
     if loss in ("lifted", "lifted_python"):
-        return _add(net, lifted_loss(margin=margin, python=loss == "lifted_python"))
-    if loss == "euclidean":
+        _add(net, lifted_loss(margin=margin, python=loss == "lifted_python"))
+    elif loss == "euclidean":
         if targets is None:
             raise ValueError("netgen_train: the euclidean head net needs teacher targets")
         _add(net, feature_targets(targets, test_targets if test_features else None))
-        return _add(net, euclidean_loss())
-    raise ValueError(f"netgen_train: unknown loss {loss!r}")
+        _add(net, euclidean_loss())
+    else:
+        raise ValueError(f"netgen_train: unknown loss {loss!r}")
+    return pin_batch(net, batch_size)
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ AQE and scoring with the built-in evaluator or the ``compute_ap`` tool.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import pickle
@@ -18,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from evaluation.datasets import RetrievalDataset, load_oxford_paris, revisited_f
 from evaluation.expansion import aqe, dbe
 from evaluation.scoring import format_report, score_queries
 
-from .descriptor import Box, DescriptorExtractor, ExtractionSettings, l2_normalize
+from .descriptor import MULTIRES_OFFSETS, Box, DescriptorExtractor, ExtractionSettings, l2_normalize
 from .models import ModelSpec
 
 REVISITED_NAMES = ("roxford5k", "rparis6k")
@@ -129,12 +129,13 @@ def save_atomic(path: Path, array: np.ndarray) -> None:
         raise
 
 
-def describe(extractor: DescriptorExtractor, paths: Sequence[Path], boxes: Sequence[Box] | None,
-             desc: str) -> np.ndarray:
-    """N x D descriptors of image files (with optional query boxes), in batches, with a progress bar."""
+def describe(open_extractor: Callable[[], DescriptorExtractor], settings: ExtractionSettings,
+             paths: Sequence[Path], boxes: Sequence[Box] | None, what: str) -> np.ndarray:
+    """N x D descriptors of image files (with optional query boxes) at one scale, in batches, with progress."""
+    extractor = replace(open_extractor(), settings=settings)
     rows = []
     step = extractor.batch_size
-    with tqdm(total=len(paths), desc=desc, unit="img", file=sys.stderr) as bar:
+    with tqdm(total=len(paths), desc=f"{what} S={settings.S}", unit="img", file=sys.stderr) as bar:
         for start in range(0, len(paths), step):
             chunk = list(paths[start : start + step])
             rows.append(extractor.describe_batch(chunk, None if boxes is None else boxes[start : start + step]))
@@ -166,17 +167,13 @@ def extract_features(
     temp_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = spec.fingerprint()
     boxes = [tuple(b) for b in dataset.query_boxes] if options.crop else None
+    query_paths = query_image_paths(dataset)
     queries = database = None
     for scale in spec.settings(options.S, options.L, options.multires).resolved_scales():
         settings = spec.settings(scale, options.L)
         q_path, db_path = cache_paths(temp_dir, dataset, name, fingerprint, settings, options.crop)
-
-        def run(paths: Sequence[Path], boxes: Sequence[Box] | None, what: str,
-                settings: ExtractionSettings = settings) -> np.ndarray:
-            return describe(replace(open_extractor(), settings=settings), paths, boxes, f"{what} S={settings.S}")
-
-        q = cached(q_path, lambda: run(query_image_paths(dataset), boxes, "queries"), log)
-        d = cached(db_path, lambda: run(dataset.image_paths, None, "dataset"), log)
+        q = cached(q_path, partial(describe, open_extractor, settings, query_paths, boxes, "queries"), log)
+        d = cached(db_path, partial(describe, open_extractor, settings, dataset.image_paths, None, "dataset"), log)
         queries = q if queries is None else queries + q
         database = d if database is None else database + d
     return l2_normalize(queries).astype(np.float32), l2_normalize(database).astype(np.float32)
@@ -211,12 +208,15 @@ def evaluate(
     """Extract (or load cached) descriptors, search and score every query of the dataset."""
     from .caffe_runtime import set_device
 
+    if options.multires and options.S <= -min(MULTIRES_OFFSETS):
+        raise ValueError(f"--multires uses S{min(MULTIRES_OFFSETS)}, S, S+{max(MULTIRES_OFFSETS)}: S must be larger "
+                         f"than {-min(MULTIRES_OFFSETS)}, got {options.S}")
     set_device(gpu)  # a bad --gpu fails here even when every descriptor is cached
     dataset, gnd = load_dataset(dataset_root, dataset_name)
     if gnd is not None and eval_binary is not None:
         raise ValueError("--eval_binary reads Oxford/Paris lab/ files; revisited datasets use the built-in evaluator")
 
-    @functools.cache
+    @cache
     def open_extractor() -> DescriptorExtractor:
         return DescriptorExtractor.from_files(spec.proto, spec.weights, output=spec.output, gpu=gpu,
                                               batch_size=batch_size, engine=engine)
