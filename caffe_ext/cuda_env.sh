@@ -32,5 +32,5 @@ if [ ! -f "$extra/.complete" ]; then
   ln -sfn "$extra/site/nvidia/cu13/include" "$extra/include"
   touch "$extra/.complete"
 fi
-echo "$flags -DCUDA_cublas_LIBRARY=$extra/lib/libcublas.so -DCUDA_CUBLAS_LIBRARIES=$extra/lib/libcublas.so -DCUDA_curand_LIBRARY=$extra/lib/libcurand.so" \
+echo "$flags -DCMAKE_LIBRARY_PATH=$extra/lib" \
      "-DCMAKE_CXX_FLAGS=-I$extra/include -DCUDA_NVCC_FLAGS=-I$extra/include -DCUDA_EXTRA_RPATH=$extra/lib"

@@ -43,7 +43,8 @@ PACKAGES = {
 def cache_dir() -> Path:
     """Root of everything the project downloads or builds outside the repo."""
     override = os.environ.get("DEEP_RETRIEVAL_CACHE")
-    path = Path(override) if override else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "deep-retrieval"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = Path(override) if override else base / "deep-retrieval"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -502,21 +502,20 @@ class RegionFeatureDataLayer(caffe.Layer):
         # Caffe reshapes before every forward: draw the next batch only once the previous one was served.
         if self.batch is None:
             self.batch = self.draw()
-        count = int(sum(self.offsets[i + 1] - self.offsets[i] for i in self.batch))
-        top[0].reshape(count, self.regions.shape[1], 1, 1)
-        top[1].reshape(count, 5)
+        sizes = [int(self.offsets[i + 1] - self.offsets[i]) for i in self.batch]
+        top[0].reshape(sum(sizes), self.regions.shape[1], 1, 1)
+        top[1].reshape(sum(sizes), 5)
+        # The rois are known now: fill them so that later layers size themselves right at set-up too.
+        top[1].data[...] = 0
+        top[1].data[:, 0] = np.repeat(np.arange(len(sizes)), sizes)
         if len(top) == 3:
             top[2].reshape(self.batch_size)
 
     def forward(self, bottom: Sequence, top: Sequence) -> None:
         if self.batch is None:
             self.reshape(bottom, top)
-        rows = [np.arange(self.offsets[i], self.offsets[i + 1]) for i in self.batch]
-        index = np.concatenate(rows)
+        index = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in self.batch])
         top[0].data[...] = self.regions[index].reshape(top[0].data.shape)
-        rois = np.zeros((len(index), 5), np.float32)
-        rois[:, 0] = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
-        top[1].data[...] = rois
         if len(top) == 3:
             top[2].data[...] = self.labels[self.batch]
         self.batch = None

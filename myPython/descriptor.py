@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Union
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -28,7 +28,7 @@ from .region_generator import get_rmac_region_coordinates, pack_regions_for_netw
 MODEL_MEAN_BGR = (103.93900299, 116.77899933, 123.68000031)
 MULTIRES_OFFSETS = (-250, 0, 250)
 
-ImageLike = Union[str, os.PathLike, np.ndarray]
+ImageLike = str | os.PathLike | np.ndarray
 Box = Sequence[float]  # x1, y1, x2, y2 in original-image pixels
 
 
@@ -137,7 +137,8 @@ class DescriptorExtractor:
         return self.describe_batch([image], None if box is None else [box])[0]
 
     # -- many images -------------------------------------------------------
-    def describe_batch(self, images: Sequence[ImageLike], boxes: Sequence[Box | None] | None = None) -> np.ndarray:
+    def describe_batch(self, images: Sequence[ImageLike],
+                       boxes: Sequence[Box | None] | None = None) -> np.ndarray:
         """N images -> N x D unit vectors; equal-size inputs share forward passes."""
         arrays = [as_bgr(image) for image in images]
         boxes = list(boxes) if boxes is not None else [None] * len(arrays)
@@ -169,7 +170,8 @@ class DescriptorExtractor:
             bar.update(len(chunk))
         bar.close()
 
-    def describe_all(self, images: Sequence[ImageLike], *, progress: bool = False, desc: str = "describe") -> np.ndarray:
+    def describe_all(self, images: Sequence[ImageLike], *, progress: bool = False,
+                     desc: str = "describe") -> np.ndarray:
         rows = list(self.iter_describe(images, progress=progress, total=len(images), desc=desc))
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 

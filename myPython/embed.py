@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -168,7 +168,3 @@ def embed_items(items: list[InputItem], extractor: DescriptorExtractor, store: D
     report.seconds = time.perf_counter() - start
     return report
 
-
-def iter_rows(decoded: Iterable[Decoded]) -> Iterator[tuple[str, np.ndarray]]:
-    for d in decoded:
-        yield from d.rows

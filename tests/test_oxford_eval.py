@@ -236,7 +236,7 @@ def test_revisited(model, dataset, tmp_path):
     maps = re.fullmatch(r"roxford5k: mAP E: ([\d.]+), M: ([\d.]+), H: ([\d.]+)", lines[0])
     assert maps, lines[0]
     assert re.fullmatch(r"roxford5k: mP@k\[1, 5, 10\] E: \[[\d. ]+\], M: \[[\d. ]+\], H: \[[\d. ]+\]", lines[1])
-    assert all(float(v) > 50 for v in maps.groups()), lines[0]
+    assert all(float(v) > 90 for v in maps.groups()), lines[0]  # measured: 100 in all three
 
 
 @pytest.mark.parametrize(
