@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine_default = "auto" if "auto" in ENGINE_KINDS else "caffe"
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gpu", type=int, default=None, help="GPU id (default, or < 0: CPU)")
+    p.add_argument("--cpu", action="store_true", help="run on the CPU even if --gpu is given")
     p.add_argument("--S", type=positive_int, default=800, help="resize the longest side to S (default 800)")
     p.add_argument("--L", type=int, default=2, help="levels of the R-MAC rigid grid (default 2)")
     p.add_argument("--proto", default=str(DEFAULT_PROTO), help="deploy prototxt (default: %(default)s)")
@@ -76,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         spec = load_model(args.proto, args.weights)
         result = evaluate(spec, args.dataset, args.dataset_name, options, args.temp_dir or cache_dir() / "eval",
-                          eval_binary=args.eval_binary, gpu=args.gpu, engine=args.engine, batch_size=args.batch)
+                          eval_binary=args.eval_binary, gpu=None if args.cpu else args.gpu, engine=args.engine,
+                          batch_size=args.batch)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"test.py: error: {exc}", file=sys.stderr)
         return 1
