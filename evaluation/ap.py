@@ -65,13 +65,18 @@ def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(num.shape, np.nan), where=np.asarray(den) != 0)
 
 
-def average_precision(sim: np.ndarray, positive_mask: np.ndarray, junk_mask: np.ndarray | None = None) -> np.ndarray:
+def average_precision(sim: np.ndarray, positive_mask: np.ndarray, junk_mask: np.ndarray | None = None,
+                      extra_positives: np.ndarray | None = None) -> np.ndarray:
     """Oxford AP (same as :func:`compute_ap`) of every query; returns an ``Nq`` float array.
 
     A positive that is also junk is skipped but still counts in the number of positives (as in the C++ tool).
+    ``extra_positives`` counts, per query, ground-truth positives that are not in the database (e.g. Paris's
+    excluded images): like the C++ tool, they are never retrieved but count in the recall.
     This is also the revisited-protocol AP (precision at the ranks, junk removed).
     """
     pos, junk, n_pos = _sorted_masks(sim, positive_mask, junk_mask)
+    if extra_positives is not None:
+        n_pos = n_pos + np.asarray(extra_positives)
     keep = ~junk
     hit = pos & keep
     rank = np.cumsum(keep, axis=1)  # 1-based rank among non-junk items

@@ -2,7 +2,7 @@
 
 import pickle
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,8 @@ class RetrievalDataset:
     query_boxes: np.ndarray
     positives: list[np.ndarray]
     junk: list[np.ndarray]
+    # Per query: good/ok names that are not in the database (counted as positives by compute_ap).
+    unranked_positives: np.ndarray | None = None
 
     def gt_prefix(self, q: int) -> Path:
         """Ground-truth prefix ``<root>/lab/<query_name>`` of query ``q`` (argument of the C++ tool)."""
@@ -106,7 +108,7 @@ def load_oxford_paris(root: str | Path, blacklist: Iterable[str] = PARIS_BLACKLI
     query_files = sorted(lab_dir.glob("*_query.txt"))
     if not query_files:
         raise ValueError(f"no *_query.txt files in {lab_dir}")
-    query_names, query_images, boxes, positives, junk = [], [], [], [], []
+    query_names, query_images, boxes, positives, junk, unranked = [], [], [], [], [], []
     for query_file in query_files:
         name = query_file.name[: -len("_query.txt")]
         image, box = _parse_query(query_file)
@@ -115,6 +117,7 @@ def load_oxford_paris(root: str | Path, blacklist: Iterable[str] = PARIS_BLACKLI
         boxes.append(box)
         good = read_names(lab_dir / f"{name}_good.txt") + read_names(lab_dir / f"{name}_ok.txt")
         positives.append(_indices(good, index))
+        unranked.append(len({n for n in good if n not in index}))
         junk.append(_indices(read_names(lab_dir / f"{name}_junk.txt"), index))
     return RetrievalDataset(
         root=root,
@@ -125,6 +128,7 @@ def load_oxford_paris(root: str | Path, blacklist: Iterable[str] = PARIS_BLACKLI
         query_boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
         positives=positives,
         junk=junk,
+        unranked_positives=np.array(unranked, dtype=np.int64),
     )
 
 
@@ -132,7 +136,7 @@ def load_oxford_paris(root: str | Path, blacklist: Iterable[str] = PARIS_BLACKLI
 class RevisitedDataset(RetrievalDataset):
     """Revisited dataset: ``positives``/``junk`` follow the medium protocol; ``protocols`` has all."""
 
-    protocols: dict[str, tuple[list[np.ndarray], list[np.ndarray]]]
+    protocols: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = field(default_factory=dict)
 
     def gt_prefix(self, q: int) -> Path:
         """Not available: revisited ground truth has no ``lab/`` files for the C++ tool."""

@@ -57,7 +57,8 @@ def score_queries(
     if sim.shape != expected:
         raise ValueError(f"similarity matrix has shape {sim.shape}, dataset needs {expected}")
     if eval_binary is None:
-        return average_precision(sim, dataset.positive_mask(), dataset.junk_mask()).tolist()
+        return average_precision(sim, dataset.positive_mask(), dataset.junk_mask(),
+                                 dataset.unranked_positives).tolist()
     eval_binary = Path(eval_binary)
     if not eval_binary.is_file():
         raise FileNotFoundError(f"evaluation binary not found: {eval_binary}")

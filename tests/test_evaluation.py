@@ -477,3 +477,32 @@ def test_format_report():
     assert text == "all_souls_1: 50.27\nashmolean_2: 100.00\n--------------------\nMean: 75.13"
     with pytest.raises(ValueError):
         format_report(["a"], [])
+
+
+def test_positives_outside_the_database_count_like_the_cpp_tool(tmp_path):
+    """Paris's excluded images stay in the good lists: both evaluators count them as never retrieved."""
+    import subprocess
+
+    import numpy as np
+
+    from evaluation.datasets import load_oxford_paris
+    from evaluation.scoring import score_queries
+
+    (tmp_path / "jpg").mkdir()
+    (tmp_path / "lab").mkdir()
+    names = ["paris_a_1", "paris_a_2", "paris_b_1", "paris_louvre_000136"]
+    for n in names:
+        (tmp_path / "jpg" / f"{n}.jpg").write_bytes(b"")
+    (tmp_path / "lab" / "a_1_query.txt").write_text("paris_a_1 0 0 10 10\n")
+    (tmp_path / "lab" / "a_1_good.txt").write_text("paris_a_1\nparis_a_2\nparis_louvre_000136\n")
+    (tmp_path / "lab" / "a_1_ok.txt").write_text("")
+    (tmp_path / "lab" / "a_1_junk.txt").write_text("")
+    data = load_oxford_paris(tmp_path)
+    assert "paris_louvre_000136" not in data.images and data.unranked_positives.tolist() == [1]
+    sim = np.array([[0.9, 0.8, 0.1]])
+    binary = tmp_path / "compute_ap"
+    subprocess.run(["bash", "evaluation/build_compute_ap.sh", str(binary)], check=True)
+    python_ap = score_queries(sim, data)[0]
+    assert python_ap == pytest.approx(score_queries(sim, data, eval_binary=binary, temp_dir=tmp_path / "r")[0],
+                                      abs=1e-6)
+    assert python_ap == pytest.approx(2 / 3, abs=1e-6)
