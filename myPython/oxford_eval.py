@@ -98,7 +98,8 @@ def _digest(items: Sequence[object]) -> str:
 
 
 def _file_sizes(paths: Sequence[Path]) -> list[int]:
-    return [p.stat().st_size if p.is_file() else -1 for p in paths]
+    """Byte sizes (part of the cache key); a missing image fails here, before any extraction."""
+    return [p.stat().st_size for p in paths]
 
 
 def cache_paths(temp_dir: Path, dataset: RetrievalDataset, name: str, fingerprint: str,
