@@ -55,6 +55,12 @@ proto: caffe
 check-gpu-build: venv
 	@bash caffe_ext/build.sh --python $(PY) --gpu --cuda-arch "$(CUDA_ARCH)" --no-install
 
+## bench: extraction engines side by side, then FAISS index types on 1M synthetic descriptors
+bench: install
+	@$(PY) -c "import torch" 2> /dev/null || $(PY) -m pip install -q torch==2.13.0 $(PIP_QUIET)
+	$(PY) bench/bench_extraction.py
+	@test ! -f bench/bench_index.py || $(PY) bench/bench_index.py
+
 clean:
 	rm -rf $(VENV) build out
 

@@ -320,14 +320,21 @@ def real_photos() -> list[str]:
 def run_row(row: Row, case: Case, model: dict, paths: list[str], tmp: Path, quick: bool) -> dict:
     n = case.caffe_images if row.slow else case.fast_images
     reps = case.caffe_reps if row.slow else case.fast_reps
+    env = dict(os.environ)
+    if row.engine.startswith("torch"):
+        n = min(n, 4)  # the PyTorch rows are a reference point, not the product: fewer images
+        # libgomp's busy-waiting threads collapse when other processes share the cores; ONNX Runtime's
+        # threads do not spin either (engines.ort_session).
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if quick:
         n, reps = min(n, 2), 1
     spec = {"row": asdict(row), "case": asdict(case), "model": model, "paths": paths, "images": n, "reps": reps,
-            "fwd_reps": 1 if row.slow or quick else 2}
+            "fwd_reps": 0 if row.slow else 1 if quick or row.engine.startswith("torch") else 2}
     spec_path = tmp / f"{case.key}-{row.path.replace(' ', '_').replace('/', '_')}"
     spec_path.write_text(json.dumps(spec))
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--worker", str(spec_path)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, __file__, "--worker", str(spec_path)], capture_output=True, text=True,
+                          env=env)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-3:]
         return {"error": " | ".join(tail), "images": n, "reps": reps}
@@ -338,7 +345,8 @@ def run_row(row: Row, case: Case, model: dict, paths: list[str], tmp: Path, quic
 
 
 def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None or not np.isfinite(value) else format(value, spec)
+    width = int(spec.split(".")[0] or 0)
+    return "-".rjust(width) if value is None or not np.isfinite(value) else format(value, spec)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -412,12 +420,14 @@ def main(argv: list[str] | None = None) -> int:
                       f"{min(r['times']):>6.3f} {1 / s:>6.2f} "
                       f"{r['flops_per_image'] / s / 1e9:>7.1f} {_fmt(fwd, '9.3f')} "
                       f"{_fmt(s / fwd if fwd else None, '7.2f')} {r['peak_rss_mb']:>7.0f} "
-                      f"{_fmt(naive['s'] / s if naive else None, '7.2f')} {_fmt(delta, '15.1e')}", flush=True)
+                      f"{_fmt(naive['s'] / s if naive else None, '7.2f')} {_fmt(delta, '15.1e')} "
+                      f"{os.getloadavg()[0]:>5.1f}", flush=True)
     load_after = os.getloadavg()
     print(f"\nbench: load average after {load_after[0]:.2f}")
     print("bench: s/img (median over repetitions; min = fastest repetition) and img/s end to end, with decoding "
-          "threads prefetching as in embed; fwd s/img = forward passes only; GFLOP/s = trunk convolution "
-          "FLOPs / s/img; RSS = peak resident memory of the row's process; x naive = speed-up over naive Caffe")
+          "threads prefetching as in embed; fwd s/img = forward passes only (not timed for the Caffe rows); "
+          "GFLOP/s = trunk convolution FLOPs / s/img; RSS = peak resident memory of the row's process; "
+          "x naive = speed-up over naive Caffe; load = 1-minute load average after the row")
     _goals(results, failures)
     if failures:
         print("\nbench: FAILED\n  " + "\n  ".join(failures))

@@ -16,7 +16,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--proto", help="deploy prototxt (with --weights)")
     g.add_argument("--weights", help="caffemodel (with --proto)")
     g.add_argument("--output", default=None, help="output blob (default rmac/normalized or the sidecar's)")
-    g.add_argument("--engine", default="caffe", help="caffe | onnxruntime | auto")
+    g.add_argument("--engine", default="auto",
+                   help="auto (ONNX Runtime on CPU when its export matches Caffe, else Caffe) | caffe | "
+                        "caffe-folded | onnxruntime")
     g.add_argument("--gpu", type=int, default=None, help="GPU id (default: CPU)")
     g.add_argument("--S", type=int, default=None, help="resize the long side to S (default: the model's)")
     g.add_argument("--L", type=int, default=None, help="R-MAC grid levels (default: the model's)")

@@ -15,7 +15,7 @@ from pathlib import Path
 from .cli import main as cli
 
 
-def run(out: Path, engine: str = "caffe", top_k: int = 100) -> int:
+def run(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     from .demo_data import build_demo_data
     from .models import load_model
     from .search import read_mapped
@@ -81,7 +81,7 @@ def run(out: Path, engine: str = "caffe", top_k: int = 100) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
-    parser.add_argument("--engine", default="caffe")
+    parser.add_argument("--engine", default="auto", help="auto | caffe | caffe-folded | onnxruntime")
     args = parser.parse_args(argv)
     return run(Path(args.out), args.engine)
 

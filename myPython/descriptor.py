@@ -124,7 +124,7 @@ class DescriptorExtractor:
         output: str = "rmac/normalized",
         gpu: int | None = None,
         batch_size: int = 8,
-        engine: str = "caffe",
+        engine: str = "auto",
     ) -> DescriptorExtractor:
         from .engines import open_engine
 

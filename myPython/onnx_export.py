@@ -29,7 +29,7 @@ import hashlib
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -585,19 +585,37 @@ def build_onnx(proto: str | os.PathLike, weights: str | os.PathLike | None, outp
     return model
 
 
-def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write bytes to `path` through a temporary file in the same folder and a rename."""
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, for a moment, for every thread)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _save_atomic(path: str | os.PathLike, write) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file next to `path`, then rename it into place (0666 & ~umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write bytes to `path` through a temporary file in the same folder and a rename."""
+    return _save_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def export_onnx(proto: str | os.PathLike, weights: str | os.PathLike | None, out_path: str | os.PathLike,
@@ -656,14 +674,7 @@ def fold_batchnorm(proto: str | os.PathLike, weights: str | os.PathLike, out_pro
         else:
             for dst, src in zip(blobs, params[name]):
                 dst.data[...] = src.data
-    fd, tmp = tempfile.mkstemp(dir=out_weights.parent, prefix=out_weights.name + ".", suffix=".part")
-    os.close(fd)
-    try:
-        folded.save(tmp)
-        os.replace(tmp, out_weights)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _save_atomic(out_weights, lambda tmp: folded.save(str(tmp)))
     return out_proto, out_weights
 
 
@@ -714,20 +725,4 @@ def random_weights_file(proto: str | os.PathLike, out_weights: str | os.PathLike
     caffe, _, load_net, _ = _caffe()
     net = load_net(proto)
     randomize_weights(net, seed)
-    out_weights = Path(out_weights)
-    out_weights.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_weights.parent, prefix=out_weights.name + ".", suffix=".part")
-    os.close(fd)
-    try:
-        net.save(tmp)
-        os.replace(tmp, out_weights)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out_weights
-
-
-def layer_types(proto: str | os.PathLike) -> Iterable[tuple[str, str]]:
-    """(name, type) of the prototxt's layers (handy for messages)."""
-    _, _, _, read_net_param = _caffe()
-    return [(layer.name, layer.type) for layer in read_net_param(proto).layer]
+    return _save_atomic(out_weights, lambda tmp: net.save(str(tmp)))

@@ -87,6 +87,25 @@ def test_batches_of_different_sizes_and_multires(tiny, photos):
     assert np.abs(together - alone).max() < 1e-6
 
 
+def test_export_graph_is_folded_and_dynamic(tmp_path, tiny):
+    import onnx
+    from caffe.proto import caffe_pb2
+
+    proto, weights = tiny
+    path = onnx_export.export_onnx(proto, weights, tmp_path / "tiny.onnx")
+    assert path == tmp_path / "tiny.onnx"
+    model = onnx.load(str(path))
+    ops = [n.op_type for n in model.graph.node]
+    convs = sum(1 for x in text_format.Merge(proto.read_text(), caffe_pb2.NetParameter()).layer
+                if x.type == "Convolution")
+    assert ops.count("Conv") == convs and "BatchNormalization" not in ops
+    assert ops.count("Mul") == 1  # the R-MAC shift; every BatchNorm/Scale went into a convolution
+    assert "MaxRoiPool" in ops and "Gemm" in ops
+    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+    assert dims == {"data": ["data_batch", 3, "data_height", "data_width"], "rois": ["num_rois", 5]}
+    assert [o.name for o in model.graph.output] == ["rmac/normalized"]
+
+
 @pytest.mark.parametrize("output", ["res5c", "pooled_rois", "pooled_rois/pca"])
 def test_intermediate_outputs(tiny, output):
     proto, weights = tiny
