@@ -61,6 +61,10 @@ bench: install
 	$(PY) bench/bench_extraction.py
 	@test ! -f bench/bench_index.py || $(PY) bench/bench_index.py
 
+## bench-gpu: GPU against CPU extraction, on a machine with an NVIDIA GPU (builds Caffe with GPU=1)
+bench-gpu: install
+	CUDA_ARCH="$(CUDA_ARCH)" bash bench/bench_gpu.sh
+
 clean:
 	rm -rf $(VENV) build out
 
