@@ -59,7 +59,7 @@ check-gpu-build: venv
 bench: install
 	@$(PY) -c "import torch" 2> /dev/null || $(PY) -m pip install -q torch==2.13.0 $(PIP_QUIET)
 	$(PY) bench/bench_extraction.py
-	@test ! -f bench/bench_index.py || $(PY) bench/bench_index.py
+	$(PY) bench/bench_index.py
 
 ## bench-gpu: GPU against CPU extraction, on a machine with an NVIDIA GPU (builds Caffe with GPU=1)
 bench-gpu: install

@@ -1,9 +1,11 @@
 """Batch embedding of images and video frames into a descriptor store.
 
-Decoding runs in worker threads (OpenCV and FFmpeg release the GIL) and
-feeds the network in batches, so the network does not wait on decoding.
-Rows are committed shard by shard; every input is embedded exactly once
-across restarts (see store.py).
+Decoding and preprocessing (resize, mean subtraction) run in worker threads
+(OpenCV, FFmpeg and NumPy release the GIL) and feed the network in batches,
+so the network does not wait on them. Rows are committed shard by shard, in
+input order, each input's rows in one shard; every input is embedded exactly
+once across restarts (see store.py). Memory is bounded by one shard of
+descriptors plus the decoding window, whatever the number of inputs.
 """
 
 from __future__ import annotations
@@ -11,17 +13,23 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .descriptor import DescriptorExtractor
+from .descriptor import DescriptorExtractor, ExtractionSettings, l2_normalize, prepare_input
 from .images import InputError, load_image
 from .inputs import InputItem
 from .store import DescriptorStore
 from .video import frame_id, read_frames
+
+# Network inputs with a shorter side make Caffe abort the process (a pooling output of size 0):
+# such extreme aspect ratios are skipped with a reason instead.
+MIN_INPUT_SIDE = 16
+
+Prepared = tuple[np.ndarray, ...]  # one 3 x H x W float32 network input per scale
 
 
 def default_workers() -> int:
@@ -41,9 +49,18 @@ class EmbedOptions:
 @dataclass
 class Decoded:
     item: InputItem
-    rows: list[tuple[str, np.ndarray]]  # (row id, BGR image)
+    rows: list[tuple[str, Prepared]]  # (row id, network inputs)
     skipped: str | None = None  # reason the whole input was skipped
     warning: str | None = None  # problem that still left usable rows
+
+
+@dataclass
+class Embedded:
+    item: InputItem
+    ids: list[str]
+    vectors: np.ndarray  # len(ids) x D
+    skipped: str | None = None
+    warning: str | None = None
 
 
 @dataclass
@@ -64,13 +81,24 @@ class EmbedReport:
                 f"{len(self.warnings)} warning(s)")
 
 
-def decode_item(item: InputItem, options: EmbedOptions) -> Decoded:
-    """Decode one input into its rows; bad input becomes a skip reason, never an exception."""
+def prepare(image: np.ndarray, settings: ExtractionSettings, name: str) -> Prepared:
+    """The network inputs of one BGR image, one per scale."""
+    inputs = tuple(prepare_input(image, size, settings.mean_bgr) for size in settings.resolved_scales())
+    short = min(min(x.shape[1:]) for x in inputs)
+    if short < MIN_INPUT_SIDE:
+        h, w = image.shape[:2]
+        raise InputError(f"{name}: {w}x{h} is too elongated (shorter side {short} px once resized, "
+                         f"under {MIN_INPUT_SIDE})")
+    return inputs
+
+
+def decode_item(item: InputItem, options: EmbedOptions, settings: ExtractionSettings) -> Decoded:
+    """Decode and prepare one input's rows; bad input becomes a skip reason, never an exception."""
     try:
         if item.kind == "image":
-            return Decoded(item, [(item.key, load_image(item.path))])
+            return Decoded(item, [(item.key, prepare(load_image(item.path), settings, item.path))])
         frames, problem = read_frames(item.path, options.fps, options.max_frames)
-        rows = [(frame_id(item.key, f.time), f.image) for f in frames]
+        rows = [(frame_id(item.key, f.time), prepare(f.image, settings, item.path)) for f in frames]
         return Decoded(item, rows, warning=problem)
     except InputError as exc:
         return Decoded(item, [], skipped=str(exc))
@@ -78,74 +106,122 @@ def decode_item(item: InputItem, options: EmbedOptions) -> Decoded:
         return Decoded(item, [], skipped=f"{item.path}: {type(exc).__name__}: {exc}")
 
 
-def decoded_stream(items: list[InputItem], options: EmbedOptions) -> Iterator[Decoded]:
+def decoded_stream(items: list[InputItem], options: EmbedOptions, settings: ExtractionSettings
+                   ) -> Iterator[Decoded]:
     """Decode in worker threads, keeping a bounded window of work in flight, in input order."""
     if options.workers <= 0:
         for item in items:
-            yield decode_item(item, options)
+            yield decode_item(item, options, settings)
         return
     window = max(2, options.workers * 2)
     with ThreadPoolExecutor(options.workers, thread_name_prefix="decode") as pool:
         pending: deque = deque()
         it = iter(items)
         for item in it:
-            pending.append(pool.submit(decode_item, item, options))
+            pending.append(pool.submit(decode_item, item, options, settings))
             if len(pending) >= window:
                 break
         while pending:
             done = pending.popleft().result()
             nxt = next(it, None)
             if nxt is not None:
-                pending.append(pool.submit(decode_item, nxt, options))
+                pending.append(pool.submit(decode_item, nxt, options, settings))
             yield done
 
 
-class ShardWriter:
-    """Buffers whole inputs and their rows; commits a shard when it is full."""
+def describe_prepared(extractor: DescriptorExtractor, inputs: list[Prepared]) -> np.ndarray:
+    """N x D unit descriptors of prepared inputs (as `DescriptorExtractor.describe_batch`)."""
+    total = None
+    for scale in range(len(inputs[0])):
+        per_scale = extractor.forward_inputs([x[scale] for x in inputs])
+        total = per_scale if total is None else total + per_scale
+    return l2_normalize(total).astype(np.float32)
 
-    def __init__(self, store: DescriptorStore, extractor: DescriptorExtractor, options: EmbedOptions,
-                 report: EmbedReport) -> None:
-        self.store, self.extractor, self.options, self.report = store, extractor, options, report
+
+def embed_stream(decoded: Iterable[Decoded], extractor: DescriptorExtractor, batch: int) -> Iterator[Embedded]:
+    """Run the network over consecutive rows in batches; yield each input, in order, once described."""
+    owners: deque[Decoded] = deque()  # inputs not yet yielded
+    queue: list[Prepared] = []  # rows waiting for the network
+    described: list[np.ndarray] = []  # descriptors of the rows of `owners`, in order
+
+    def run(count: int) -> None:
+        rows = queue[:count]
+        del queue[:count]
+        described.extend(describe_prepared(extractor, rows))
+
+    def ready() -> Iterator[Embedded]:
+        while owners and len(described) >= len(owners[0].rows):
+            d = owners.popleft()
+            n = len(d.rows)
+            vectors = np.stack(described[:n]) if n else np.zeros((0, 0), np.float32)
+            del described[:n]
+            yield Embedded(d.item, [row_id for row_id, _ in d.rows], vectors, d.skipped, d.warning)
+
+    for d in decoded:
+        owners.append(d)
+        queue.extend(x for _, x in d.rows)
+        while len(queue) >= batch:
+            run(batch)
+        yield from ready()
+    while queue:
+        run(batch)
+    yield from ready()
+
+
+class ShardWriter:
+    """Collects embedded inputs in order; commits a shard when it is full."""
+
+    def __init__(self, store: DescriptorStore, options: EmbedOptions, report: EmbedReport) -> None:
+        self.store, self.options, self.report = store, options, report
         self.ids: list[str] = []
         self.vectors: list[np.ndarray] = []
         self.inputs: list[str] = []
         self.skipped: list[dict] = []
-        self.pending: list[tuple[str, np.ndarray]] = []  # rows waiting for the network
 
-    def add(self, decoded: Decoded) -> None:
-        if decoded.skipped:
-            entry = {"input": decoded.item.key, "reason": decoded.skipped}
+    def add(self, embedded: Embedded) -> None:
+        key = embedded.item.key
+        if embedded.skipped:
+            entry = {"input": key, "reason": embedded.skipped}
             self.skipped.append(entry)
             self.report.skipped.append(entry)
+            if len(self.skipped) >= self.options.shard_size:
+                self.commit()
             return
-        if decoded.warning:
-            self.report.warnings.append({"input": decoded.item.key, "warning": decoded.warning})
-        size = len(self.ids) + len(self.pending)
-        if size and size + len(decoded.rows) > self.options.shard_size:
+        if embedded.warning:
+            self.report.warnings.append({"input": key, "warning": embedded.warning})
+        if self.ids and len(self.ids) + len(embedded.ids) > self.options.shard_size:
             self.commit()
-        self.pending.extend(decoded.rows)
-        self.inputs.append(decoded.item.key)
+        self.ids.extend(embedded.ids)
+        self.vectors.append(embedded.vectors)
+        self.inputs.append(key)
         self.report.embedded_inputs += 1
-        while len(self.pending) >= self.options.batch:
-            self._run(self.options.batch)
-
-    def _run(self, count: int) -> None:
-        rows, self.pending = self.pending[:count], self.pending[count:]
-        vectors = self.extractor.describe_batch([image for _, image in rows])
-        self.ids.extend(row_id for row_id, _ in rows)
-        self.vectors.append(vectors)
+        if len(self.ids) >= self.options.shard_size:
+            self.commit()
 
     def commit(self) -> None:
-        while self.pending:
-            self._run(self.options.batch)
-        if not self.ids and not self.inputs and not self.skipped:
+        if not self.inputs and not self.skipped:
             return
-        vectors = np.concatenate(self.vectors) if self.vectors else np.zeros((0, self.store.dim), np.float32)
+        vectors = np.concatenate(self.vectors) if self.ids else np.zeros((0, self.store.dim), np.float32)
         name = self.store.next_shard_name(self.options.shard_prefix)
         self.store.commit_shard(name, self.ids, vectors, self.inputs, self.skipped)
         self.report.rows += len(self.ids)
         self.report.shards += 1
         self.ids, self.vectors, self.inputs, self.skipped = [], [], [], []
+
+
+def start_run(items: list[InputItem], store: DescriptorStore, options: EmbedOptions
+              ) -> tuple[list[InputItem], EmbedReport]:
+    """Clean up after a killed run; (inputs still to embed, report listing earlier skips too).
+
+    Call with the store's writer lock held.
+    """
+    store.remove_uncommitted(options.shard_prefix)
+    done = store.done_inputs()
+    earlier = {s["input"]: s for s in store.skipped()}
+    todo = [item for item in items if item.key not in done]
+    report = EmbedReport(inputs=len(items), already_done=len(items) - len(todo))
+    report.skipped.extend(earlier[item.key] for item in items if item.key in earlier)
+    return todo, report
 
 
 def embed_items(items: list[InputItem], extractor: DescriptorExtractor, store: DescriptorStore,
@@ -154,17 +230,14 @@ def embed_items(items: list[InputItem], extractor: DescriptorExtractor, store: D
     from tqdm import tqdm
 
     start = time.perf_counter()
-    store.remove_uncommitted(options.shard_prefix)
-    done = store.done_inputs()
-    todo = [item for item in items if item.key not in done]
-    report = EmbedReport(inputs=len(items), already_done=len(items) - len(todo))
-    writer = ShardWriter(store, extractor, options, report)
-    bar = tqdm(total=len(todo), desc="embed", unit="input", disable=not progress)
-    for decoded in decoded_stream(todo, options):
-        writer.add(decoded)
-        bar.update(1)
-    writer.commit()
-    bar.close()
+    with store.writer_lock():
+        todo, report = start_run(items, store, options)
+        writer = ShardWriter(store, options, report)
+        with tqdm(total=len(todo), desc="embed", unit="input", disable=not progress) as bar:
+            decoded = decoded_stream(todo, options, extractor.settings)
+            for embedded in embed_stream(decoded, extractor, options.batch):
+                writer.add(embedded)
+                bar.update(1)
+        writer.commit()
     report.seconds = time.perf_counter() - start
     return report
-

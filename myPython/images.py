@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 from pathlib import Path
 
 import cv2
@@ -17,21 +19,67 @@ class InputError(ValueError):
     """An input that cannot be used; the message names it and says why."""
 
 
-def _header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header without decoding, else None."""
+# In JPEG entropy-coded data 0xFF is followed by 0x00 (stuffing), a restart marker or 0xFF (fill);
+# any other byte after 0xFF starts a marker.
+_JPEG_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_scan(data: bytes) -> tuple[tuple[int, int] | None, bool | None]:
+    """((width, height) or None, complete) of a JPEG by walking its segments.
+
+    complete is True when the end-of-image marker is reached, False when the
+    data runs out first (truncated), None when the structure is not understood.
+    Data after the end-of-image marker (thumbnails of motion photos, trailers)
+    is ignored, and markers inside segments (EXIF thumbnails) are skipped.
+    """
+    size = None
+    i, n = 2, len(data)
+    while i + 2 <= n:
+        if data[i] != 0xFF:
+            return size, None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xD9:
+            return size, True
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            i += 2
+            continue
+        if i + 4 > n:
+            break
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker in _JPEG_SOF and i + 9 <= n:
+            size = int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+        i += 2 + length
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker
+            found = _JPEG_MARKER.search(data, i)
+            if found is None:
+                break
+            i = found.start()
+    return size, False
+
+
+def _check_header_size(data: bytes, name: str) -> None:
+    """Refuse images whose header claims more than MAX_PIXELS, before decoding anything."""
+    size = None
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if data[:2] == b"\xff\xd8":
-        i = 2
-        while i + 9 < len(data):
-            if data[i] != 0xFF:
-                return None
-            marker = data[i + 1]
-            length = int.from_bytes(data[i + 2 : i + 4], "big")
-            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
-            i += 2 + length
-    return None
+        size = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    elif data[:2] == b"\xff\xd8":
+        size = _jpeg_scan(data)[0]
+    else:  # other formats: Pillow reads the header lazily
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                size = image.size
+        except Image.DecompressionBombError as exc:
+            raise InputError(f"{name}: {exc}".split(", could be")[0]) from None
+        except Exception:  # unknown to Pillow, or a broken header: OpenCV decides
+            pass
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise InputError(f"{name}: {size[0]}x{size[1]} pixels exceeds the limit of {MAX_PIXELS}")
 
 
 def to_bgr8(image: np.ndarray, name: str = "image") -> np.ndarray:
@@ -60,14 +108,15 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     """Decode encoded image bytes into BGR uint8."""
     if not data:
         raise InputError(f"{name}: empty file")
-    size = _header_size(data)
-    if size is not None and size[0] * size[1] > MAX_PIXELS:
-        raise InputError(f"{name}: {size[0]}x{size[1]} pixels exceeds the limit of {MAX_PIXELS}")
-    if data[:2] == b"\xff\xd8" and b"\xff\xd9" not in data[-4096:]:
+    _check_header_size(data, name)
+    # OpenCV fills the missing part of a truncated JPEG with grey instead of failing.
+    if data[:2] == b"\xff\xd8" and _jpeg_scan(data)[1] is False:
         raise InputError(f"{name}: truncated JPEG (no end-of-image marker)")
     buffer = np.frombuffer(data, dtype=np.uint8)
     image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
+        if data[:8] == b"\x89PNG\r\n\x1a\n" and data.rfind(b"IEND") < 0:
+            raise InputError(f"{name}: truncated PNG (no IEND chunk)")
         raise InputError(f"{name}: not a decodable image")
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise InputError(f"{name}: {image.shape[1]}x{image.shape[0]} pixels exceeds the limit of {MAX_PIXELS}")
@@ -80,7 +129,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+        reason = "broken symbolic link" if path.is_symlink() else "file not found"
+        raise InputError(f"{path}: {reason}") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory") from None
     except PermissionError:

@@ -3,11 +3,13 @@
 Exact search streams the database shard by shard (memory: one shard plus
 one block of queries). Approximate indexes are built from a FAISS factory
 string ("IVF1024,Flat", "IVF1024,PQ64", "HNSW32", ...), trained on a sample,
-saved next to the store and reloaded.
+saved next to the store and reloaded. Every verb works on a snapshot of the
+committed shards, so an embed run adding shards meanwhile changes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,6 +23,10 @@ from .store import DescriptorStore, atomic_write_text
 
 Neighbours = list[tuple[str, float]]
 QUERY_BLOCK = 4096
+DB_BLOCK = 32768  # rows of the database compared at once by exact search
+DEFAULT_NPROBE = 32  # inverted lists visited per query (IVF), unless given
+DEFAULT_EF_SEARCH = 64  # HNSW candidate list length, unless given
+FOLD_PAIRS = 1 << 16  # find_groups folds its pairs into components past 2 * max(rows, this)
 
 
 # ---- mapped format ---------------------------------------------------------
@@ -69,36 +75,62 @@ def _merge_topk(scores: np.ndarray, index: np.ndarray, new_scores: np.ndarray, n
 
 
 def exact_knn(queries: np.ndarray, db: DescriptorStore, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k inner products of queries against every row of the store (global row numbers)."""
+    """Top-k inner products of queries against every row of the store (global row numbers).
+
+    Consecutive shards are read into blocks of about DB_BLOCK rows, one block in memory at a time.
+    """
     import faiss
 
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
     index = np.zeros((len(queries), 0), dtype=np.int64)
     offset = 0
-    for shard in db.shards():
-        rows = np.ascontiguousarray(shard.vectors(), dtype=np.float32)
-        if len(rows):
-            kk = min(k, len(rows))
-            s, i = faiss.knn(queries, rows, kk, metric=faiss.METRIC_INNER_PRODUCT)
-            scores, index = _merge_topk(scores, index, s, i + offset, k)
-        offset += shard.rows
+    for rows in _row_blocks(db, DB_BLOCK):
+        kk = min(k, len(rows))
+        s, i = faiss.knn(queries, rows, kk, metric=faiss.METRIC_INNER_PRODUCT)
+        scores, index = _merge_topk(scores, index, s, i + offset, k)
+        offset += len(rows)
     return scores, index
 
 
+def _row_blocks(db: DescriptorStore, size: int) -> Iterator[np.ndarray]:
+    """The store's rows in order, consecutive shards joined into blocks of >= size rows (but the last)."""
+    parts: list[np.ndarray] = []
+    count = 0
+    for shard in db.shards():
+        if shard.rows:
+            parts.append(shard.vectors())
+            count += shard.rows
+        if count >= size:
+            yield np.ascontiguousarray(np.concatenate(parts) if len(parts) > 1 else parts[0], dtype=np.float32)
+            parts, count = [], 0
+    if count:
+        yield np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
 # ---- approximate indexes ---------------------------------------------------
+def _index_state(db: DescriptorStore, factory: str) -> dict:
+    return {"factory": factory, "shards": [(s.name, s.rows) for s in db.shards()]}
+
+
+def _index_stem(factory: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", factory)
+
+
 def index_path(db: DescriptorStore, factory: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", factory)
-    return db.root / "index" / f"{safe}.faiss"
+    """Where the index of these shards built with this factory string is saved."""
+    digest = hashlib.sha256(json.dumps(_index_state(db, factory)).encode()).hexdigest()[:12]
+    return db.root / "index" / f"{_index_stem(factory)}.{digest}.faiss"
 
 
 def sample_rows(db: DescriptorStore, count: int, seed: int = 0) -> np.ndarray:
     """A uniform sample of rows, read shard by shard."""
-    total = len(db)
+    shards = db.shards()
+    total = sum(s.rows for s in shards)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(total, size=min(count, total), replace=False))
     out, offset = [], 0
-    for shard in db.shards():
+    for shard in shards:
         local = chosen[(chosen >= offset) & (chosen < offset + shard.rows)] - offset
         if len(local):
             out.append(np.asarray(shard.vectors()[local], dtype=np.float32))
@@ -107,15 +139,26 @@ def sample_rows(db: DescriptorStore, count: int, seed: int = 0) -> np.ndarray:
 
 
 def build_index(db: DescriptorStore, factory: str, *, train_size: int = 100_000, seed: int = 0):
-    """Build (or load, when up to date) a FAISS index of the store."""
+    """Build (or load, when saved for the same shards) a FAISS index of the store.
+
+    The file name holds a digest of the shard list, so concurrent builders of
+    different snapshots never mix files; older builds of the factory are removed.
+    """
     import faiss
 
+    db = db.snapshot()
     path = index_path(db, factory)
-    info_path = path.with_suffix(".json")
-    state = {"factory": factory, "shards": [(s.name, s.rows) for s in db.shards()]}
-    if path.exists() and info_path.exists() and json.loads(info_path.read_text()) == state:
+    try:
         return faiss.read_index(str(path))
+    except RuntimeError:  # not built yet (or removed by a newer build meanwhile)
+        pass
     index = faiss.index_factory(db.dim, factory, faiss.METRIC_INNER_PRODUCT)
+    # The factory turns on polysemous training for PQ codes: minutes of training for Hamming
+    # filtering that search never uses.
+    ivf = faiss.try_extract_index_ivf(index)
+    for part in (index, faiss.downcast_index(ivf) if ivf is not None else None):
+        if hasattr(part, "do_polysemous_training"):
+            part.do_polysemous_training = False
     if not index.is_trained:
         index.train(sample_rows(db, train_size, seed))
     for shard in db.shards():
@@ -124,20 +167,24 @@ def build_index(db: DescriptorStore, factory: str, *, train_size: int = 100_000,
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     faiss.write_index(index, str(tmp))
     os.replace(tmp, path)
-    atomic_write_text(info_path, json.dumps(state))
+    stale = re.compile(re.escape(_index_stem(factory)) + r"\.[0-9a-f]{12}\.faiss")
+    for old in path.parent.iterdir():
+        if old != path and stale.fullmatch(old.name):
+            old.unlink(missing_ok=True)
     return index
 
 
 def set_search_params(index, nprobe: int | None = None, ef_search: int | None = None) -> None:
+    """nprobe of IVF indexes and efSearch of HNSW ones (also under a pre-transform such as OPQ)."""
     import faiss
 
-    if nprobe is not None:
-        try:
-            faiss.extract_index_ivf(index).nprobe = nprobe
-        except RuntimeError:
-            pass
-    if ef_search is not None and hasattr(index, "hnsw"):
-        index.hnsw.efSearch = ef_search
+    space = faiss.ParameterSpace()
+    for name, value in (("nprobe", nprobe), ("efSearch", ef_search)):
+        if value is not None:
+            try:
+                space.set_index_parameter(index, name, value)
+            except RuntimeError:  # the index has no such parameter
+                pass
 
 
 # ---- the search verb -------------------------------------------------------
@@ -150,74 +197,106 @@ class SearchOptions:
     ef_search: int | None = None
 
 
+def _knn_blocks(db: DescriptorStore, source: DescriptorStore, k: int, options: SearchOptions
+                ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+    """(query ids, scores, db row numbers) per block of query rows; rows are -1 where none was found."""
+    index = None
+    if options.factory != "Flat":
+        index = build_index(db, options.factory)
+        set_search_params(index, options.nprobe or DEFAULT_NPROBE, options.ef_search or max(DEFAULT_EF_SEARCH, k))
+    for query_ids, block in _query_blocks(source):
+        if index is None:
+            yield query_ids, *exact_knn(block, db, k)
+        else:
+            yield query_ids, *index.search(block, min(k, max(1, index.ntotal)))
+
+
 def search(db: DescriptorStore, queries: DescriptorStore | None, options: SearchOptions
            ) -> Iterator[tuple[str, Neighbours]]:
     """Yield (query id, neighbours) for every query row; a query never lists itself."""
     same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
-    source = db if same else queries
+    db = db.snapshot()
+    source = db if same else queries.snapshot()
     if source.dim != db.dim:
         raise ValueError(f"queries have dimension {source.dim}, the database {db.dim}")
     db_ids = [i for shard in db.shards() for i in shard.ids()]
     k = options.top_k + (1 if same else 0)
-    index = None
-    if options.factory != "Flat":
-        index = build_index(db, options.factory)
-        set_search_params(index, options.nprobe, options.ef_search)
-    for query_ids, rows in source.iter_chunks():
-        for start in range(0, len(rows), QUERY_BLOCK):
-            block = np.ascontiguousarray(rows[start : start + QUERY_BLOCK])
-            if index is None:
-                scores, found = exact_knn(block, db, k)
-            else:
-                scores, found = index.search(block, min(k, max(1, index.ntotal)))
-            for qi, (srow, irow) in enumerate(zip(scores, found)):
-                qid = query_ids[start + qi]
-                neighbours = []
-                for s, i in zip(srow, irow):
-                    if i < 0 or (same and db_ids[i] == qid):
-                        continue
-                    if options.threshold is not None and s < options.threshold:
-                        break
-                    neighbours.append((db_ids[i], float(s)))
-                yield qid, neighbours[: options.top_k]
+    for query_ids, scores, found in _knn_blocks(db, source, k, options):
+        for qid, srow, irow in zip(query_ids, scores, found):
+            neighbours = []
+            for s, i in zip(srow, irow):
+                if i < 0 or (same and db_ids[i] == qid):
+                    continue
+                if options.threshold is not None and s < options.threshold:
+                    break
+                neighbours.append((db_ids[i], float(s)))
+            yield qid, neighbours[: options.top_k]
+
+
+def _query_blocks(store: DescriptorStore) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(ids, rows) in blocks of QUERY_BLOCK rows, across shard boundaries (small shards share a block)."""
+    ids: list[str] = []
+    parts: list[np.ndarray] = []
+    for chunk_ids, rows in store.iter_chunks():
+        start = 0
+        while start < len(rows):
+            take = min(QUERY_BLOCK - len(ids), len(rows) - start)
+            ids.extend(chunk_ids[start : start + take])
+            parts.append(rows[start : start + take])
+            start += take
+            if len(ids) == QUERY_BLOCK:
+                yield ids, np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+                ids, parts = [], []
+    if ids:
+        yield ids, np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
 
 # ---- same-origin groups ----------------------------------------------------
-class UnionFind:
-    def __init__(self, size: int) -> None:
-        self.parent = np.arange(size)
+def _components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each node's component, named by its smallest member."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(self, a: int) -> int:
-        root = a
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[a] != root:
-            self.parent[a], a = root, self.parent[a]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    first = np.full(labels.max(initial=-1) + 1, size, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(size))
+    return first[labels]
 
 
 def find_groups(db: DescriptorStore, threshold: float, *, neighbours: int = 50, factory: str = "Flat",
                 min_size: int = 2) -> list[list[str]]:
     """Connected components of the pairs scoring >= threshold among each row's nearest neighbours.
 
-    Memory is one shard plus the union-find array; no N x N matrix is formed.
+    Pairs are kept as row numbers and folded into a component label per row
+    whenever they outnumber the rows twice, so memory stays O(rows + one query
+    block); no N x N matrix is formed. Groups come largest first, members in
+    store order.
     """
+    db = db.snapshot()
+    size = len(db)
+    a_parts: list[np.ndarray] = []
+    b_parts: list[np.ndarray] = []
+    pending = offset = 0
+    options = SearchOptions(top_k=neighbours, factory=factory)
+    for query_ids, scores, found in _knn_blocks(db, db, neighbours + 1, options):
+        rows = np.arange(offset, offset + len(query_ids))
+        offset += len(query_ids)
+        keep = (found >= 0) & (found != rows[:, None]) & (scores >= threshold)
+        a_parts.append(np.broadcast_to(rows[:, None], found.shape)[keep])
+        b_parts.append(found[keep])
+        pending += int(keep.sum())
+        if pending > 2 * max(size, FOLD_PAIRS):  # fold the pairs into one edge per row
+            label = _components(size, np.concatenate(a_parts), np.concatenate(b_parts))
+            moved = np.flatnonzero(label != np.arange(size))
+            a_parts, b_parts, pending = [moved], [label[moved]], len(moved)
+    a = np.concatenate(a_parts) if a_parts else np.zeros(0, np.int64)
+    b = np.concatenate(b_parts) if b_parts else np.zeros(0, np.int64)
+    label = _components(size, a, b)
     ids = [i for shard in db.shards() for i in shard.ids()]
-    position = {ident: n for n, ident in enumerate(ids)}
-    uf = UnionFind(len(ids))
-    options = SearchOptions(top_k=neighbours, threshold=threshold, factory=factory)
-    for qid, found in search(db, None, options):
-        a = position[qid]
-        for other, _ in found:
-            uf.union(a, position[other])
     members: dict[int, list[str]] = {}
-    for n, ident in enumerate(ids):
-        members.setdefault(uf.find(n), []).append(ident)
-    groups = [m for m in members.values() if len(m) >= min_size]
+    for n in np.flatnonzero(np.bincount(label, minlength=size)[label] >= min_size):
+        members.setdefault(int(label[n]), []).append(ids[n])
+    groups = list(members.values())
     groups.sort(key=lambda m: (-len(m), m[0]))
     return groups

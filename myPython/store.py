@@ -11,14 +11,19 @@ Layout of a store folder:
 A shard exists for readers only once its commit marker does, so a run killed
 at any moment leaves either a whole shard or nothing that is read; the next
 run with the same command removes leftovers and skips committed inputs.
+Committed shards are never rewritten, so readers may work from a snapshot
+(`DescriptorStore.snapshot`) while a writer adds shards. One writer at a time
+holds `<store>/.writer.lock` (`DescriptorStore.writer_lock`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +85,7 @@ class DescriptorStore:
 
     root: Path
     meta: dict = field(default_factory=dict)
+    frozen: list[Shard] | None = None  # set by snapshot(): the shards seen by this view
 
     @classmethod
     def open(cls, root: str | os.PathLike) -> DescriptorStore:
@@ -116,7 +122,9 @@ class DescriptorStore:
         return self.root / "shards"
 
     def shards(self) -> list[Shard]:
-        """Committed shards in name order."""
+        """Committed shards in name order (a snapshot's own list when frozen)."""
+        if self.frozen is not None:
+            return list(self.frozen)
         out = []
         for marker in sorted(self.shard_dir.glob("*.json")):
             if marker.name.startswith("."):
@@ -124,6 +132,23 @@ class DescriptorStore:
             info = json.loads(marker.read_text())
             out.append(Shard(info["name"], int(info["rows"]), self.shard_dir))
         return out
+
+    def snapshot(self) -> DescriptorStore:
+        """A view of the shards committed now; shards committed later stay invisible to it."""
+        return DescriptorStore(self.root, self.meta, self.shards())
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the store's writer lock (released by the kernel if the process dies)."""
+        with open(self.root / ".writer.lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RuntimeError(f"{self.root}: another embed run is writing to this store") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def __len__(self) -> int:
         return sum(s.rows for s in self.shards())
@@ -175,6 +200,8 @@ class DescriptorStore:
         if len(vectors) and vectors.shape[1] != self.dim:
             raise ValueError(f"shard {name}: rows of dimension {vectors.shape[1]}, the store has {self.dim}")
         folder = self.shard_dir
+        if (folder / f"{name}.json").exists():
+            raise ValueError(f"shard {name}: already committed")
         atomic_save_npy(folder / f"{name}.npy", np.ascontiguousarray(vectors, dtype=np.float32)
                         .reshape(len(ids), self.dim))
         atomic_write_text(folder / f"{name}.ids.txt", "".join(f"{i}\n" for i in ids))

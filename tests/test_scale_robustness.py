@@ -1,0 +1,482 @@
+"""Embedding at scale: kill-and-resume, bad inputs, search/group from shards, concurrent readers, Ray."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from myPython import search as search_mod
+from myPython.assets import PERCEPTION_EDGE_VIDEOS, perception_videos
+from myPython.search import SearchOptions, build_index, find_groups, index_path, search
+from myPython.store import DescriptorStore
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--S", "128", "--L", "1", "--quiet"]  # the default model, small inputs
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "myPython", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "GLOG_minloglevel": "2"})
+
+
+def cli_popen(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "myPython", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "GLOG_minloglevel": "2"})
+
+
+def textured(seed: int, h: int, w: int) -> np.ndarray:
+    """A smooth random BGR picture."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (max(2, h // 16), max(2, w // 16), 3), dtype=np.uint8)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def write_clip(path: Path, frames: int = 30, fps: int = 10, seed: int = 0, faststart: bool = False) -> None:
+    """An mpeg4 clip of moving texture (index at the start of the file with faststart)."""
+    import av
+
+    base = textured(seed, 96, 160)
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {}) as out:
+        stream = out.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        for i in range(frames):
+            image = np.ascontiguousarray(base[:, i % 32 : i % 32 + 128])
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def check_store(root: Path) -> tuple[list[str], np.ndarray]:
+    """Every committed shard is whole and nothing else is left; (ids, rows)."""
+    store = DescriptorStore.open(root)
+    committed = {s.name for s in store.shards()}
+    for path in store.shard_dir.iterdir():
+        assert not path.name.startswith("."), f"temporary file left: {path.name}"
+        assert path.name.split(".")[0] in committed, f"uncommitted file left: {path.name}"
+    for shard in store.shards():
+        assert len(shard.ids()) == shard.rows == len(shard.vectors())
+    assert not list(root.glob("*.tmp")) and not list(root.glob(".*.tmp"))
+    ids, vectors = store.load()
+    assert len(ids) == len(set(ids)), "duplicated rows"
+    return ids, vectors
+
+
+# ---- (a) kill -9 and resume -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory) -> Path:
+    """48 small pictures of varied sizes and 2 clips of 3 s."""
+    folder = tmp_path_factory.mktemp("pool")
+    for i in range(48):
+        h, w = (120, 160) if i % 3 else (160, 96)
+        ext = ".jpg" if i % 2 else ".png"
+        cv2.imwrite(str(folder / f"img{i:02d}{ext}"), textured(i, h, w))
+    write_clip(folder / "clip_a.mp4", 30, seed=1)
+    write_clip(folder / "clip_b.mp4", 30, seed=2)
+    return folder
+
+
+def markers(store: Path) -> int:
+    try:
+        return sum(1 for p in (store / "shards").glob("shard-*.json"))
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.slow
+def test_killed_runs_resume_to_exactly_the_clean_result(pool, tmp_path):
+    args = ["--batch", "2", "--shard-size", "5", "--fps", "4", "--S", "192", "--L", "1", "--quiet"]
+    clean = tmp_path / "clean"
+    assert cli("embed", str(pool), "--out", str(clean), *args).returncode == 0
+    clean_ids, clean_rows = check_store(clean)
+    assert len(clean_ids) == 48 + 2 * 12
+
+    killed = tmp_path / "killed"
+    rng = random.Random(5)
+    kills = 0
+    for extra in (1, 2, 3):
+        before = markers(killed)
+        proc = cli_popen("embed", str(pool), "--out", str(killed), *args)
+        deadline = time.monotonic() + 120
+        while markers(killed) < before + extra and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0.0, 0.05))  # somewhere inside the next shard
+        proc.send_signal(signal.SIGKILL)
+        kills += proc.wait() == -signal.SIGKILL
+        ids, _ = check_store(killed)  # what a reader sees after the kill is whole
+        assert ids == clean_ids[: len(ids)]
+    assert kills >= 2, "the runs finished before they could be killed"
+    done = cli("embed", str(pool), "--out", str(killed), *args)
+    assert done.returncode == 0, done.stderr
+    ids, rows = check_store(killed)
+    assert ids == clean_ids
+    np.testing.assert_allclose(rows, clean_rows, atol=1e-5)
+    again = cli("embed", str(pool), "--out", str(killed), *args)
+    assert "0 input(s) embedded" in again.stdout and check_store(killed)[0] == clean_ids
+
+
+# ---- (b) a folder of bad inputs ---------------------------------------------------------------
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims width x height pixels and holds none."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IEND", b""))
+
+
+def audio_only(path: Path) -> None:
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=8000)
+        stream.layout = "mono"
+        for i in range(8):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 8000, i * 1024
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def pil_bytes(image, fmt: str, **kw) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kw)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def bad_pool(tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, int]]:
+    """(folder with a list file `all.txt`, {bad input: reason part}, {usable input: rows})."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("bad")
+    rgb = textured(7, 120, 160)[:, :, ::-1]
+    jpeg = pil_bytes(Image.fromarray(rgb), "JPEG")
+    png = pil_bytes(Image.fromarray(rgb), "PNG")
+    files = {
+        "good.jpg": jpeg,
+        "good.png": png,
+        "progressive.jpg": pil_bytes(Image.fromarray(rgb), "JPEG", progressive=True),
+        "motion_photo.jpg": jpeg + b"\x00\x00\x00\x18ftypmp42" + bytes(8000),  # data after end-of-image
+        "cmyk.jpg": pil_bytes(Image.fromarray(rgb).convert("CMYK"), "JPEG"),
+        "gray.jpg": pil_bytes(Image.fromarray(rgb).convert("L"), "JPEG"),
+        "gray_alpha.png": pil_bytes(Image.fromarray(rgb).convert("LA"), "PNG"),
+        "rgba.png": pil_bytes(Image.fromarray(rgb).convert("RGBA"), "PNG"),
+        "palette.png": pil_bytes(Image.fromarray(rgb).convert("P"), "PNG"),
+        "gray16.png": cv2.imencode(".png", (textured(8, 90, 70)[:, :, 0].astype(np.uint16) * 257))[1].tobytes(),
+        "rgb16.png": cv2.imencode(".png", textured(9, 90, 70).astype(np.uint16) * 200)[1].tobytes(),
+        "one_pixel.png": pil_bytes(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"),
+        "corrupt.jpg": jpeg[:2] + bytes(np.random.default_rng(0).integers(0, 256, len(jpeg) - 2, np.uint8)),
+        "corrupt.png": png[:40] + bytes(len(png) - 52) + png[-12:],  # header and IEND kept
+        "truncated.jpg": jpeg[: len(jpeg) // 2],
+        "truncated.png": png[: len(png) // 2],
+        "empty.jpg": b"",
+        "text.jpg": b"this is not an image\n",
+        "bomb.png": png_header(100_000, 100_000),
+        "bomb.bmp": b"BM" + struct.pack("<IHHI", 54, 0, 0, 54)
+                    + struct.pack("<IiiHHIIiiII", 40, 30_000, 30_000, 1, 24, 0, 0, 0, 0, 0, 0),
+        "sliver.png": cv2.imencode(".png", textured(3, 1, 4000))[1].tobytes(),
+        "empty.mp4": b"",
+        "text.mp4": b"not a video",
+        "notes.rtf": b"{\\rtf1 not an input}",
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    write_clip(folder / "clip.mp4", 30, seed=4)
+    write_clip(folder / "moov_last.mp4", 40, seed=5)
+    data = (folder / "moov_last.mp4").read_bytes()
+    (folder / "truncated.mp4").write_bytes(data[: len(data) // 2])  # the index is lost
+    (folder / "moov_last.mp4").unlink()
+    write_clip(folder / "moov_first.mp4", 40, seed=6, faststart=True)
+    data = (folder / "moov_first.mp4").read_bytes()
+    (folder / "cut.mp4").write_bytes(data[: len(data) * 6 // 10])  # index kept, frames lost
+    (folder / "moov_first.mp4").unlink()
+    audio_only(folder / "audio_only.mp4")
+    for clip in perception_videos(PERCEPTION_EDGE_VIDEOS):
+        shutil.copyfile(clip, folder / clip.name)
+    (folder / "folder.jpg").mkdir()
+    (folder / "dangling.png").symlink_to(folder / "gone.png")
+    reasons = {
+        "corrupt.jpg": "not a decodable image", "corrupt.png": "not a decodable image",
+        "truncated.jpg": "truncated JPEG", "truncated.png": "truncated PNG", "empty.jpg": "empty file",
+        "text.jpg": "not a decodable image", "bomb.png": "exceeds the limit", "bomb.bmp": "exceeds limit",
+        "sliver.png": "too elongated", "empty.mp4": "empty file", "text.mp4": "not a readable video",
+        "truncated.mp4": "not a readable video", "audio_only.mp4": "no video stream",
+        "folder.jpg": "is a directory", "dangling.png": "broken symbolic link",
+        "notes.rtf": "not an image or video extension", "missing.jpg": "not found",
+    }
+    if os.geteuid() != 0:  # root reads anything
+        (folder / "locked.jpg").write_bytes(jpeg)
+        (folder / "locked.jpg").chmod(0)
+        reasons["locked.jpg"] = "permission denied"
+    usable = {name: 1 for name in ("good.jpg", "good.png", "progressive.jpg", "motion_photo.jpg", "cmyk.jpg",
+                                   "gray.jpg", "gray_alpha.png", "rgba.png", "palette.png", "gray16.png",
+                                   "rgb16.png", "one_pixel.png")}
+    usable.update({"clip.mp4": 3, "cut.mp4": 3, **{name: 10 for name in PERCEPTION_EDGE_VIDEOS}})
+    names = sorted(p.name for p in folder.iterdir()) + ["missing.jpg"]
+    (folder / "all.txt").write_text("".join(f"{n}\n" for n in names))
+    return folder, reasons, usable
+
+
+@pytest.mark.slow
+def test_bad_inputs_are_reported_and_skipped_and_the_rest_embedded(bad_pool, tmp_path):
+    folder, reasons, usable = bad_pool
+    out = tmp_path / "store"
+    result = cli("embed", str(folder / "all.txt"), "--out", str(out), "--workers", "3", *FAST)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    skipped = {Path(s["input"]).name: s["reason"] for s in report["skipped"]}
+    assert set(skipped) == set(reasons), skipped
+    for name, part in reasons.items():
+        assert part in skipped[name], (name, skipped[name])
+        assert "\n" not in skipped[name]
+    warned = {w["input"]: w["warning"] for w in report["warnings"]}
+    assert list(warned) == ["cut.mp4"] and "truncated" in warned["cut.mp4"]
+
+    ids, rows = check_store(out)
+    per_input: dict[str, int] = {}
+    for ident in ids:
+        per_input[ident.split("#t=")[0]] = per_input.get(ident.split("#t=")[0], 0) + 1
+    assert set(per_input) == set(usable)
+    assert all(per_input[name] >= 1 for name in usable)
+    assert {name: per_input[name] for name in usable if name != "cut.mp4"} == \
+           {name: n for name, n in usable.items() if name != "cut.mp4"}
+    assert np.isfinite(rows).all()
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    good = rows[ids.index("good.jpg")]
+    assert good @ rows[ids.index("progressive.jpg")] > 0.95 and good @ rows[ids.index("motion_photo.jpg")] > 0.999
+    assert good @ rows[ids.index("cmyk.jpg")] > 0.9  # colours survive the CMYK conversion
+
+
+# ---- (c) search and group from shards ---------------------------------------------------------
+def synthetic_store(root: Path, n: int = 3000, dim: int = 48, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Clusters of 1-12 unit vectors, written as shards of uneven size (one empty)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n // 5, dim)).astype(np.float32)
+    members = rng.integers(0, len(centres), n)
+    x = centres[members] + 0.35 * rng.standard_normal((n, dim)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = [f"v{i:05d}" for i in range(n)]
+    store = DescriptorStore.create(root, {"dim": dim, "model": "synthetic", "settings": "none"})
+    bounds = [0, 1, 400, 400, 1250, 2222, n]
+    for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
+        store.commit_shard(f"shard-{k:06d}", ids[a:b], x[a:b], ids[a:b], [])
+    return ids, x
+
+
+def brute_force(queries: np.ndarray, x: np.ndarray, k: int, exclude_self: bool) -> tuple[np.ndarray, np.ndarray]:
+    scores = queries @ x.T
+    if exclude_self:
+        np.fill_diagonal(scores, -np.inf)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(scores, order, 1)
+
+
+def recall_at_10(db: DescriptorStore, ids: list[str], truth: np.ndarray, factory: str) -> float:
+    found = dict(search(db, None, SearchOptions(top_k=10, factory=factory)))
+    hits = sum(len({ids[j] for j in truth[i]} & {o for o, _ in found[ids[i]]}) for i in range(len(ids)))
+    return hits / truth.size
+
+
+def test_exact_search_from_shards_equals_brute_force(tmp_path, monkeypatch):
+    monkeypatch.setattr(search_mod, "QUERY_BLOCK", 700)  # several blocks of queries and of rows
+    monkeypatch.setattr(search_mod, "DB_BLOCK", 500)
+    ids, x = synthetic_store(tmp_path / "db")
+    db = DescriptorStore.open(tmp_path / "db")
+    position = {ident: n for n, ident in enumerate(ids)}
+    _, scores = brute_force(x, x, 10, exclude_self=True)
+    results = list(search(db, None, SearchOptions(top_k=10)))
+    assert [q for q, _ in results] == ids
+    for i, (_, found) in enumerate(results):  # the true 10 best (up to float ties), with their scores
+        rows = [position[o] for o, _ in found]
+        assert i not in rows and len(set(rows)) == 10
+        np.testing.assert_allclose([s for _, s in found], scores[i], atol=1e-5)
+        np.testing.assert_allclose(x[rows] @ x[i], scores[i], atol=1e-5)
+
+    queries = DescriptorStore.create(tmp_path / "q", {"dim": x.shape[1]})
+    q = x[:50] + 0.01
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    queries.commit_shard("shard-000000", [f"q{i}" for i in range(50)], q, [], [])
+    _, scores = brute_force(q, x, 5, exclude_self=False)
+    for i, (_, found) in enumerate(search(db, queries, SearchOptions(top_k=5))):
+        np.testing.assert_allclose(x[[position[o] for o, _ in found]] @ q[i], scores[i], atol=1e-5)
+
+
+@pytest.mark.parametrize("factory, minimum", [("IVF64,Flat", 0.95), ("IVF64,PQ16", 0.7), ("HNSW16", 0.95)])
+def test_index_types_build_save_reload_and_recall(tmp_path, monkeypatch, factory, minimum):
+    import faiss
+
+    ids, x = synthetic_store(tmp_path / "db")
+    db = DescriptorStore.open(tmp_path / "db")
+    truth, _ = brute_force(x, x, 10, exclude_self=True)
+    assert recall_at_10(db, ids, truth, factory) >= minimum
+    saved = index_path(db, factory)
+    assert saved.is_file()
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the saved index was rebuilt")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(faiss, "index_factory", no_build)
+        assert build_index(db, factory).ntotal == len(ids)
+    db.commit_shard("shard-000099", ["extra"], x[:1], ["extra"], [])
+    assert build_index(db, factory).ntotal == len(ids) + 1  # new shards: a new index replaces the old
+    assert not saved.exists() and index_path(db, factory).is_file()
+
+
+def union_find_groups(ids: list[str], x: np.ndarray, threshold: float) -> list[list[str]]:
+    parent = list(range(len(ids)))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    a_idx, b_idx = np.nonzero(np.triu(x @ x.T >= threshold, 1))
+    for a, b in zip(a_idx, b_idx):
+        ra, rb = root(int(a)), root(int(b))
+        parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[str]] = {}
+    for n, ident in enumerate(ids):
+        groups.setdefault(root(n), []).append(ident)
+    return sorted((g for g in groups.values() if len(g) >= 2), key=lambda g: (-len(g), g[0]))
+
+
+@pytest.mark.parametrize("fold", [1 << 16, 64])
+def test_groups_are_connected_components_of_pairs_above_threshold(tmp_path, monkeypatch, fold):
+    monkeypatch.setattr(search_mod, "FOLD_PAIRS", fold)
+    ids, x = synthetic_store(tmp_path / "db", n=2000)
+    db = DescriptorStore.open(tmp_path / "db")
+    for threshold in (0.75, 0.6):
+        expected = union_find_groups(ids, x, threshold)
+        assert len(expected) > 50
+        assert find_groups(db, threshold, neighbours=60) == expected
+
+
+# ---- (d) readers while a writer commits ------------------------------------------------------
+WRITER = """
+import sys, time, numpy as np
+from myPython.store import DescriptorStore
+store = DescriptorStore.create(sys.argv[1], {"dim": 16, "model": "synthetic", "settings": "none"})
+rng = np.random.default_rng(0)
+with store.writer_lock():
+    for k in range(int(sys.argv[2])):
+        n = int(rng.integers(1, 30))
+        x = rng.standard_normal((n, 16)).astype(np.float32)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        ids = [f"s{k}-{i}" for i in range(n)]
+        store.commit_shard(store.next_shard_name(), ids, x, ids, [{"input": f"bad{k}", "reason": "r"}])
+        time.sleep(0.01)
+"""
+
+READER = """
+import json, os, sys
+from myPython.search import SearchOptions, search
+from myPython.store import DescriptorStore
+root, stop = sys.argv[1], sys.argv[2]
+checks = searches = 0
+states = set()
+while True:
+    finished = os.path.exists(stop)  # then one more full pass
+    try:
+        store = DescriptorStore.open(root)
+    except FileNotFoundError:
+        continue
+    shards = store.shards()
+    for shard in shards:
+        ids, rows, inputs = shard.ids(), shard.vectors(), shard.inputs()
+        assert len(ids) == shard.rows == len(rows) == len(inputs), shard.name
+        assert [s["input"] for s in shard.skipped()] == [f"bad{int(shard.name.split('-')[1])}"]
+        checks += 1
+    states.add(len(shards))
+    if sum(s.rows for s in shards) >= 64:
+        snapshot = store.snapshot()
+        known = {i for s in snapshot.shards() for i in s.ids()}
+        factory = "IVF4,Flat" if searches % 2 else "Flat"
+        results = list(search(store, None, SearchOptions(top_k=3, factory=factory)))
+        queries = {q for q, _ in results}
+        assert queries >= known and all(o in queries for _, found in results for o, _ in found)
+        searches += 1
+    if finished and searches:
+        break
+print(json.dumps({"checks": checks, "searches": searches, "states": len(states)}))
+"""
+
+
+@pytest.mark.slow
+def test_readers_never_see_a_half_written_shard(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    store, stop = tmp_path / "store", tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(store), str(stop)], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    writer = subprocess.run([sys.executable, "-c", WRITER, str(store), "200"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert writer.returncode == 0, writer.stderr
+    stop.touch()
+    states = 0
+    for reader in readers:
+        out, err = reader.communicate(timeout=300)
+        assert reader.returncode == 0, err
+        summary = json.loads(out)
+        assert summary["checks"] >= 200 and summary["searches"] >= 1
+        states = max(states, summary["states"])
+    assert states >= 5, "the readers did not overlap the writer"
+    assert len(DescriptorStore.open(store).shards()) == 200
+
+
+def test_one_writer_at_a_time(tmp_path):
+    store = DescriptorStore.create(tmp_path / "s", {"dim": 4})
+    with store.writer_lock():
+        held = subprocess.run([sys.executable, "-c", "import sys; from myPython.store import DescriptorStore;"
+                               "s = DescriptorStore.open(sys.argv[1]); s.writer_lock().__enter__()",
+                               str(tmp_path / "s")], cwd=ROOT, capture_output=True, text=True)
+        assert held.returncode != 0 and "another embed run" in held.stderr
+    with store.writer_lock():
+        pass
+
+
+# ---- (e) Ray ---------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_ray_embedding_writes_the_single_process_store(pool, tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install ray)")
+    chosen = sorted(p.name for p in pool.glob("img*"))[:7] + ["clip_a.mp4"]  # 7 pictures and a clip of 3 frames
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    for name in chosen:
+        shutil.copyfile(pool / name, folder / name)
+    (folder / "half.txt").write_text("".join(f"{n}\n" for n in chosen[:4]))
+    (folder / "all.txt").write_text("".join(f"{n}\n" for n in chosen))
+    args = ["--batch", "2", "--shard-size", "3", *FAST]
+    stores, halves = {}, {}
+    for name, extra in (("single", []), ("ray", ["--ray", "--ray-actors", "2"])):
+        stores[name] = out = tmp_path / name
+        first = cli("embed", str(folder / "half.txt"), "--out", str(out), *args, *extra)
+        assert first.returncode == 0, first.stderr
+        store = DescriptorStore.open(out)
+        halves[name] = [(s.name, s.rows, s.ids()) for s in store.shards()], store.load()[1]
+        resumed = cli("embed", str(folder / "all.txt"), "--out", str(out), *args, *extra)
+        assert resumed.returncode == 0, resumed.stderr
+        assert "4 already done" in resumed.stdout
+    assert halves["ray"][0] == halves["single"][0]  # the same shards
+    np.testing.assert_allclose(halves["ray"][1], halves["single"][1], atol=1e-6)
+    single_ids, single_rows = check_store(stores["single"])
+    ray_ids, ray_rows = check_store(stores["ray"])
+    assert ray_ids == single_ids and len(ray_ids) == 7 + 3
+    np.testing.assert_allclose(ray_rows, single_rows, atol=1e-6)
