@@ -50,6 +50,7 @@ lint: venv
 
 proto: caffe
 	$(PY) -m myPython.netgen --out proto
+	$(PY) -m myPython.netgen_train --out proto
 
 ## check-gpu-build: compile and link Caffe with CUDA (no GPU needed); not part of `make test`
 check-gpu-build: venv

@@ -79,7 +79,9 @@ py_id=$("$python" -c 'import sys, numpy; print(sys.version.split()[0], numpy.__v
 key=$( {
   echo "$ORIG_SHA256 $CAFFE_VERSION gpu=$gpu arch=$cuda_arch py=$py_id"
   sha256sum "$src_cache/caffe_${CAFFE_VERSION}.debian.tar.xz" | cut -d' ' -f1
-  (cd "$here" && find . -type f ! -name '*.pyc' | LC_ALL=C sort | xargs sha256sum)
+  # What goes into the binary: the build script, patches and layers (plus the CUDA setup for GPU builds).
+  (cd "$here" && { find build.sh patches include src -type f; [ "$gpu" = 0 ] || echo cuda_env.sh; } \
+     | LC_ALL=C sort | xargs sha256sum)
 } | sha256sum | cut -c1-16)
 out="$cache_root/caffe/build-$key"
 

@@ -381,8 +381,8 @@ class TripletDataLayer(_ClassFolderLayer):
         self.tops = len(top) if len(top) in (3, 4) else 3
         super().setup(bottom, top)
         self.sampler = TripletSampler(self.classes.counts, self.seed, self.where)
-        for t in top[:3]:
-            t.reshape(*self.image_shape())
+        for k in range(3):
+            top[k].reshape(*self.image_shape())
         if len(top) == 4:
             top[3].reshape(self.batch_size)
 

@@ -31,12 +31,12 @@ from typing import Any
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
+import yaml  # noqa: E402
 from caffe import layers as L  # noqa: E402
 from caffe import params as P  # noqa: E402
 from caffe.net_spec import NetSpec  # noqa: E402
 from caffe.proto import caffe_pb2  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
-import yaml  # noqa: E402
 
 from myPython import netgen  # noqa: E402
 
@@ -378,10 +378,9 @@ def reduce_serial_branch(dim: int = 512, channels: int = 2048, trainable: bool =
 
 
 def head_from_regions(n: NetSpec, regions: str, rois: str, channels: int, pca_dim: int,
-                      pca_name: str = "pooled_rois/pca", trainable: bool = True) -> None:
+                      pca_name: str = "pooled_rois/pca", shift_mult: float = 2.0, pca_mult: float = 1.0) -> None:
     """The R-MAC head after ROI pooling + L2 (same layer names as the deploy head, so weights transfer)."""
-    shift = [dict(s) for s in SHIFT_TRAIN] if trainable else [FROZEN, FROZEN]
-    pca = [dict(s) for s in PCA_TRAIN] if trainable else [FROZEN, FROZEN]
+    shift, pca = ([dict(s) for s in specs] for specs in head_specs(shift_mult, pca_mult))
     n["pooled_rois/normalized_flat"] = L.Reshape(n[regions], reshape_param={"shape": {"dim": [0, channels, 1, 1]}})
     n["pooled_rois/centered"] = L.Scale(n["pooled_rois/normalized_flat"], param=shift, scale_param={
         "bias_term": True, "filler": {"type": "constant", "value": 1},
@@ -462,27 +461,38 @@ def make_teacher(
 # --------------------------------------------------------------------------------------------
 
 
-def head_trainable(pca_name: str = "pooled_rois/pca") -> dict[str, tuple[dict[str, float], ...]]:
-    return {"pooled_rois/centered": SHIFT_TRAIN, pca_name: PCA_TRAIN}
+def head_specs(shift_mult: float = 2.0, pca_mult: float = 1.0) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    """(shift, pca) param specs: shift trains its bias only (``shift_mult``); PCA W at ``pca_mult``, b at 2x."""
+    shift = ({"lr_mult": 0, "decay_mult": 0}, {"lr_mult": shift_mult, "decay_mult": 0})
+    pca = ({"lr_mult": pca_mult, "decay_mult": 1}, {"lr_mult": 2 * pca_mult, "decay_mult": 0})
+    return shift, pca
+
+
+def head_trainable(pca_name: str = "pooled_rois/pca", shift_mult: float = 2.0,
+                   pca_mult: float = 1.0) -> dict[str, tuple[dict[str, float], ...]]:
+    shift, pca = head_specs(shift_mult, pca_mult)
+    return {"pooled_rois/centered": shift, pca_name: pca}
 
 
 def student_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: Mapping[str, Any] | None,
                 features: str, test_features: str | None, pca_name: str = "pooled_rois/pca",
-                data_module: str = PYTHON_MODULE, name: str = "student") -> caffe_pb2.NetParameter:
+                data_module: str = PYTHON_MODULE, name: str = "student", shift_mult: float = 2.0,
+                pca_mult: float = 1.0) -> caffe_pb2.NetParameter:
     """Distillation student: image list (label = teacher row) -> frozen trunk -> trainable head ->
     EuclideanLoss(FeatureLayer targets, rmac/normalized)."""
     data = twin_data_layers("ImageListDataLayer", ["data", "label"], train, test, data_module)
-    net = training_net(deploy, data, head_trainable(pca_name), name)
+    net = training_net(deploy, data, head_trainable(pca_name, shift_mult, pca_mult), name)
     _add(net, feature_targets(features, test_features))
     return pin_batch(_add(net, euclidean_loss()), *_batches(train, test))
 
 
 def lifted_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: Mapping[str, Any] | None,
                pca_name: str = "pooled_rois/pca", python: bool = False, margin: float = 1.0,
-               data_module: str = PYTHON_MODULE, name: str = "lifted") -> caffe_pb2.NetParameter:
+               data_module: str = PYTHON_MODULE, name: str = "lifted", shift_mult: float = 2.0,
+               pca_mult: float = 1.0) -> caffe_pb2.NetParameter:
     """Metric learning: BinDataLayer -> frozen trunk -> trainable head -> lifted structure loss."""
     data = twin_data_layers("BinDataLayer", ["data", "label"], train, test, data_module)
-    net = training_net(deploy, data, head_trainable(pca_name), name)
+    net = training_net(deploy, data, head_trainable(pca_name, shift_mult, pca_mult), name)
     return pin_batch(_add(net, lifted_loss(margin=margin, python=python)), *_batches(train, test))
 
 
@@ -534,7 +544,8 @@ def triplet_net(deploy: caffe_pb2.NetParameter, train: Mapping[str, Any], test: 
 def head_net(features: str, batch_size: int, channels: int, pca_dim: int, loss: str = "lifted",
              sampler: str = "bin", test_features: str | None = None, targets: str | None = None,
              test_targets: str | None = None, margin: float = 1.0, seed: int = 0,
-             data_module: str = PYTHON_MODULE, name: str = "head") -> caffe_pb2.NetParameter:
+             data_module: str = PYTHON_MODULE, name: str = "head", shift_mult: float = 2.0,
+             pca_mult: float = 1.0) -> caffe_pb2.NetParameter:
     """Head-only training net on cached regional features (`RegionFeatureDataLayer`), for fast runs.
 
     ``loss``: ``lifted`` (C++), ``lifted_python``, ``euclidean`` (needs ``targets`` = teacher .npy).
@@ -547,7 +558,8 @@ def head_net(features: str, batch_size: int, channels: int, pca_dim: int, loss: 
     _add(net, twin_data_layers("RegionFeatureDataLayer", tops, train, test, data_module))
 
     def build(n: NetSpec) -> None:
-        head_from_regions(n, "pooled_rois/normalized", "rois", channels, pca_dim)
+        head_from_regions(n, "pooled_rois/normalized", "rois", channels, pca_dim, shift_mult=shift_mult,
+                          pca_mult=pca_mult)
 
     _add(net, snippet({"pooled_rois/normalized": (8, channels, 1, 1), "rois": (8, 5)}, build))
     if loss in ("lifted", "lifted_python"):
@@ -709,37 +721,58 @@ def small_deploy() -> caffe_pb2.NetParameter:
     return default_prototxt(assets.nsfw_files()[0])
 
 
-def small_files(height: int = 96, width: int = 128, batch: int = 12, data_module: str = PYTHON_MODULE,
-                lifted_iters: int = 300, distill_iters: int = 300, seed: int = 0) -> dict[str, str]:
+def runtime_data_module() -> str:
+    """``custom_layers`` when it re-exports the data layers, else ``myPython.data_layers`` (run-time nets)."""
+    try:
+        import custom_layers
+    except ImportError:
+        return "myPython.data_layers"
+    return PYTHON_MODULE if hasattr(custom_layers, "BinDataLayer") else "myPython.data_layers"
+
+
+#: Learning rates that suit the default model's head: its PCA-whitening has a large norm (the output is
+#: scale-free after L2), so the projection needs a large base_lr and the shift bias a small multiplier.
+SMALL_LIFTED_LR = 0.1
+SMALL_DISTILL_LR = 0.3
+SMALL_SHIFT_MULT = 0.01
+
+
+def small_files(height: int = 96, width: int = 128, batch: int = 12, data_module: str | None = None,
+                lifted_iters: int = 300, distill_iters: int = 300, seed: int = 0, train_dir: str = "train",
+                val_dir: str = "val", distill_list: str = "distill/list.txt",
+                distill_images: str = "distill/images", distill_features: str = "distill/features.npy",
+                lifted_lr: float = SMALL_LIFTED_LR, distill_lr: float = SMALL_DISTILL_LR) -> dict[str, str]:
     """Run-time nets + solvers on the default model (relative to a run dir; data paths to the data root).
 
-    ``lifted/``: BinDataLayer on ``train/`` class folders (TEST on ``val/``), C++ lifted loss;
+    ``lifted/``: BinDataLayer on ``train_dir`` class folders (TEST on ``val_dir``), C++ lifted loss;
     ``lifted_python/``: the same with the Python loss; ``distilling/``: ImageListDataLayer on
-    ``distill/list.txt`` + ``distill/features.npy`` (from `myPython.convert`), Euclidean loss;
-    ``distilling/deploy_teacher.prototxt``: the 3-resolution teacher (0.5x, 1x, 1.5x of height x width).
+    ``distill_list`` (``"<file> <row>"``, files under ``distill_images``) + ``distill_features`` (teacher
+    rows, from `myPython.convert`), Euclidean loss; ``distilling/deploy_teacher.prototxt``: the 3-resolution
+    teacher (0.5x, 1x, 1.5x of height x width); ``deploy.prototxt``: the default model.
     """
     from myPython.default_model import NSFW_MEAN_BGR
 
     mean = [float(m) for m in NSFW_MEAN_BGR]
+    data_module = data_module or runtime_data_module()
     deploy = small_deploy()
     files: dict[str, str] = {}
     cls = {"height": height, "width": width, "mean": mean, "batch_size": batch, "cache": True}
-    train, test = dict(cls, cls_dir="train", seed=seed), dict(cls, cls_dir="val", seed=seed + 1)
+    train, test = dict(cls, cls_dir=train_dir, seed=seed), dict(cls, cls_dir=val_dir, seed=seed + 1)
     for sub, python in (("lifted", False), ("lifted_python", True)):
-        files[f"{sub}/train.prototxt"] = render(lifted_net(deploy, train, test, python=python,
-                                                           data_module=data_module, name=f"default-{sub}"),
-                                                SMALL_HEADER)
+        net = lifted_net(deploy, train, test, python=python, data_module=data_module, name=f"default-{sub}",
+                         shift_mult=SMALL_SHIFT_MULT)
+        files[f"{sub}/train.prototxt"] = render(net, SMALL_HEADER)
         files[f"{sub}/solver.prototxt"] = render(solver(
-            "train.prototxt", f"snapshots/{sub}", 1e-3, lifted_iters, "fixed", weight_decay=5e-4,
+            "train.prototxt", f"snapshots/{sub}", lifted_lr, lifted_iters, "fixed", weight_decay=1e-4,
             test_iter=2, test_interval=max(1, lifted_iters // 2), display=20, gpu=False, random_seed=seed),
             SMALL_HEADER)
     lst = {"height": height, "width": width, "mean": mean, "batch_size": batch, "cache": True, "seed": seed,
-           "source": "distill/list.txt", "images": "distill/images"}
-    files["distilling/train.prototxt"] = render(student_net(deploy, lst, None, "distill/features.npy", None,
-                                                            data_module=data_module, name="default-student"),
-                                                SMALL_HEADER)
+           "source": distill_list, "images": distill_images}
+    net = student_net(deploy, lst, None, distill_features, None, data_module=data_module, name="default-student",
+                      shift_mult=SMALL_SHIFT_MULT)
+    files["distilling/train.prototxt"] = render(net, SMALL_HEADER)
     files["distilling/solver.prototxt"] = render(solver(
-        "train.prototxt", "snapshots/distilling", 1e-2, distill_iters, "fixed", weight_decay=0.0, display=20,
+        "train.prototxt", "snapshots/distilling", distill_lr, distill_iters, "fixed", weight_decay=0.0, display=20,
         gpu=False, random_seed=seed), SMALL_HEADER)
     sizes = tuple((int(round(height * f)), int(round(width * f))) for f in (0.5, 1.0, 1.5))
     files["distilling/deploy_teacher.prototxt"] = render(make_teacher(deploy, sizes, mean, input_hw=(height, width)),

@@ -26,7 +26,8 @@ from myPython.region_generator import rmac_rois
 
 
 def test_every_layer_class_is_exported_by_the_prototxt_module():
-    assert len(layers_module.__all__) == 8
+    assert len(layers_module.__all__) == 13
+    assert {"BinDataLayer", "BinDataWithoutLabelLayer", "TripletDataLayer"} <= set(layers_module.__all__)
     for name in layers_module.__all__:
         cls = getattr(custom_layers, name)
         assert issubclass(cls, caffe.Layer)
