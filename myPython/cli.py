@@ -52,7 +52,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
             print(f"  {p['reason']}", file=sys.stderr)
         return 2
     spec, extractor = _extractor(args, args.batch)
-    dim = len(extractor.describe(__import__("numpy").zeros((64, 64, 3), "uint8")))
+    import numpy as np
+
+    dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
     meta = {
         "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key(),
         "dim": dim, "fps": args.fps, "output": spec.output,
