@@ -137,3 +137,20 @@ def load_net(proto: str | Path, weights: str | Path | None = None, phase: int | 
     check_compatible(proto, weights, net)
     net.copy_from(str(weights))
     return net
+
+
+def forward_regions(net: caffe.Net, data: np.ndarray, levels: int, end: str | None = None) -> np.ndarray:
+    """Forward one prepared image (3 x H x W) with its R-MAC grid as `rois`; returns the rois used.
+
+    For tools that read blobs other than the descriptor (regional features, branch taps).
+    """
+    from .region_generator import rmac_rois
+
+    batch = data[None] if data.ndim == 3 else data
+    rois = rmac_rois(batch.shape[2], batch.shape[3], levels, len(batch))
+    net.blobs["data"].reshape(*batch.shape)
+    net.blobs["rois"].reshape(*rois.shape)
+    net.blobs["data"].data[...] = batch
+    net.blobs["rois"].data[...] = rois
+    net.forward(end=end)
+    return rois

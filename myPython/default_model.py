@@ -19,7 +19,6 @@ import numpy as np
 from . import assets
 from .descriptor import prepare_input
 from .models import ModelSpec
-from .region_generator import get_rmac_region_coordinates, pack_regions_for_network
 
 BUILDER_VERSION = "1"
 TRUNK_END = "relu_stage3_block2"
@@ -76,6 +75,7 @@ def default_prototxt(trunk_proto: str | os.PathLike):
 
 def _regional_features(net, images: list[Path]) -> np.ndarray:
     """L2-normalised regional max-pooled trunk features (`pooled_rois/normalized`)."""
+    from .caffe_runtime import forward_regions
     from .images import load_image
 
     rows = []
@@ -83,14 +83,9 @@ def _regional_features(net, images: list[Path]) -> np.ndarray:
         image = load_image(path)
         for flipped in (image, image[:, ::-1]):
             for size in LEARN_SCALES:
-                data = prepare_input(np.ascontiguousarray(flipped), size, NSFW_MEAN_BGR)[None]
-                rois = pack_regions_for_network([get_rmac_region_coordinates(*data.shape[2:], LEARN_LEVELS)])
-                net.blobs["data"].reshape(*data.shape)
-                net.blobs["rois"].reshape(*rois.shape)
-                net.blobs["data"].data[...] = data
-                net.blobs["rois"].data[...] = rois
-                out = net.forward(end="pooled_rois/normalized")["pooled_rois/normalized"]
-                rows.append(out.reshape(len(rois), -1).copy())
+                data = prepare_input(np.ascontiguousarray(flipped), size, NSFW_MEAN_BGR)
+                rois = forward_regions(net, data, LEARN_LEVELS, end="pooled_rois/normalized")
+                rows.append(net.blobs["pooled_rois/normalized"].data.reshape(len(rois), -1).copy())
     return np.concatenate(rows).astype(np.float64)
 
 

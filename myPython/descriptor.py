@@ -92,6 +92,11 @@ def prepare_input(image: np.ndarray, size: int, mean_bgr: Sequence[float], box: 
     return np.ascontiguousarray(data.transpose(2, 0, 1))
 
 
+def prepare_inputs(image: np.ndarray, settings: ExtractionSettings, box: Box | None = None) -> tuple[np.ndarray, ...]:
+    """The network inputs of one BGR image, one per scale of the settings."""
+    return tuple(prepare_input(image, size, settings.mean_bgr, box) for size in settings.resolved_scales())
+
+
 def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
     norm = np.linalg.norm(x, axis=axis, keepdims=True)
     return x / np.maximum(norm, eps)
@@ -140,15 +145,17 @@ class DescriptorExtractor:
     def describe_batch(self, images: Sequence[ImageLike],
                        boxes: Sequence[Box | None] | None = None) -> np.ndarray:
         """N images -> N x D unit vectors; equal-size inputs share forward passes."""
-        arrays = [as_bgr(image) for image in images]
-        boxes = list(boxes) if boxes is not None else [None] * len(arrays)
-        total = None
-        for size in self.settings.resolved_scales():
-            inputs = [prepare_input(a, size, self.settings.mean_bgr, b) for a, b in zip(arrays, boxes)]
-            per_scale = self.forward_inputs(inputs)
-            total = per_scale if total is None else total + per_scale
-        if total is None:
+        boxes = list(boxes) if boxes is not None else [None] * len(images)
+        return self.describe_prepared([prepare_inputs(as_bgr(im), self.settings, b) for im, b in zip(images, boxes)])
+
+    def describe_prepared(self, prepared: Sequence[tuple[np.ndarray, ...]]) -> np.ndarray:
+        """Inputs from `prepare_inputs` (one tuple of scales per image) -> N x D unit vectors."""
+        if not prepared:
             return np.zeros((0, 0), dtype=np.float32)
+        total = None
+        for scale in range(len(prepared[0])):
+            per_scale = self.forward_inputs([x[scale] for x in prepared])
+            total = per_scale if total is None else total + per_scale
         return l2_normalize(total).astype(np.float32)
 
     def iter_describe(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .descriptor import DescriptorExtractor, ExtractionSettings, l2_normalize, prepare_input
+from .descriptor import DescriptorExtractor, ExtractionSettings, prepare_inputs
 from .images import InputError, load_image
 from .inputs import InputItem
 from .store import DescriptorStore
@@ -83,7 +83,7 @@ class EmbedReport:
 
 def prepare(image: np.ndarray, settings: ExtractionSettings, name: str) -> Prepared:
     """The network inputs of one BGR image, one per scale."""
-    inputs = tuple(prepare_input(image, size, settings.mean_bgr) for size in settings.resolved_scales())
+    inputs = prepare_inputs(image, settings)
     short = min(min(x.shape[1:]) for x in inputs)
     if short < MIN_INPUT_SIDE:
         h, w = image.shape[:2]
@@ -129,15 +129,6 @@ def decoded_stream(items: list[InputItem], options: EmbedOptions, settings: Extr
             yield done
 
 
-def describe_prepared(extractor: DescriptorExtractor, inputs: list[Prepared]) -> np.ndarray:
-    """N x D unit descriptors of prepared inputs (as `DescriptorExtractor.describe_batch`)."""
-    total = None
-    for scale in range(len(inputs[0])):
-        per_scale = extractor.forward_inputs([x[scale] for x in inputs])
-        total = per_scale if total is None else total + per_scale
-    return l2_normalize(total).astype(np.float32)
-
-
 def embed_stream(decoded: Iterable[Decoded], extractor: DescriptorExtractor, batch: int) -> Iterator[Embedded]:
     """Run the network over consecutive rows in batches; yield each input, in order, once described."""
     owners: deque[Decoded] = deque()  # inputs not yet yielded
@@ -147,7 +138,7 @@ def embed_stream(decoded: Iterable[Decoded], extractor: DescriptorExtractor, bat
     def run(count: int) -> None:
         rows = queue[:count]
         del queue[:count]
-        described.extend(describe_prepared(extractor, rows))
+        described.extend(extractor.describe_prepared(rows))
 
     def ready() -> Iterator[Embedded]:
         while owners and len(described) >= len(owners[0].rows):

@@ -210,23 +210,18 @@ def extract(net, images: Sequence[str | os.PathLike[str]], layers: Sequence[str]
     Feature-map blobs (C x h x w) are max-pooled over the rigid grid with spatial scale 1/stride; regional
     blobs (one row per region) are taken as they are. Returns (N x D descriptors or None, {layer: [R_i x C]}).
     """
+    from myPython.caffe_runtime import forward_regions
     from myPython.descriptor import prepare_input
     from myPython.images import load_image
-    from myPython.region_generator import get_rmac_region_coordinates, pack_regions_for_network
 
     for name in list(layers) + ([output] if output else []):
         if name not in net.blobs:
             raise ValueError(f"offline_pca: the net has no blob {name!r}")
     master, regional = [], {name: [] for name in layers}
     for path in images:
-        data = prepare_input(load_image(path), S, mean)[None]
-        h, w = data.shape[2:]
-        rois = pack_regions_for_network([get_rmac_region_coordinates(h, w, L)])
-        net.blobs["data"].reshape(*data.shape)
-        net.blobs["rois"].reshape(*rois.shape)
-        net.blobs["data"].data[...] = data
-        net.blobs["rois"].data[...] = rois
-        net.forward()
+        data = prepare_input(load_image(path), S, mean)
+        w = data.shape[2]
+        rois = forward_regions(net, data, L)
         if output:
             master.append(net.blobs[output].data.reshape(-1).copy())
         for name in layers:
