@@ -57,6 +57,14 @@ class RetrievalDataset:
         """Ground-truth prefix ``<root>/lab/<query_name>`` of query ``q`` (argument of the C++ tool)."""
         return self.root / "lab" / self.query_names[q]
 
+    def query_indices(self) -> np.ndarray:
+        """Database index of each query image (queries stay inside the database, as upstream)."""
+        index = {name: i for i, name in enumerate(self.images)}
+        missing = [q for q in self.query_images if q not in index]
+        if missing:
+            raise ValueError(f"{self.root}: query images not in the database: {missing[:3]}")
+        return np.array([index[q] for q in self.query_images], dtype=np.int64)
+
     def positive_mask(self) -> np.ndarray:
         """Boolean ``Nq x Ndb`` mask of the positives (good U ok)."""
         return index_mask(self.positives, len(self.images))

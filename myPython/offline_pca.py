@@ -290,11 +290,7 @@ def run_experiments(proto: str | os.PathLike[str], weights: str | os.PathLike[st
     from myPython.models import load_model
 
     ds = load_oxford_paris(dataset)
-    index = {name: i for i, name in enumerate(ds.images)}
-    missing = [q for q in ds.query_images if q not in index]
-    if missing:
-        raise ValueError(f"{dataset}: query images not in jpg/: {missing[:3]}")
-    queries = np.array([index[q] for q in ds.query_images])
+    queries = ds.query_indices()
     set_device(gpu)
     spec = load_model(proto, weights)
     net = load_net(proto, weights)

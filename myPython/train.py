@@ -166,12 +166,7 @@ class HeldOutSet:
             from evaluation.datasets import load_oxford_paris
 
             ds = load_oxford_paris(root)
-            index = {name: i for i, name in enumerate(ds.images)}
-            missing = [q for q in ds.query_images if q not in index]
-            if missing:
-                raise ValueError(f"{root}: query images not in the database: {missing[:3]}")
-            queries = np.array([index[q] for q in ds.query_images])
-            return cls(list(ds.image_paths), queries, ds.positive_mask(), ds.junk_mask())
+            return cls(list(ds.image_paths), ds.query_indices(), ds.positive_mask(), ds.junk_mask())
         from myPython.data_layers import iter_class_images
 
         items = list(iter_class_images(root))
