@@ -63,17 +63,21 @@ def set_device(gpu: int | None) -> str:
     return f"gpu:{gpu}"
 
 
-def read_net_param(proto: str | Path) -> caffe_pb2.NetParameter:
-    """Parse a prototxt, naming the file in any error."""
-    path = Path(proto)
+def read_prototxt(path: str | Path, message, kind: str = "prototxt"):
+    """Parse a text protobuf (net or solver) into `message`, naming the file in any error."""
+    path = Path(path)
     if not path.is_file():
-        raise ModelError(f"{path}: prototxt not found")
-    net = caffe_pb2.NetParameter()
+        raise ModelError(f"{path}: {kind} not found")
     try:
-        text_format.Merge(path.read_text(), net)
+        text_format.Merge(path.read_text(), message)
     except (text_format.ParseError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: not a valid prototxt ({exc})") from None
-    return net
+        raise ModelError(f"{path}: not a valid {kind} ({exc})") from None
+    return message
+
+
+def read_net_param(proto: str | Path) -> caffe_pb2.NetParameter:
+    """Parse a net prototxt, naming the file in any error."""
+    return read_prototxt(proto, caffe_pb2.NetParameter())
 
 
 def read_weights(weights: str | Path) -> caffe_pb2.NetParameter:

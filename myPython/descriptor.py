@@ -21,12 +21,14 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from .images import load_image, to_bgr8
+from .images import InputError, load_image, to_bgr8
 from .region_generator import get_rmac_region_coordinates, pack_regions_for_network
 
 # BGR mean of the published model (ImageNet), subtracted from cv2 images.
 MODEL_MEAN_BGR = (103.93900299, 116.77899933, 123.68000031)
 MULTIRES_OFFSETS = (-250, 0, 250)
+# Pixels, after resizing: below 3, conv1 (stride 2) leaves pool1 (3x3, stride 2) an empty map and Caffe aborts.
+MIN_INPUT_SIDE = 4
 
 ImageLike = str | os.PathLike | np.ndarray
 Box = Sequence[float]  # x1, y1, x2, y2 in original-image pixels
@@ -92,9 +94,20 @@ def prepare_input(image: np.ndarray, size: int, mean_bgr: Sequence[float], box: 
     return np.ascontiguousarray(data.transpose(2, 0, 1))
 
 
-def prepare_inputs(image: np.ndarray, settings: ExtractionSettings, box: Box | None = None) -> tuple[np.ndarray, ...]:
-    """The network inputs of one BGR image, one per scale of the settings."""
-    return tuple(prepare_input(image, size, settings.mean_bgr, box) for size in settings.resolved_scales())
+def prepare_inputs(image: np.ndarray, settings: ExtractionSettings, box: Box | None = None,
+                   name: str = "image") -> tuple[np.ndarray, ...]:
+    """The network inputs of one BGR image, one per scale of the settings.
+
+    Raises InputError when an input would be thinner than MIN_INPUT_SIDE (the
+    trunk would give Caffe an empty feature map, which aborts the process).
+    """
+    inputs = tuple(prepare_input(image, size, settings.mean_bgr, box) for size in settings.resolved_scales())
+    short = min(min(x.shape[1:]) for x in inputs)
+    if short < MIN_INPUT_SIDE:
+        h, w = image.shape[:2]
+        raise InputError(f"{name}: {w}x{h} is too elongated (shorter side {short} px once resized, "
+                         f"under {MIN_INPUT_SIDE})")
+    return inputs
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:

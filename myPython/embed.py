@@ -27,7 +27,6 @@ from .video import frame_id, read_frames
 
 # Network inputs with a shorter side make Caffe abort the process (a pooling output of size 0):
 # such extreme aspect ratios are skipped with a reason instead.
-MIN_INPUT_SIDE = 16
 
 Prepared = tuple[np.ndarray, ...]  # one 3 x H x W float32 network input per scale
 
@@ -81,24 +80,13 @@ class EmbedReport:
                 f"{len(self.warnings)} warning(s)")
 
 
-def prepare(image: np.ndarray, settings: ExtractionSettings, name: str) -> Prepared:
-    """The network inputs of one BGR image, one per scale."""
-    inputs = prepare_inputs(image, settings)
-    short = min(min(x.shape[1:]) for x in inputs)
-    if short < MIN_INPUT_SIDE:
-        h, w = image.shape[:2]
-        raise InputError(f"{name}: {w}x{h} is too elongated (shorter side {short} px once resized, "
-                         f"under {MIN_INPUT_SIDE})")
-    return inputs
-
-
 def decode_item(item: InputItem, options: EmbedOptions, settings: ExtractionSettings) -> Decoded:
     """Decode and prepare one input's rows; bad input becomes a skip reason, never an exception."""
     try:
         if item.kind == "image":
-            return Decoded(item, [(item.key, prepare(load_image(item.path), settings, item.path))])
+            return Decoded(item, [(item.key, prepare_inputs(load_image(item.path), settings, name=item.path))])
         frames, problem = read_frames(item.path, options.fps, options.max_frames)
-        rows = [(frame_id(item.key, f.time), prepare(f.image, settings, item.path)) for f in frames]
+        rows = [(frame_id(item.key, f.time), prepare_inputs(f.image, settings, name=item.path)) for f in frames]
         return Decoded(item, rows, warning=problem)
     except InputError as exc:
         return Decoded(item, [], skipped=str(exc))

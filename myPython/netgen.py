@@ -223,13 +223,36 @@ def rmac_head(
     ``centered_param``/``pca_param`` are optional Caffe ``param`` specs (lr_mult, name...).
     """
     p = name_prefix
-    feats, rois_top = _blob(n, features_blob), _blob(n, rois)
+    feats = _blob(n, features_blob)
     n[p + "pooled_rois"] = L.ROIPooling(
-        feats, rois_top, roi_pooling_param={"pooled_w": 1, "pooled_h": 1, "spatial_scale": spatial_scale}
+        feats, _blob(n, rois), roi_pooling_param={"pooled_w": 1, "pooled_h": 1, "spatial_scale": spatial_scale}
     )
     n[p + "pooled_rois/normalized"] = normalize_layer(n[p + "pooled_rois"], normalize)
+    return rmac_head_from_regions(n, n[p + "pooled_rois/normalized"], channels, pca_dim, normalize, p, pca_name,
+                                  rois, centered_param, pca_param)
+
+
+def rmac_head_from_regions(
+    n: NetSpec,
+    regions_blob: Top | str,
+    channels: int,
+    pca_dim: int,
+    normalize: str = "cpp",
+    name_prefix: str = "",
+    pca_name: str = "pooled_rois/pca",
+    rois: Top | str = "rois",
+    centered_param: Sequence[Mapping[str, float]] | None = None,
+    pca_param: Sequence[Mapping[str, float]] | None = None,
+) -> Top:
+    """The head after ROI pooling + L2 (shift, PCA, L2, per-image sum, L2); see `rmac_head`.
+
+    Training nets that feed cached regional features start here; the layer names are
+    the deploy head's, so weights transfer between them.
+    """
+    p = name_prefix
+    rois_top = _blob(n, rois)
     n[p + "pooled_rois/normalized_flat"] = L.Reshape(
-        n[p + "pooled_rois/normalized"], reshape_param={"shape": {"dim": [0, channels, 1, 1]}}
+        _blob(n, regions_blob), reshape_param={"shape": {"dim": [0, channels, 1, 1]}}
     )
     extra: dict[str, Any] = {"param": [dict(s) for s in centered_param]} if centered_param else {}
     n[p + "pooled_rois/centered"] = L.Scale(

@@ -255,13 +255,6 @@ def _add(net: caffe_pb2.NetParameter, layers: Sequence[caffe_pb2.LayerParameter]
     return net
 
 
-def _dims(net: caffe_pb2.NetParameter, layer_name: str) -> int:
-    for layer in net.layer:
-        if layer.name == layer_name:
-            return int(layer.inner_product_param.num_output)
-    raise ValueError(f"netgen_train: no layer {layer_name} in {net.name}")
-
-
 # --------------------------------------------------------------------------------------------
 # Losses (NetSpec snippets)
 # --------------------------------------------------------------------------------------------
@@ -380,18 +373,9 @@ def reduce_serial_branch(dim: int = 512, channels: int = 2048, trainable: bool =
 def head_from_regions(n: NetSpec, regions: str, rois: str, channels: int, pca_dim: int,
                       pca_name: str = "pooled_rois/pca", shift_mult: float = 2.0, pca_mult: float = 1.0) -> None:
     """The R-MAC head after ROI pooling + L2 (same layer names as the deploy head, so weights transfer)."""
-    shift, pca = ([dict(s) for s in specs] for specs in head_specs(shift_mult, pca_mult))
-    n["pooled_rois/normalized_flat"] = L.Reshape(n[regions], reshape_param={"shape": {"dim": [0, channels, 1, 1]}})
-    n["pooled_rois/centered"] = L.Scale(n["pooled_rois/normalized_flat"], param=shift, scale_param={
-        "bias_term": True, "filler": {"type": "constant", "value": 1},
-        "bias_filler": {"type": "constant", "value": 0}})
-    n[pca_name] = L.InnerProduct(n["pooled_rois/centered"], num_output=pca_dim, param=pca,
-                                 weight_filler={"type": "xavier"}, bias_filler={"type": "constant", "value": 0})
-    n["pooled_rois/pca/reshaped"] = L.Reshape(n[pca_name], reshape_param={"shape": {"dim": [0, 0, 1, 1]}})
-    n["pooled_rois/pca/normalized"] = netgen.normalize_layer(n["pooled_rois/pca/reshaped"])
-    n["rmac"] = L.Python(n["pooled_rois/pca/normalized"], n[rois], python_param={
-        "module": PYTHON_MODULE, "layer": "AggregateLayer", "param_str": "{}"})
-    n["rmac/normalized"] = netgen.normalize_layer(n["rmac"])
+    shift, pca = head_specs(shift_mult, pca_mult)
+    netgen.rmac_head_from_regions(n, regions, channels, pca_dim, pca_name=pca_name, rois=rois,
+                                  centered_param=shift, pca_param=pca)
 
 
 # --------------------------------------------------------------------------------------------

@@ -532,12 +532,6 @@ def _prune(nodes: list, output: str) -> list:
     return keep[::-1]
 
 
-def _sha256(path: str | os.PathLike) -> str:
-    from .assets import sha256_file
-
-    return sha256_file(path)
-
-
 def build_onnx(proto: str | os.PathLike, weights: str | os.PathLike | None, output: str = "rmac/normalized",
                net=None):
     """The ONNX ModelProto of a deploy net up to blob `output` (weights from `net` or loaded from the files)."""

@@ -15,7 +15,7 @@ from .images import InputError, load_image
 from .inputs import expand_inputs
 from .search import Neighbours
 from .store import DescriptorStore, atomic_write_text
-from .threshold import ThresholdRow, group_of
+from .threshold import ThresholdRow, group_of, pair_scores
 from .video import read_frames
 
 THUMB = 160
@@ -83,18 +83,14 @@ def similarity_histogram(mapped: dict[str, Neighbours], truth: dict[str, str], p
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    same, other = [], []
-    for query, found in mapped.items():
-        g = group_of(query, truth)
-        for item, score in found:
-            (same if g is not None and group_of(item, truth) == g else other).append(score)
+    same, other = (s.tolist() for s in pair_scores(mapped, truth))
     fig, ax = plt.subplots(figsize=(7, 3.6))
     bins = np.linspace(min(same + other + [0.0]), 1.0, 60)
     ax.hist(other, bins=bins, alpha=0.6, label=f"other ({len(other)})", color="tab:red")
     ax.hist(same, bins=bins, alpha=0.6, label=f"same origin ({len(same)})", color="tab:green")
     if threshold is not None:
         ax.axvline(threshold, color="k", ls="--", label=f"threshold {threshold:.2f}")
-    ax.set_xlabel("cosine similarity of retrieved pairs")
+    ax.set_xlabel("cosine similarity of retrieved pairs across inputs")
     ax.set_yscale("log")
     ax.legend()
     fig.tight_layout()

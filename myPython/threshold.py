@@ -82,6 +82,24 @@ def threshold_grid(low: float, high: float, step: float = 0.01) -> np.ndarray:
     return np.round(low + step * np.arange(n + 1), 10)
 
 
+def pair_scores(mapped: dict[str, Neighbours], truth: dict[str, str], cross_input: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the retrieved pairs, split into (same origin, other), for queries with a known group.
+
+    With cross_input, pairs of rows from one input (frames of one video) are left out.
+    """
+    same, other = [], []
+    for query, found in mapped.items():
+        g = group_of(query, truth)
+        if g is None:
+            continue
+        for item, score in found:
+            if item == query or (cross_input and source_of(item) == source_of(query)):
+                continue
+            (same if group_of(item, truth) == g else other).append(score)
+    return np.asarray(same, dtype=np.float64), np.asarray(other, dtype=np.float64)
+
+
 def threshold_study(mapped: dict[str, Neighbours], truth: dict[str, str], *, low: float = 0.5,
                     high: float = 1.0, step: float = 0.01, possible: dict[str, int] | None = None,
                     cross_input: bool = True) -> list[ThresholdRow]:
@@ -92,27 +110,17 @@ def threshold_study(mapped: dict[str, Neighbours], truth: dict[str, str], *, low
     (the same-origin rows the query could retrieve, see possible_matches);
     without it, to the other members of the query's group in the ground truth.
     """
-    same_scores, other_scores = [], []
-    total_possible = 0
+    same, other = (np.sort(s) for s in pair_scores(mapped, truth, cross_input))
     members: dict[str, int] = {}
-    for ident in truth:
+    for ident, g in truth.items():
         if "#t=" not in ident:
-            g = truth[ident]
             members[g] = members.get(g, 0) + 1
-    for query, found in mapped.items():
+    total_possible = 0
+    for query in mapped:
         g = group_of(query, truth)
         if g is None:
             continue
-        for item, score in found:
-            if item == query or (cross_input and source_of(item) == source_of(query)):
-                continue
-            (same_scores if group_of(item, truth) == g else other_scores).append(score)
-        if possible is not None:
-            total_possible += possible.get(query, 0)
-        else:
-            total_possible += max(members.get(g, 1) - 1, 0)
-    same = np.sort(np.asarray(same_scores, dtype=np.float64))
-    other = np.sort(np.asarray(other_scores, dtype=np.float64))
+        total_possible += possible.get(query, 0) if possible is not None else max(members.get(g, 1) - 1, 0)
     rows = []
     for t in threshold_grid(low, high, step):
         # Scores are printed with 4 decimals; compare at that precision.

@@ -42,7 +42,7 @@ if str(REPO) not in sys.path:  # prototxts name their Python layers `custom_laye
 
 from google.protobuf import text_format  # noqa: E402
 
-from myPython.caffe_runtime import caffe, caffe_pb2, set_device  # noqa: E402
+from myPython.caffe_runtime import caffe, caffe_pb2, read_prototxt, set_device  # noqa: E402
 from myPython.data_layers import DATA_ROOT_ENV  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
@@ -51,15 +51,7 @@ from myPython.data_layers import DATA_ROOT_ENV  # noqa: E402
 
 
 def read_solver(path: str | os.PathLike[str]) -> caffe_pb2.SolverParameter:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"solver not found: {path}")
-    param = caffe_pb2.SolverParameter()
-    try:
-        text_format.Merge(path.read_text(), param)
-    except text_format.ParseError as exc:
-        raise ValueError(f"{path}: not a valid solver prototxt ({exc})") from None
-    return param
+    return read_prototxt(path, caffe_pb2.SolverParameter(), "solver prototxt")
 
 
 def _absolute(path: str, base: Path) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,20 +22,6 @@ class Frame:
 def frame_id(video_id: str, time: float) -> str:
     """Row id of a frame: `<video path>#t=<seconds, 3 decimals>`."""
     return f"{video_id}#t={time:.3f}"
-
-
-def sample_frames(path: str | os.PathLike, fps: float = 1.0, max_frames: int | None = None) -> Iterator[Frame]:
-    """Yield the first frame at or after each multiple of 1/fps seconds.
-
-    Raises InputError when the file has no decodable video stream. A stream
-    that breaks off part-way (truncated file) ends the iteration after the
-    frames that decoded; `last_error` on the generator's caller side is the
-    reason (see `read_frames`).
-    """
-    frames, error = read_frames(path, fps, max_frames)
-    if error and not frames:
-        raise InputError(error)
-    yield from frames
 
 
 def read_frames(path: str | os.PathLike, fps: float = 1.0, max_frames: int | None = None

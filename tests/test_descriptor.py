@@ -12,6 +12,7 @@ from myPython.descriptor import (
     crop_box,
     l2_normalize,
     prepare_input,
+    prepare_inputs,
     resize_long_side,
 )
 from myPython.images import InputError, decode_image, load_image, to_bgr8
@@ -165,3 +166,11 @@ def test_decoding_normalises_pixel_formats(tmp_path):
         decode_image(jpg.tobytes()[: len(jpg) // 2], "half.jpg")
     with pytest.raises(InputError, match="not found"):
         load_image(tmp_path / "missing.jpg")
+
+
+def test_too_thin_inputs_are_refused_before_caffe_sees_them(extractor):
+    strip = np.zeros((2, 4000, 3), np.uint8)
+    with pytest.raises(InputError, match="strip.png: 4000x2 is too elongated"):
+        prepare_inputs(strip, extractor.settings, name="strip.png")
+    with pytest.raises(InputError, match="too elongated"):
+        extractor.describe(strip)
