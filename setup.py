@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 here = Path(__file__).parent
 requirements = [
@@ -18,10 +18,10 @@ setup(
     long_description=(here / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=["myPython", "evaluation"],
+    packages=find_packages(include=["myPython", "myPython.*", "evaluation"]),
     # Prototxts name their Python layers `module: 'custom_layers'`.
     py_modules=["custom_layers"],
     package_data={"evaluation": ["compute_ap.cpp"]},
     install_requires=requirements,
-    entry_points={"console_scripts": ["deep-retrieval = myPython.cli:main"]},
+    entry_points={"console_scripts": ["deep-retrieval = myPython.apps.cli:main"]},
 )

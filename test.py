@@ -34,7 +34,7 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from myPython.engines import ENGINE_KINDS
+    from myPython.retrieval.engines import ENGINE_KINDS
 
     engine_default = "auto" if "auto" in ENGINE_KINDS else "caffe"
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,9 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"test.py: error: {MISSING_WEIGHTS.format(weights=args.weights, default=DEFAULT_WEIGHTS)}",
               file=sys.stderr)
         return 2
-    from myPython.assets import cache_dir
-    from myPython.models import load_model
-    from myPython.oxford_eval import EvalOptions, evaluate
+    from myPython.apps.oxford_eval import EvalOptions, evaluate
+    from myPython.common.assets import cache_dir
+    from myPython.retrieval.models import load_model
 
     options = EvalOptions(S=args.S, L=args.L, multires=args.multires, crop=args.crop, aqe=args.aqe, dbe=args.dbe)
     try:

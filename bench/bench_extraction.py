@@ -122,7 +122,7 @@ def trunk_flops(proto: str | os.PathLike, h: int, w: int, _memo: dict = {}) -> f
         return _memo[key]
     from caffe.proto import caffe_pb2
 
-    from myPython.caffe_runtime import read_net_param
+    from myPython.nets.runtime import read_net_param
 
     shapes: dict[str, tuple[int, int, int]] = {}
     total = 0.0
@@ -166,7 +166,7 @@ def trunk_flops(proto: str | os.PathLike, h: int, w: int, _memo: dict = {}) -> f
 
 
 def _open(row: dict, model: dict):
-    from myPython.engines import CaffeEngine, OnnxRuntimeEngine, physical_cores, set_blas_threads
+    from myPython.retrieval.engines import CaffeEngine, OnnxRuntimeEngine, physical_cores, set_blas_threads
 
     engine = row["engine"]
     if engine.startswith("torch"):
@@ -197,7 +197,7 @@ def worker(spec_path: str) -> int:
     """Time one row; write <spec>.json (numbers) and <spec>.npy (descriptors)."""
     import cv2
 
-    from myPython.descriptor import DescriptorExtractor, ExtractionSettings, as_bgr, prepare_input
+    from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings, as_bgr, prepare_input
 
     spec = json.loads(Path(spec_path).read_text())
     row, case, model = spec["row"], spec["case"], spec["model"]
@@ -280,8 +280,10 @@ def _flags() -> str:
 
 def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
     """Random-weight ResNet-101, the default model, and their ONNX exports / folded copies (untimed)."""
-    from myPython import assets, engines, onnx_export
-    from myPython.descriptor import MODEL_MEAN_BGR
+    from myPython.common import assets
+    from myPython.nets import onnx_export
+    from myPython.retrieval import engines
+    from myPython.retrieval.extractor import MODEL_MEAN_BGR
 
     models = {}
     if any(c.model == "r101" for c in cases):
@@ -291,7 +293,7 @@ def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
         models["r101"] = {"proto": str(R101_PROTO), "weights": str(weights), "mean_bgr": list(MODEL_MEAN_BGR),
                           "label": "ResNet-101 R-MAC 2048-D (random weights)"}
     if any(c.model == "default" for c in cases):
-        from myPython.default_model import default_model
+        from myPython.nets.default_model import default_model
 
         spec = default_model()
         models["default"] = {"proto": spec.proto, "weights": spec.weights, "mean_bgr": list(spec.mean_bgr),
@@ -308,7 +310,7 @@ def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
 
 def real_photos() -> list[str]:
     """Photos from the pinned packages, JPEG and PNG, interleaved so that any prefix mixes both."""
-    from myPython import assets
+    from myPython.common import assets
 
     a, b = [str(p) for p in assets.perception_images()], [str(p) for p in assets.skimage_photos()[:9]]
     out = []
@@ -360,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker(args.worker)
 
-    from myPython.engines import physical_cores
+    from myPython.retrieval.engines import physical_cores
 
     cores = physical_cores()
     cases = [CASES[c] for c in args.cases.split(",") if c]

@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from myPython import assets  # noqa: E402
-from myPython.descriptor import DescriptorExtractor, ExtractionSettings  # noqa: E402
-from myPython.images import load_image  # noqa: E402
-from myPython.models import load_model  # noqa: E402
+from myPython.common import assets  # noqa: E402
+from myPython.pool.images import load_image  # noqa: E402
+from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings  # noqa: E402
+from myPython.retrieval.models import load_model  # noqa: E402
 
 
 def timed(extractor: DescriptorExtractor, images: list[np.ndarray], reps: int) -> tuple[np.ndarray, float]:
@@ -38,8 +38,8 @@ def timed(extractor: DescriptorExtractor, images: list[np.ndarray], reps: int) -
 def main() -> int:
     import caffe
 
-    from myPython.caffe_runtime import build_info, gpu_count
-    from myPython.onnx_export import random_weights_file
+    from myPython.nets.onnx_export import random_weights_file
+    from myPython.nets.runtime import build_info, gpu_count
 
     if not build_info().get("gpu"):
         print("bench-gpu: PYTHONPATH does not point at a GPU build of Caffe", file=sys.stderr)

@@ -3,7 +3,7 @@
 N synthetic unit descriptors (seeded clusters plus noise, like frames of the same
 origin) are written as a descriptor store in shards of 4096 rows. Each index type
 runs in a fresh process (so its peak RSS is its own) through the project's own
-path: `myPython.search.build_index` (trained on a 100k-row sample, saved under
+path: `myPython.pool.search.build_index` (trained on a 100k-row sample, saved under
 <store>/index/, then reloaded from disk) and `set_search_params`. Reported per
 type: build time (train + add + save), reload time, index file size, queries/s for
 a batch of Q queries (k = 10), recall@10 against exact search, and peak RSS.
@@ -36,8 +36,8 @@ if str(REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from myPython.search import build_index, exact_knn, index_path, set_search_params  # noqa: E402
-from myPython.store import DescriptorStore  # noqa: E402
+from myPython.pool.search import build_index, exact_knn, index_path, set_search_params  # noqa: E402
+from myPython.pool.store import DescriptorStore  # noqa: E402
 
 SHARD_ROWS = 4096
 K = 10

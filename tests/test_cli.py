@@ -9,14 +9,14 @@ import subprocess
 import numpy as np
 import pytest
 
-from myPython import assets
-from myPython.cli import main
-from myPython.demo_data import write_video
-from myPython.models import load_model
-from myPython.search import format_mapped_line, parse_mapped_line, read_mapped, write_mapped
-from myPython.store import DescriptorStore
-from myPython.threshold import read_ground_truth, threshold_grid, threshold_study
-from myPython.video import read_frames
+from myPython.apps.cli import main
+from myPython.apps.threshold_study import read_ground_truth, threshold_grid, threshold_study
+from myPython.common import assets
+from myPython.datasets.demo_data import write_video
+from myPython.pool.search import format_mapped_line, parse_mapped_line, read_mapped, write_mapped
+from myPython.pool.store import DescriptorStore
+from myPython.pool.video import read_frames
+from myPython.retrieval.models import load_model
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from myPython.descriptor import (
+from myPython.pool.images import InputError, decode_image, load_image, to_bgr8
+from myPython.retrieval.extractor import (
     DescriptorExtractor,
     ExtractionSettings,
     crop_box,
@@ -15,9 +16,8 @@ from myPython.descriptor import (
     prepare_inputs,
     resize_long_side,
 )
-from myPython.images import InputError, decode_image, load_image, to_bgr8
-from myPython.models import load_model
-from myPython.region_generator import get_rmac_region_coordinates, pack_regions_for_network, rmac_rois
+from myPython.retrieval.grid import get_rmac_region_coordinates, pack_regions_for_network, rmac_rois
+from myPython.retrieval.models import load_model
 
 # Grids listed in the seed inventory (rows: batch index, x1, y1, x2, y2; inclusive ends).
 PUBLISHED_GRIDS = {
@@ -101,7 +101,7 @@ def extractor():
 
 
 def _photos():
-    from myPython import assets
+    from myPython.common import assets
 
     return [load_image(p) for p in assets.perception_images()[:5]]
 

@@ -21,8 +21,8 @@ from caffe_helpers import (
 )
 
 import custom_layers
-from myPython import custom_layers as layers_module
-from myPython.region_generator import rmac_rois
+from myPython.nets import layers as layers_module
+from myPython.retrieval.grid import rmac_rois
 
 
 def test_every_layer_class_is_exported_by_the_prototxt_module():

@@ -17,8 +17,8 @@ import pytest  # noqa: E402
 from caffe.proto import caffe_pb2  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
 
-from myPython import netgen  # noqa: E402
-from myPython.region_generator import rmac_rois  # noqa: E402
+from myPython.nets import netgen  # noqa: E402
+from myPython.retrieval.grid import rmac_rois  # noqa: E402
 
 PROTO = REPO / "proto"
 R101 = PROTO / "deploy_resnet101.prototxt"

@@ -11,10 +11,12 @@ import pytest
 from caffe_helpers import data_input, layer, python_layer
 from google.protobuf import text_format
 
-from myPython import assets, engines, netgen, onnx_export
-from myPython.descriptor import DescriptorExtractor, ExtractionSettings, as_bgr
-from myPython.onnx_export import UnsupportedLayerError
-from myPython.region_generator import rmac_rois
+from myPython.common import assets
+from myPython.nets import netgen, onnx_export
+from myPython.nets.onnx_export import UnsupportedLayerError
+from myPython.retrieval import engines
+from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings, as_bgr
+from myPython.retrieval.grid import rmac_rois
 
 TOL = 1e-4
 
@@ -61,7 +63,7 @@ def test_tiny_net_descriptors_match_caffe_on_photos(tiny, photos):
 
 
 def test_default_model_descriptors_match_caffe(photos):
-    from myPython.default_model import default_model
+    from myPython.nets.default_model import default_model
 
     spec = default_model()
     images = photos[:6] + [as_bgr(p) for p in assets.perception_images()[:6]]

@@ -18,8 +18,9 @@ import cv2
 import numpy as np
 import pytest
 
-from myPython import assets, netgen, onnx_export
-from myPython.default_model import default_model
+from myPython.common import assets
+from myPython.nets import netgen, onnx_export
+from myPython.nets.default_model import default_model
 
 REPO = Path(__file__).resolve().parents[1]
 BUILDINGS = ["all_souls", "ashmolean", "balliol", "bodleian", "christ_church", "cornmarket"]

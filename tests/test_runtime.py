@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from myPython.caffe_runtime import ModelError, build_info, caffe, gpu_count, load_net, set_device
-from myPython.cli import main
-from myPython.models import load_model
+from myPython.apps.cli import main
+from myPython.nets.runtime import ModelError, build_info, caffe, gpu_count, load_net, set_device
+from myPython.retrieval.models import load_model
 
 
 def test_layers_of_the_built_caffe():

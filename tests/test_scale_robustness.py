@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 import pytest
 
-from myPython import search as search_mod
-from myPython.assets import PERCEPTION_EDGE_VIDEOS, perception_videos
-from myPython.search import SearchOptions, build_index, find_groups, index_path, search
-from myPython.store import DescriptorStore
+from myPython.common.assets import PERCEPTION_EDGE_VIDEOS, perception_videos
+from myPython.pool import search as search_mod
+from myPython.pool.search import SearchOptions, build_index, find_groups, index_path, search
+from myPython.pool.store import DescriptorStore
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--S", "128", "--L", "1", "--quiet"]  # the default model, small inputs
@@ -373,7 +373,7 @@ def test_groups_are_connected_components_of_pairs_above_threshold(tmp_path, monk
 # ---- (d) readers while a writer commits ------------------------------------------------------
 WRITER = """
 import sys, time, numpy as np
-from myPython.store import DescriptorStore
+from myPython.pool.store import DescriptorStore
 store = DescriptorStore.create(sys.argv[1], {"dim": 16, "model": "synthetic", "settings": "none"})
 rng = np.random.default_rng(0)
 with store.writer_lock():
@@ -388,8 +388,8 @@ with store.writer_lock():
 
 READER = """
 import json, os, sys
-from myPython.search import SearchOptions, search
-from myPython.store import DescriptorStore
+from myPython.pool.search import SearchOptions, search
+from myPython.pool.store import DescriptorStore
 root, stop = sys.argv[1], sys.argv[2]
 checks = searches = 0
 states = set()
@@ -444,7 +444,7 @@ def test_readers_never_see_a_half_written_shard(tmp_path):
 def test_one_writer_at_a_time(tmp_path):
     store = DescriptorStore.create(tmp_path / "s", {"dim": 4})
     with store.writer_lock():
-        held = subprocess.run([sys.executable, "-c", "import sys; from myPython.store import DescriptorStore;"
+        held = subprocess.run([sys.executable, "-c", "import sys; from myPython.pool.store import DescriptorStore;"
                                "s = DescriptorStore.open(sys.argv[1]); s.writer_lock().__enter__()",
                                str(tmp_path / "s")], cwd=ROOT, capture_output=True, text=True)
         assert held.returncode != 0 and "another embed run" in held.stderr

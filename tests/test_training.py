@@ -21,13 +21,13 @@ from caffe.proto import caffe_pb2  # noqa: E402
 from caffe_helpers import feed, gradient_error, make_net, parameter  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
 
-from myPython import data_layers as D  # noqa: E402
-from myPython import model_tools as MT  # noqa: E402
-from myPython import netgen_train as G  # noqa: E402
-from myPython import offline_pca as OP  # noqa: E402
-from myPython import train as T  # noqa: E402
+from myPython.nets import data_layers as D  # noqa: E402
+from myPython.nets import netgen_train as G  # noqa: E402
+from myPython.nets import surgery as MT  # noqa: E402
+from myPython.training import offline_pca as OP  # noqa: E402
+from myPython.training import train as T  # noqa: E402
 
-DATA_MODULE = "myPython.data_layers"
+DATA_MODULE = "myPython.nets.data_layers"
 MEAN = [10.0, 20.0, 30.0]
 
 
@@ -241,8 +241,8 @@ def test_custom_layers_reexports_the_data_layers():
     import custom_layers
 
     if not hasattr(custom_layers, "BinDataLayer"):
-        pytest.skip("custom_layers does not re-export myPython.data_layers yet "
-                    "(add `from .data_layers import *` and extend __all__ in myPython/custom_layers.py)")
+        pytest.skip("custom_layers does not re-export myPython.nets.data_layers yet "
+                    "(add `from myPython.nets.data_layers import *` and extend __all__ in myPython/nets/layers.py)")
     for name in D.__all__:
         assert getattr(custom_layers, name) is getattr(D, name)
 
@@ -251,7 +251,7 @@ def test_custom_layers_reexports_the_data_layers():
 
 
 def test_checked_in_training_files_match_the_generator():
-    assert G.check(REPO / "proto") == [], "run `python -m myPython.netgen_train --out proto`"
+    assert G.check(REPO / "proto") == [], "run `python -m myPython.nets.netgen_train --out proto`"
     assert G.main(["--out", str(REPO / "proto"), "--check"]) == 0
     files = G.generated_files()
     for rel in ("train/distilling/train_resnet101_student.prototxt",
@@ -579,7 +579,7 @@ def test_roi_max_pool_matches_caffe_roipooling(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def default_spec():
-    from myPython.default_model import default_model
+    from myPython.nets.default_model import default_model
 
     return default_model()
 
@@ -587,8 +587,8 @@ def default_spec():
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
     """Four classes of three edited copies of shipped photos, 120 x 160."""
-    from myPython import assets
-    from myPython.images import load_image
+    from myPython.common import assets
+    from myPython.pool.images import load_image
 
     root = tmp_path_factory.mktemp("photos")
     rng = np.random.default_rng(0)
@@ -601,8 +601,8 @@ def photos(tmp_path_factory) -> Path:
 
 
 def test_teacher_export_format_and_values(tmp_path: Path, default_spec, photos: Path):
-    from myPython.default_model import NSFW_MEAN_BGR
-    from myPython.descriptor import DescriptorExtractor
+    from myPython.nets.default_model import NSFW_MEAN_BGR
+    from myPython.retrieval.extractor import DescriptorExtractor
 
     report = MT.make_teacher(default_spec.proto, default_spec.weights, tmp_path / "teacher.prototxt",
                              tmp_path / "teacher.caffemodel", [(30, 40), (60, 80), (90, 120)], NSFW_MEAN_BGR)
@@ -612,7 +612,7 @@ def test_teacher_export_format_and_values(tmp_path: Path, default_spec, photos: 
     for p in sorted(photos.glob("*/*.jpg"))[:7]:
         (images / f"{p.parent.name}_{p.name}").write_bytes(p.read_bytes())
     names = sorted(p.name for p in images.iterdir())
-    from myPython.convert import main as convert_main
+    from myPython.training.convert import main as convert_main
 
     assert convert_main(["--proto", str(tmp_path / "teacher.prototxt"),
                          "--weights", str(tmp_path / "teacher.caffemodel"), "--img-dir", str(images),
@@ -635,7 +635,7 @@ def test_teacher_export_format_and_values(tmp_path: Path, default_spec, photos: 
 
 
 def test_fold_batchnorm_on_the_default_model(tmp_path: Path, default_spec, photos: Path):
-    from myPython.descriptor import DescriptorExtractor
+    from myPython.retrieval.extractor import DescriptorExtractor
 
     folded = MT.fold_batchnorm(default_spec.proto, default_spec.weights, tmp_path / "f.prototxt",
                                tmp_path / "f.caffemodel")

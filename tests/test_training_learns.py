@@ -3,8 +3,8 @@
 * Lifted structure: fine-tuning the head (shift + PCA projection; trunk frozen) on a same-origin training
   set made from shipped photos improves retrieval mAP on held-out photos over the untrained head.
 * Distillation: a single-resolution student trained with a Euclidean loss to a 3-resolution teacher's
-  descriptors (exported with `myPython.convert`) gets closer to the teacher on held-out photos.
-* Full-image runs of the generated default-model nets through the ``myPython.train`` CLI (C++ and Python
+  descriptors (exported with `myPython.training.convert`) gets closer to the teacher on held-out photos.
+* Full-image runs of the generated default-model nets through the ``myPython.training.train`` CLI (C++ and Python
   lifted loss, Euclidean distillation), with validation, CSV/PNG logs and a resume.
 
 For speed the head-only runs read cached regional trunk features (`RegionFeatureDataLayer`), but they
@@ -28,11 +28,11 @@ if str(REPO) not in sys.path:
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from myPython import model_tools as MT  # noqa: E402
-from myPython import netgen_train as G  # noqa: E402
-from myPython import train as T  # noqa: E402
-from myPython.convert import convert, list_images  # noqa: E402
-from myPython.data_layers import iter_class_images, save_region_cache  # noqa: E402
+from myPython.nets import netgen_train as G  # noqa: E402
+from myPython.nets import surgery as MT  # noqa: E402
+from myPython.nets.data_layers import iter_class_images, save_region_cache  # noqa: E402
+from myPython.training import train as T  # noqa: E402
+from myPython.training.convert import convert, list_images  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ DISTILL_PER_CLASS = 8
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     """Smoke set, cached regional features of the training images, teacher descriptors."""
-    from myPython.default_model import NSFW_MEAN_BGR, default_model
+    from myPython.nets.default_model import NSFW_MEAN_BGR, default_model
 
     t0 = time.time()
     root = tmp_path_factory.mktemp("learns")
@@ -101,7 +101,7 @@ def test_lifted_head_finetuning_improves_held_out_map(ws):
 
 
 def test_distillation_brings_the_student_closer_to_the_teacher(ws):
-    from myPython.descriptor import DescriptorExtractor
+    from myPython.retrieval.extractor import DescriptorExtractor
 
     t0 = time.time()
     # the student's cached regions in teacher-row order; label = row of features.npy (FeatureLayer)

@@ -6,9 +6,9 @@ import tarfile
 
 import numpy as np
 
-from myPython.caffe_runtime import caffe
-from myPython.default_model import default_model
-from myPython.weights import main
+from myPython.nets.default_model import default_model
+from myPython.nets.runtime import caffe
+from myPython.nets.weights import main
 
 
 def _archive(tmp_path, weights):

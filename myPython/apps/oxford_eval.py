@@ -1,0 +1,231 @@
+"""Oxford5k / Paris6k (and revisited ROxford5k / RParis6k) evaluation of an R-MAC model, as upstream test.py.
+
+Per scale (S, or S-250, S, S+250 with multires) the query descriptors (cropped to the query box unless told
+otherwise) and the database descriptors are extracted through `DescriptorExtractor` and cached in the temp
+folder as ``<name>_<model fingerprint>_<settings key>_<list digest>_{queries,dataset}.npy``; the key holds
+everything the descriptors depend on (prototxt, weights, output blob, S, L, mean, crop flag, images and
+boxes), so a stale cache is never reused. The scales are summed and renormalised, then DBE, ``sim = Q D^T``,
+AQE and scoring with the built-in evaluator or the ``compute_ap`` tool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cache, partial
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from evaluation.ap import REVISITED_PROTOCOLS, RevisitedResult, evaluate_revisited
+from evaluation.datasets import RetrievalDataset, load_oxford_paris, revisited_from_gnd
+from evaluation.expansion import aqe, dbe
+from evaluation.scoring import format_report, score_queries
+from myPython.retrieval.extractor import MULTIRES_OFFSETS, Box, DescriptorExtractor, ExtractionSettings, l2_normalize
+from myPython.retrieval.models import ModelSpec
+
+REVISITED_NAMES = ("roxford5k", "rparis6k")
+PRECISION_KS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What is extracted and how the database is searched."""
+
+    S: int = 800
+    L: int = 2
+    multires: bool = False
+    crop: bool = True
+    aqe: int | None = None
+    dbe: int | None = None
+
+
+@dataclass
+class EvalResult:
+    """Per-query APs (medium protocol for revisited datasets) and, for revisited datasets, all protocols."""
+
+    dataset_name: str
+    query_names: list[str]
+    aps: list[float]
+    revisited: dict[str, RevisitedResult] | None = None
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.aps))
+
+    def report(self) -> str:
+        """Upstream per-query lines and ``Mean``; revisited: mAP and mP@k of the easy/medium/hard protocols."""
+        if self.revisited is None:
+            return format_report(self.query_names, self.aps)
+        res = self.revisited
+        maps = ", ".join(f"{p[0].upper()}: {100 * res[p].map:.2f}" for p in REVISITED_PROTOCOLS)
+        mps = ", ".join(
+            f"{p[0].upper()}: [{' '.join(f'{100 * res[p].mp[k]:.2f}' for k in PRECISION_KS)}]"
+            for p in REVISITED_PROTOCOLS
+        )
+        ks = ", ".join(str(k) for k in PRECISION_KS)
+        return f"{self.dataset_name}: mAP {maps}\n{self.dataset_name}: mP@k[{ks}] {mps}"
+
+
+# -------------------------------------------------------------------------------------------- datasets
+
+
+def load_dataset(root: str | os.PathLike, name: str) -> tuple[RetrievalDataset, Mapping | None]:
+    """Oxford/Paris layout (``jpg/`` + ``lab/``), or a revisited one (``gnd_<name>.pkl`` + ``jpg/``) with its gnd."""
+    root = Path(root)
+    gnd_path = root / f"gnd_{name}.pkl"
+    if name.lower() not in REVISITED_NAMES and not gnd_path.is_file():
+        return load_oxford_paris(root), None
+    if not gnd_path.is_file():
+        raise FileNotFoundError(f"{gnd_path}: revisited ground truth not found (--dataset must hold gnd_{name}.pkl)")
+    with gnd_path.open("rb") as f:
+        gnd = pickle.load(f)
+    return revisited_from_gnd(gnd, root), gnd
+
+
+# -------------------------------------------------------------------------------------------- caching
+
+
+def _digest(items: Sequence[object]) -> str:
+    return hashlib.sha256("\n".join(map(str, items)).encode()).hexdigest()[:12]
+
+
+def _file_sizes(paths: Sequence[Path]) -> list[int]:
+    """Byte sizes (part of the cache key); a missing image fails here, before any extraction."""
+    return [p.stat().st_size for p in paths]
+
+
+def cache_paths(temp_dir: Path, dataset: RetrievalDataset, name: str, fingerprint: str,
+                settings: ExtractionSettings, crop: bool) -> tuple[Path, Path]:
+    """(queries, dataset) cache files of one scale; names change with anything the descriptors depend on."""
+    prefix = f"{name}_{fingerprint}_{settings.key()}"
+    query_paths = query_image_paths(dataset)
+    query_key = _digest([crop, *dataset.query_images, *_file_sizes(query_paths)]
+                        + (dataset.query_boxes.round(3).tolist() if crop else []))
+    db_key = _digest([*dataset.images, *_file_sizes(dataset.image_paths)])
+    tag = "crop" if crop else "nocrop"
+    return temp_dir / f"{prefix}_{tag}-{query_key}_queries.npy", temp_dir / f"{prefix}_{db_key}_dataset.npy"
+
+
+def query_image_paths(dataset: RetrievalDataset) -> list[Path]:
+    return [dataset.root / "jpg" / f"{image}.jpg" for image in dataset.query_images]
+
+
+def save_atomic(path: Path, array: np.ndarray) -> None:
+    """np.save through a temporary file in the same folder and a rename (never a partial cache file)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, array)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def describe(open_extractor: Callable[[], DescriptorExtractor], settings: ExtractionSettings,
+             paths: Sequence[Path], boxes: Sequence[Box] | None, what: str) -> np.ndarray:
+    """N x D descriptors of image files (with optional query boxes) at one scale, in batches, with progress."""
+    extractor = replace(open_extractor(), settings=settings)
+    rows = []
+    step = extractor.batch_size
+    with tqdm(total=len(paths), desc=f"{what} S={settings.S}", unit="img", file=sys.stderr) as bar:
+        for start in range(0, len(paths), step):
+            chunk = list(paths[start : start + step])
+            rows.append(extractor.describe_batch(chunk, None if boxes is None else boxes[start : start + step]))
+            bar.update(len(chunk))
+    return np.concatenate(rows).astype(np.float32)
+
+
+def cached(path: Path, compute: Callable[[], np.ndarray], log: Callable[[str], None]) -> np.ndarray:
+    """The array stored at ``path``, else ``compute()`` saved there."""
+    if path.is_file():
+        log(f"cache: loaded {path.name}")
+        return np.load(path)
+    log(f"cache: extracting {path.name}")
+    array = compute()
+    save_atomic(path, array)
+    return array
+
+
+def extract_features(
+    spec: ModelSpec,
+    dataset: RetrievalDataset,
+    name: str,
+    options: EvalOptions,
+    temp_dir: Path,
+    open_extractor: Callable[[], DescriptorExtractor],
+    log: Callable[[str], None],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(queries, database) descriptors summed over the scales and L2-normalised, per-scale arrays cached."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = spec.fingerprint()
+    boxes = [tuple(b) for b in dataset.query_boxes] if options.crop else None
+    query_paths = query_image_paths(dataset)
+    queries = database = None
+    for scale in spec.settings(options.S, options.L, options.multires).resolved_scales():
+        settings = spec.settings(scale, options.L)
+        q_path, db_path = cache_paths(temp_dir, dataset, name, fingerprint, settings, options.crop)
+        q = cached(q_path, partial(describe, open_extractor, settings, query_paths, boxes, "queries"), log)
+        d = cached(db_path, partial(describe, open_extractor, settings, dataset.image_paths, None, "dataset"), log)
+        queries = q if queries is None else queries + q
+        database = d if database is None else database + d
+    return l2_normalize(queries).astype(np.float32), l2_normalize(database).astype(np.float32)
+
+
+# -------------------------------------------------------------------------------------------- search + scoring
+
+
+def similarities(queries: np.ndarray, database: np.ndarray, aqe_k: int | None = None,
+                 dbe_k: int | None = None) -> np.ndarray:
+    """``Nq x Ndb`` similarities after database-side augmentation (DBE) and average query expansion (AQE)."""
+    if dbe_k:
+        database = dbe(database, dbe_k)
+    if aqe_k:
+        queries = aqe(queries, database, aqe_k)
+    return queries @ database.T
+
+
+def evaluate(
+    spec: ModelSpec,
+    dataset_root: str | os.PathLike,
+    dataset_name: str,
+    options: EvalOptions,
+    temp_dir: str | os.PathLike,
+    *,
+    eval_binary: str | os.PathLike | None = None,
+    gpu: int | None = None,
+    engine: str = "caffe",
+    batch_size: int = 8,
+    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> EvalResult:
+    """Extract (or load cached) descriptors, search and score every query of the dataset."""
+    from myPython.nets.runtime import set_device
+
+    if options.multires and options.S <= -min(MULTIRES_OFFSETS):
+        raise ValueError(f"--multires uses S{min(MULTIRES_OFFSETS)}, S, S+{max(MULTIRES_OFFSETS)}: S must be larger "
+                         f"than {-min(MULTIRES_OFFSETS)}, got {options.S}")
+    set_device(gpu)  # a bad --gpu fails here even when every descriptor is cached
+    dataset, gnd = load_dataset(dataset_root, dataset_name)
+    if gnd is not None and eval_binary is not None:
+        raise ValueError("--eval_binary reads Oxford/Paris lab/ files; revisited datasets use the built-in evaluator")
+
+    @cache
+    def open_extractor() -> DescriptorExtractor:
+        return DescriptorExtractor.from_files(spec.proto, spec.weights, output=spec.output, gpu=gpu,
+                                              batch_size=batch_size, engine=engine)
+
+    temp_dir = Path(temp_dir)
+    queries, database = extract_features(spec, dataset, dataset_name, options, temp_dir, open_extractor, log)
+    sim = similarities(queries, database, options.aqe, options.dbe)
+    if gnd is not None:
+        results = evaluate_revisited(sim, gnd, PRECISION_KS)
+        return EvalResult(dataset_name, dataset.query_names, results["medium"].aps.tolist(), results)
+    aps = score_queries(sim, dataset, eval_binary=eval_binary, temp_dir=temp_dir if eval_binary else None)
+    return EvalResult(dataset_name, dataset.query_names, aps)

@@ -1,0 +1,518 @@
+"""Caffemodel / prototxt surgery, as sub-commands.
+
+  python -m myPython.nets.surgery list    --weights W [--proto P]
+  python -m myPython.nets.surgery compare A.caffemodel B.caffemodel
+  python -m myPython.nets.surgery copy    --weights SRC.caffemodel --proto DST.prototxt --out OUT.caffemodel
+                                         [--init DST.caffemodel] [--rename OLD=NEW ...] [--prefix l_ --prefix m_ ...]
+  python -m myPython.nets.surgery toggle  --proto P --to train|deploy --out Q [--trainable LAYER ...]
+  python -m myPython.nets.surgery fold-bn --proto P --weights W --out-proto Q --out-weights V
+  python -m myPython.nets.surgery truncate-pca --proto P --weights W --layer pooled_rois/pca --dim 512
+                                         --out-proto Q --out-weights V [--new-layer pooled_rois/pca_512]
+  python -m myPython.nets.surgery teacher --proto DEPLOY --weights W --out-proto T --out-weights TW
+                                         [--sizes 192x256,384x512,576x768] [--mean B,G,R]
+
+Copying is by layer name (after ``--rename`` and with any ``--prefix`` stripped, so one set of weights
+fills every tower of a teacher or triplet net); blobs must have the same number of values. Caffe aborts
+the process on shape mismatches in ``copy_from``, so every tool checks shapes itself first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+from google.protobuf import text_format  # noqa: E402
+
+from myPython.nets.runtime import caffe, caffe_pb2, read_net_param, read_weights  # noqa: E402
+
+# --------------------------------------------------------------------------------------------
+# Reading caffemodels without a prototxt
+# --------------------------------------------------------------------------------------------
+
+
+def blob_array(blob: caffe_pb2.BlobProto) -> np.ndarray:
+    """A BlobProto as a float32 array of its declared shape."""
+    if blob.HasField("shape"):
+        shape = tuple(int(d) for d in blob.shape.dim)
+    else:
+        shape = tuple(int(d) for d in (blob.num, blob.channels, blob.height, blob.width))
+    values = blob.data if len(blob.data) else blob.double_data
+    return np.asarray(values, dtype=np.float32).reshape(shape)
+
+
+def caffemodel_params(weights: str | os.PathLike[str]) -> dict[str, list[np.ndarray]]:
+    """Layer name -> parameter arrays of a caffemodel (layers without blobs are left out)."""
+    net = read_weights(weights)
+    layers = list(net.layer) or list(net.layers)
+    return {layer.name: [blob_array(b) for b in layer.blobs] for layer in layers if len(layer.blobs)}
+
+
+def caffemodel_shapes(weights: str | os.PathLike[str]) -> dict[str, list[tuple[int, ...]]]:
+    """Layer name -> blob shapes (reads the caffemodel once; no arrays are built)."""
+    net = read_weights(weights)
+    out = {}
+    for layer in list(net.layer) or list(net.layers):
+        if len(layer.blobs):
+            out[layer.name] = [tuple(int(d) for d in b.shape.dim) if b.HasField("shape")
+                               else (b.num, b.channels, b.height, b.width) for b in layer.blobs]
+    return out
+
+
+def net_shapes(net: caffe.Net) -> dict[str, list[tuple[int, ...]]]:
+    return {name: [tuple(b.data.shape) for b in blobs] for name, blobs in net.params.items()}
+
+
+def shape_conflicts(net: caffe.Net, weights: str | os.PathLike[str]) -> list[str]:
+    """Layers present in both the net and the caffemodel whose blobs differ (Caffe would abort on them)."""
+    stored = caffemodel_shapes(weights)
+    bad = []
+    for name, want in net_shapes(net).items():
+        have = stored.get(name)
+        if have is None:
+            continue
+        if len(have) != len(want) or any(int(np.prod(a)) != int(np.prod(b)) for a, b in zip(have, want)):
+            bad.append(f"{name}: caffemodel {have} vs net {want}")
+    return bad
+
+
+def safe_copy_from(net: caffe.Net, weights: str | os.PathLike[str]) -> list[str]:
+    """net.copy_from after checking shapes; returns the net's parameter layers the caffemodel lacks."""
+    bad = shape_conflicts(net, weights)
+    if bad:
+        raise ValueError(f"{weights}: blobs do not fit the net (use model_tools copy/truncate-pca): "
+                         + "; ".join(bad[:5]))
+    net.copy_from(str(weights))
+    stored = caffemodel_shapes(weights)
+    return [name for name in net.params if name not in stored]
+
+
+def load_net(proto: str | os.PathLike[str], weights: str | os.PathLike[str] | None = None,
+             phase: int | None = None) -> caffe.Net:
+    """A net from a prototxt (Python layers allowed) with optional, shape-checked weights."""
+    read_net_param(proto)
+    net = caffe.Net(str(proto), caffe.TEST if phase is None else phase)
+    if weights is not None:
+        safe_copy_from(net, weights)
+    return net
+
+
+# --------------------------------------------------------------------------------------------
+# list / compare
+# --------------------------------------------------------------------------------------------
+
+
+def list_params(weights: str | os.PathLike[str] | None = None, proto: str | os.PathLike[str] | None = None
+                ) -> list[tuple[str, str, list[tuple[int, ...]]]]:
+    """(layer, type, blob shapes) of every parameter layer, from a net (proto) or a caffemodel alone."""
+    if proto is not None:
+        param = read_net_param(proto)
+        types = {layer.name: layer.type for layer in param.layer}
+        net = load_net(proto, weights)
+        return [(name, types.get(name, "?"), shapes) for name, shapes in net_shapes(net).items()]
+    if weights is None:
+        raise ValueError("list: give --weights and/or --proto")
+    model = read_weights(weights)
+    layers = list(model.layer) or list(model.layers)
+    shapes = caffemodel_shapes(weights)
+    return [(layer.name, str(layer.type), shapes[layer.name]) for layer in layers if layer.name in shapes]
+
+
+@dataclass
+class Comparison:
+    only_a: list[str] = field(default_factory=list)
+    only_b: list[str] = field(default_factory=list)
+    shape_differs: list[str] = field(default_factory=list)
+    max_abs_diff: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def identical(self) -> bool:
+        return not (self.only_a or self.only_b or self.shape_differs) and all(
+            v == 0 for v in self.max_abs_diff.values())
+
+    def report(self) -> str:
+        lines = [f"only in A ({len(self.only_a)}): {', '.join(self.only_a) or '-'}",
+                 f"only in B ({len(self.only_b)}): {', '.join(self.only_b) or '-'}",
+                 f"different shapes ({len(self.shape_differs)}): {', '.join(self.shape_differs) or '-'}"]
+        changed = {k: v for k, v in self.max_abs_diff.items() if v > 0}
+        lines.append(f"different values ({len(changed)} of {len(self.max_abs_diff)} common layers)")
+        lines += [f"  {name}: max |A - B| = {value:.6g}" for name, value in changed.items()]
+        return "\n".join(lines)
+
+
+def compare_params(a: Mapping[str, list[np.ndarray]], b: Mapping[str, list[np.ndarray]]) -> Comparison:
+    out = Comparison(only_a=[k for k in a if k not in b], only_b=[k for k in b if k not in a])
+    for name in (k for k in a if k in b):
+        xa, xb = a[name], b[name]
+        if len(xa) != len(xb) or any(u.size != v.size for u, v in zip(xa, xb)):
+            out.shape_differs.append(name)
+            continue
+        out.max_abs_diff[name] = max(float(np.max(np.abs(u.ravel() - v.ravel()), initial=0.0))
+                                     for u, v in zip(xa, xb))
+    return out
+
+
+def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Comparison:
+    """Parameter layers only in A / only in B / with other shapes, and the largest value difference."""
+    return compare_params(caffemodel_params(a), caffemodel_params(b))
+
+
+# --------------------------------------------------------------------------------------------
+# copy with renaming and prefixes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CopyReport:
+    copied: list[tuple[str, str]] = field(default_factory=list)  # (dst layer, src layer)
+    missing: list[str] = field(default_factory=list)  # dst layers without a source
+    mismatched: list[str] = field(default_factory=list)
+
+
+def source_name(dst: str, rename: Mapping[str, str], prefixes: Sequence[str]) -> str:
+    """Source layer for a destination layer: prefix stripped, then ``rename`` (src -> dst) inverted."""
+    base = dst
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if prefix and base.startswith(prefix):
+            base = base[len(prefix):]
+            break
+    inverse = {new: old for old, new in rename.items()}
+    return inverse.get(base, base)
+
+
+def copy_params(src: Mapping[str, list[np.ndarray]], dst: caffe.Net, rename: Mapping[str, str] | None = None,
+                prefixes: Sequence[str] = (), strict: bool = False) -> CopyReport:
+    """Fill the parameters of ``dst`` from ``src`` arrays (by name, after renaming/prefix stripping)."""
+    rename = dict(rename or {})
+    report = CopyReport()
+    for name, blobs in dst.params.items():
+        src_name = source_name(name, rename, prefixes)
+        arrays = src.get(src_name)
+        if arrays is None:
+            report.missing.append(name)
+            continue
+        if len(arrays) != len(blobs) or any(a.size != b.data.size for a, b in zip(arrays, blobs)):
+            report.mismatched.append(f"{name} <- {src_name}: {[a.shape for a in arrays]} vs "
+                                     f"{[tuple(b.data.shape) for b in blobs]}")
+            continue
+        for a, b in zip(arrays, blobs):
+            b.data[...] = a.reshape(b.data.shape)
+        report.copied.append((name, src_name))
+    if strict and (report.missing or report.mismatched):
+        raise ValueError(f"copy: {len(report.missing)} layer(s) without source "
+                         f"({', '.join(report.missing[:5])}), {len(report.mismatched)} mismatched "
+                         f"({'; '.join(report.mismatched[:3])})")
+    return report
+
+
+def net_params(net: caffe.Net) -> dict[str, list[np.ndarray]]:
+    return {name: [b.data.copy() for b in blobs] for name, blobs in net.params.items()}
+
+
+def copy_weights(src_weights: str | os.PathLike[str], dst_proto: str | os.PathLike[str],
+                 out: str | os.PathLike[str], init: str | os.PathLike[str] | None = None,
+                 rename: Mapping[str, str] | None = None, prefixes: Sequence[str] = (),
+                 strict: bool = False) -> CopyReport:
+    """Write ``out``: the net of ``dst_proto`` (optionally initialised from ``init``) filled from ``src``."""
+    net = load_net(dst_proto, init)
+    report = copy_params(caffemodel_params(src_weights), net, rename, prefixes, strict)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    net.save(str(out))
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# deploy <-> train, teacher
+# --------------------------------------------------------------------------------------------
+
+
+def toggle(proto: str | os.PathLike[str], to: str, out: str | os.PathLike[str],
+           trainable: Sequence[str] = ()) -> caffe_pb2.NetParameter:
+    """``train``: frozen params everywhere (BatchNorm on global stats) except ``trainable`` layers, which
+    get the head convention (Scale: bias lr 2; others: lr 1 / 2); ``deploy``: drop lr/decay settings."""
+    from myPython.nets import netgen_train as G
+
+    net = read_net_param(proto)
+    if to == "train":
+        specs = {}
+        for layer in net.layer:
+            if layer.name in trainable:
+                specs[layer.name] = G.SHIFT_TRAIN if layer.type == "Scale" else G.PCA_TRAIN
+        G.freeze(net, specs)
+    elif to == "deploy":
+        G.strip_learning(net)
+    else:
+        raise ValueError(f"toggle: --to must be train or deploy, got {to!r}")
+    write_proto(net, out)
+    return net
+
+
+def write_proto(net: caffe_pb2.NetParameter, out: str | os.PathLike[str], header: str = "") -> Path:
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + text_format.MessageToString(net))
+    return path
+
+
+def make_teacher(proto: str | os.PathLike[str], weights: str | os.PathLike[str], out_proto: str | os.PathLike[str],
+                 out_weights: str | os.PathLike[str], sizes: Sequence[tuple[int, int]] | None = None,
+                 mean: Sequence[float] | None = None) -> CopyReport:
+    """3-tower teacher (l_/m_/h_, shared params) from a deploy net and its weights."""
+    from myPython.nets import netgen_train as G
+
+    deploy = read_net_param(proto)
+    sizes = tuple(sizes) if sizes else G.TEACHER_SIZES
+    mean = tuple(mean) if mean else G.MODEL_MEAN_BGR
+    write_proto(G.make_teacher(deploy, sizes, mean, input_hw=sizes[1]), out_proto,
+                "# 3-resolution teacher made by myPython.nets.surgery teacher\n")
+    return copy_weights(weights, out_proto, out_weights, prefixes=G.TEACHER_PREFIXES, strict=True)
+
+
+# --------------------------------------------------------------------------------------------
+# fold BatchNorm + Scale into convolutions
+# --------------------------------------------------------------------------------------------
+
+
+def _bn_stats(blobs: Sequence[np.ndarray], eps: float) -> tuple[np.ndarray, np.ndarray]:
+    factor = float(blobs[2].ravel()[0]) if blobs[2].size else 1.0
+    scale = 0.0 if factor == 0 else 1.0 / factor
+    mean = blobs[0].astype(np.float64) * scale
+    var = blobs[1].astype(np.float64) * scale
+    return mean, np.sqrt(var + eps)
+
+
+def fold_batchnorm(proto: str | os.PathLike[str], weights: str | os.PathLike[str],
+                   out_proto: str | os.PathLike[str], out_weights: str | os.PathLike[str]) -> list[str]:
+    """Fold every Convolution/InnerProduct -> BatchNorm (-> Scale) chain into the layer's weights and bias.
+
+    Only chains whose intermediate blobs feed nothing else are folded. Returns the folded layer names.
+    """
+    param = read_net_param(proto)
+    params = net_params(load_net(proto, weights))
+    layers = list(param.layer)
+    consumers: dict[str, int] = {}
+    for layer in layers:
+        for b in layer.bottom:
+            consumers[b] = consumers.get(b, 0) + 1
+    folds: dict[str, tuple[int, int | None]] = {}
+    drop: set[int] = set()
+    renames: dict[str, str] = {}
+    for i, layer in enumerate(layers[:-1]):
+        bn = layers[i + 1]
+        if layer.type not in ("Convolution", "InnerProduct") or bn.type != "BatchNorm" \
+                or bn.bottom[0] != layer.top[0] or len(layer.top) != 1:
+            continue
+        if bn.top[0] != bn.bottom[0] and consumers.get(layer.top[0], 0) != 1:
+            continue  # the raw output is used elsewhere too
+        scale_i = None
+        if i + 2 < len(layers):
+            sc = layers[i + 2]
+            if sc.type == "Scale" and len(sc.bottom) == 1 and sc.bottom[0] == bn.top[0] and (
+                    sc.top[0] == sc.bottom[0] or consumers.get(bn.top[0], 0) == 1):
+                scale_i = i + 2
+        folds[layer.name] = (i + 1, scale_i)
+        drop.add(i + 1)
+        final_top = bn.top[0] if scale_i is None else layers[scale_i].top[0]
+        if scale_i is not None:
+            drop.add(scale_i)
+        if final_top != layer.top[0]:
+            renames[final_top] = layer.top[0]
+    new = caffe_pb2.NetParameter()
+    new.CopyFrom(param)
+    del new.layer[:]
+    for i, layer in enumerate(layers):
+        if i in drop:
+            continue
+        layer = copy.deepcopy(layer)
+        for k, b in enumerate(layer.bottom):
+            layer.bottom[k] = renames.get(b, b)
+        if layer.name in folds:
+            if layer.type == "Convolution":
+                layer.convolution_param.bias_term = True
+            else:
+                layer.inner_product_param.bias_term = True
+            if len(layer.param) == 1:
+                layer.param.add().CopyFrom(layer.param[0])
+                layer.param[1].ClearField("name")
+        new.layer.add().CopyFrom(layer)
+    write_proto(new, out_proto, "# BatchNorm/Scale folded by myPython.nets.surgery fold-bn\n")
+    folded = dict(params)
+    for name, (bn_i, scale_i) in folds.items():
+        w = params[name][0].astype(np.float64)
+        b = params[name][1].astype(np.float64) if len(params[name]) > 1 else np.zeros(w.shape[0])
+        bn = layers[bn_i]
+        mean, std = _bn_stats(params[bn.name], bn.batch_norm_param.eps)
+        gamma, beta = np.ones_like(mean), np.zeros_like(mean)
+        if scale_i is not None:
+            sc = params[layers[scale_i].name]
+            gamma = sc[0].astype(np.float64).ravel()
+            if len(sc) > 1:
+                beta = sc[1].astype(np.float64).ravel()
+        factor = gamma / std
+        folded[name] = [(w * factor.reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32),
+                        ((b - mean) * factor + beta).astype(np.float32)]
+    net = load_net(out_proto)
+    copy_params(folded, net, strict=True)
+    net.save(str(out_weights))
+    return list(folds)
+
+
+# --------------------------------------------------------------------------------------------
+# truncated PCA heads
+# --------------------------------------------------------------------------------------------
+
+
+def truncate_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], layer: str, dim: int,
+                 out_weights: str | os.PathLike[str], out_proto: str | os.PathLike[str] | None = None,
+                 new_layer: str | None = None, target_proto: str | os.PathLike[str] | None = None) -> Path:
+    """Keep the first ``dim`` outputs (rows of W, entries of b) of an InnerProduct: the leading PCA components.
+
+    The reduced net is ``target_proto`` when given, else ``proto`` with that layer's ``num_output`` set to
+    ``dim`` (and renamed to ``new_layer``) written to ``out_proto``. Every other layer is copied by name.
+    Returns the prototxt of the reduced net.
+    """
+    params = caffemodel_params(weights)
+    if layer not in params:
+        raise ValueError(f"truncate-pca: {weights} has no layer {layer}")
+    w = params[layer][0]
+    if w.ndim != 2 or not 0 < dim <= w.shape[0]:
+        raise ValueError(f"truncate-pca: {layer} has weights {w.shape}; cannot keep {dim} rows")
+    new_name = new_layer or layer
+    if target_proto is None:
+        if out_proto is None:
+            raise ValueError("truncate-pca: give --out-proto (or --target-proto)")
+        net_param = read_net_param(proto)
+        for lp in net_param.layer:
+            if lp.name == layer:
+                if lp.type != "InnerProduct":
+                    raise ValueError(f"truncate-pca: {layer} is a {lp.type}, not an InnerProduct")
+                lp.inner_product_param.num_output = dim
+                lp.name = new_name
+        write_proto(net_param, out_proto, f"# {layer} truncated to {dim} outputs by myPython.nets.surgery\n")
+        target_proto = out_proto
+    src = dict(params)
+    src[new_name] = [a[:dim] for a in params[layer]]
+    if new_name != layer:
+        src.pop(layer)
+    net = load_net(target_proto)
+    report = copy_params(src, net)
+    if new_name not in dict(report.copied):
+        raise ValueError(f"truncate-pca: {target_proto} has no {dim}-output layer {new_name}")
+    Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
+    net.save(str(out_weights))
+    return Path(target_proto)
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def _pairs(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            raise SystemExit(f"model_tools: --rename expects OLD=NEW, got {item!r}")
+        out[old] = new
+    return out
+
+
+def _sizes(text: str | None) -> list[tuple[int, int]] | None:
+    if not text:
+        return None
+    out = []
+    for part in text.split(","):
+        h, _, w = part.lower().partition("x")
+        out.append((int(h), int(w)))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m myPython.nets.surgery", description=__doc__.splitlines()[0])
+    parser.add_argument("--gpu", type=int, default=None, help="GPU id (default: CPU)")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("list", help="parameter layers and blob shapes")
+    p.add_argument("--weights")
+    p.add_argument("--proto")
+    p = sub.add_parser("compare", help="compare the parameters of two caffemodels")
+    p.add_argument("a")
+    p.add_argument("b")
+    p = sub.add_parser("copy", help="copy weights by name into another net (rename, prefixes)")
+    p.add_argument("--weights", required=True, help="source caffemodel")
+    p.add_argument("--proto", required=True, help="destination prototxt")
+    p.add_argument("--out", required=True)
+    p.add_argument("--init", help="caffemodel initialising the destination first")
+    p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW")
+    p.add_argument("--prefix", action="append", default=[], help="tower prefix to strip (repeatable)")
+    p.add_argument("--strict", action="store_true", help="fail when a destination layer gets no weights")
+    p = sub.add_parser("toggle", help="deploy <-> train parameter settings")
+    p.add_argument("--proto", required=True)
+    p.add_argument("--to", required=True, choices=("train", "deploy"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--trainable", action="append", default=[])
+    p = sub.add_parser("fold-bn", help="fold BatchNorm + Scale into the preceding convolutions")
+    for name in ("--proto", "--weights", "--out-proto", "--out-weights"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("truncate-pca", help="keep the first k PCA components of an InnerProduct")
+    for name in ("--proto", "--weights", "--out-weights"):
+        p.add_argument(name, required=True)
+    p.add_argument("--layer", default="pooled_rois/pca")
+    p.add_argument("--dim", type=int, required=True)
+    p.add_argument("--out-proto")
+    p.add_argument("--new-layer")
+    p.add_argument("--target-proto", help="existing reduced prototxt (e.g. proto/deploy_resnet101_pca512.prototxt)")
+    p = sub.add_parser("teacher", help="3-resolution teacher (shared towers) from a deploy net")
+    for name in ("--proto", "--weights", "--out-proto", "--out-weights"):
+        p.add_argument(name, required=True)
+    p.add_argument("--sizes", help="HxW,HxW,HxW (default 192x256,384x512,576x768)")
+    p.add_argument("--mean", help="B,G,R mean (default: the model mean)")
+    args = parser.parse_args(argv)
+
+    from myPython.nets.runtime import set_device
+
+    set_device(args.gpu)
+    try:
+        if args.cmd == "list":
+            for name, kind, shapes in list_params(args.weights, args.proto):
+                print(f"{name}\t{kind}\t{' '.join('x'.join(map(str, s)) for s in shapes)}")
+        elif args.cmd == "compare":
+            result = compare_models(args.a, args.b)
+            print(result.report())
+            return 0 if result.identical else 1
+        elif args.cmd == "copy":
+            report = copy_weights(args.weights, args.proto, args.out, args.init, _pairs(args.rename),
+                                  args.prefix, args.strict)
+            print(f"copied {len(report.copied)} layer(s); no source for {len(report.missing)}"
+                  + (f" ({', '.join(report.missing[:10])})" if report.missing else "")
+                  + (f"; mismatched: {'; '.join(report.mismatched)}" if report.mismatched else ""))
+        elif args.cmd == "toggle":
+            toggle(args.proto, args.to, args.out, args.trainable)
+            print(f"wrote {args.out}")
+        elif args.cmd == "fold-bn":
+            folded = fold_batchnorm(args.proto, args.weights, args.out_proto, args.out_weights)
+            print(f"folded {len(folded)} layer(s); wrote {args.out_proto} and {args.out_weights}")
+        elif args.cmd == "truncate-pca":
+            proto = truncate_pca(args.proto, args.weights, args.layer, args.dim, args.out_weights, args.out_proto,
+                                 args.new_layer, args.target_proto)
+            print(f"wrote {args.out_weights} (net {proto})")
+        elif args.cmd == "teacher":
+            mean = [float(x) for x in args.mean.split(",")] if args.mean else None
+            report = make_teacher(args.proto, args.weights, args.out_proto, args.out_weights, _sizes(args.sizes), mean)
+            print(f"wrote {args.out_proto} and {args.out_weights} ({len(report.copied)} layers filled)")
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"model_tools: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Embedding on a Ray cluster: Ray actors, each with its own Caffe net; shards written by the driver.
+
+The inputs still to embed are cut into chunks (tasks) in input order. Each
+actor decodes its chunk itself (`decode_item`, so every node must read the
+input paths and the model files at the same paths, e.g. on a shared file
+system) and returns descriptors; the driver writes them in input order with
+the `ShardWriter` of `embed_items`. The store is therefore the one a single
+process writes (same ids, rows, shard layout) and resumes the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import replace
+
+from myPython.pool.embed import (
+    Embedded,
+    EmbedOptions,
+    EmbedReport,
+    ShardWriter,
+    decoded_stream,
+    embed_stream,
+    start_run,
+)
+from myPython.pool.inputs import InputItem
+from myPython.pool.store import DescriptorStore
+from myPython.retrieval.extractor import ExtractionSettings
+from myPython.retrieval.models import ModelSpec
+
+MAX_CHUNK = 32  # inputs per task
+TASKS_PER_ACTOR = 2  # one running, one queued, so an actor never waits for the driver
+
+
+class EmbedActor:
+    """One Caffe net; embeds chunks of inputs (decoded on this worker)."""
+
+    def __init__(self, proto: str, weights: str | None, output: str, settings: ExtractionSettings,
+                 options: EmbedOptions, engine: str) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        from myPython.retrieval.extractor import DescriptorExtractor
+
+        self.extractor = DescriptorExtractor.from_files(proto, weights, settings, output=output,
+                                                        batch_size=options.batch, engine=engine)
+        self.options = replace(options, workers=1)  # one decoding thread beside the net
+
+    def embed(self, items: list[InputItem]) -> list[Embedded]:
+        decoded = decoded_stream(items, self.options, self.extractor.settings)
+        return list(embed_stream(decoded, self.extractor, self.options.batch))
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("--ray needs Ray: pip install ray") from None
+    return ray
+
+
+def _results(ray, todo: list[InputItem], actors: list, chunk: int) -> Iterator[Embedded]:
+    """Embedded inputs in input order; at most TASKS_PER_ACTOR chunks per actor in flight."""
+    chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
+    free = deque(actors * TASKS_PER_ACTOR)
+    in_flight: dict = {}  # ObjectRef -> (chunk number, actor)
+    done: dict[int, list[Embedded]] = {}
+    submitted = written = 0
+    while written < len(chunks):
+        while free and submitted < len(chunks) and submitted - written < TASKS_PER_ACTOR * len(actors):
+            actor = free.popleft()
+            in_flight[actor.embed.remote(chunks[submitted])] = (submitted, actor)
+            submitted += 1
+        ready, _ = ray.wait(list(in_flight), num_returns=1)
+        for ref in ready:
+            number, actor = in_flight.pop(ref)
+            done[number] = ray.get(ref)
+            free.append(actor)
+        while written in done:
+            yield from done.pop(written)
+            written += 1
+
+
+def embed_on_ray(items: list[InputItem], spec: ModelSpec, settings: ExtractionSettings, store: DescriptorStore,
+                 options: EmbedOptions, *, address: str | None = None, engine: str = "caffe",
+                 num_actors: int | None = None, progress: bool = True) -> EmbedReport:
+    """`embed_items` on Ray: a local instance when address is None, else the cluster at address."""
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    with store.writer_lock():
+        todo, report = start_run(items, store, options)
+        if todo:
+            ray = _import_ray()
+            started = not ray.is_initialized()
+            if started:
+                local = {} if address or os.environ.get("RAY_ADDRESS") else {"num_cpus": os.cpu_count() or 1}
+                ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, **local)
+            try:
+                cpus = max(1.0, ray.cluster_resources().get("CPU", 1.0))
+                count = max(1, min(num_actors or int(cpus), len(todo)))
+                chunk = max(1, min(MAX_CHUNK, math.ceil(len(todo) / (4 * count))))
+                remote = ray.remote(EmbedActor).options(num_cpus=min(1.0, cpus / count))
+                actors = [remote.remote(spec.proto, spec.weights, spec.output, settings, options, engine)
+                          for _ in range(count)]
+                writer = ShardWriter(store, options, report)
+                with tqdm(total=len(todo), desc="embed (ray)", unit="input", disable=not progress) as bar:
+                    for embedded in _results(ray, todo, actors, chunk):
+                        writer.add(embedded)
+                        bar.update(1)
+                writer.commit()
+            except ray.exceptions.RayError as exc:
+                message = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+                raise RuntimeError(f"embedding on Ray failed: {message}") from exc
+            finally:
+                if started:
+                    ray.shutdown()
+    report.seconds = time.perf_counter() - start
+    return report

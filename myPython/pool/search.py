@@ -1,0 +1,302 @@
+"""Nearest neighbours over a descriptor store with FAISS, the mapped file format, same-origin groups.
+
+Exact search streams the database shard by shard (memory: one shard plus
+one block of queries). Approximate indexes are built from a FAISS factory
+string ("IVF1024,Flat", "IVF1024,PQ64", "HNSW32", ...), trained on a sample,
+saved next to the store and reloaded. Every verb works on a snapshot of the
+committed shards, so an embed run adding shards meanwhile changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from myPython.pool.store import DescriptorStore, atomic_write_text
+
+Neighbours = list[tuple[str, float]]
+QUERY_BLOCK = 4096
+DB_BLOCK = 32768  # rows of the database compared at once by exact search
+DEFAULT_NPROBE = 32  # inverted lists visited per query (IVF), unless given
+DEFAULT_EF_SEARCH = 64  # HNSW candidate list length, unless given
+FOLD_PAIRS = 1 << 16  # find_groups folds its pairs into components past 2 * max(rows, this)
+
+
+# ---- mapped format ---------------------------------------------------------
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace(" ", "%20").replace("\t", "%09").replace("\n", "%0A")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("%0A", "\n").replace("%09", "\t").replace("%20", " ").replace("%25", "%")
+
+
+def format_mapped_line(query: str, neighbours: Neighbours) -> str:
+    """`<query>\\t<id>:<score> <id>:<score> ...`, best first, 4 decimals."""
+    items = " ".join(f"{_escape(i)}:{s:.4f}" for i, s in neighbours)
+    return f"{_escape(query)}\t{items}"
+
+
+def parse_mapped_line(line: str) -> tuple[str, Neighbours]:
+    query, _, rest = line.rstrip("\n").partition("\t")
+    out = []
+    for token in rest.split():
+        ident, _, score = token.rpartition(":")
+        out.append((_unescape(ident), float(score)))
+    return _unescape(query), out
+
+
+def write_mapped(path: str | os.PathLike, results: Iterator[tuple[str, Neighbours]]) -> int:
+    """Write results atomically; returns the number of lines."""
+    lines = [format_mapped_line(q, n) for q, n in results]
+    atomic_write_text(Path(path), "".join(line + "\n" for line in lines))
+    return len(lines)
+
+
+def read_mapped(path: str | os.PathLike) -> dict[str, Neighbours]:
+    with open(path, encoding="utf-8") as handle:
+        return dict(parse_mapped_line(line) for line in handle if line.strip())
+
+
+# ---- exact search, streamed over shards ------------------------------------
+def _merge_topk(scores: np.ndarray, index: np.ndarray, new_scores: np.ndarray, new_index: np.ndarray,
+                k: int) -> tuple[np.ndarray, np.ndarray]:
+    s = np.concatenate([scores, new_scores], axis=1)
+    i = np.concatenate([index, new_index], axis=1)
+    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(s, order, 1), np.take_along_axis(i, order, 1)
+
+
+def exact_knn(queries: np.ndarray, db: DescriptorStore, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k inner products of queries against every row of the store (global row numbers).
+
+    Consecutive shards are read into blocks of about DB_BLOCK rows, one block in memory at a time.
+    """
+    import faiss
+
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    index = np.zeros((len(queries), 0), dtype=np.int64)
+    offset = 0
+    for rows in _row_blocks(db, DB_BLOCK):
+        kk = min(k, len(rows))
+        s, i = faiss.knn(queries, rows, kk, metric=faiss.METRIC_INNER_PRODUCT)
+        scores, index = _merge_topk(scores, index, s, i + offset, k)
+        offset += len(rows)
+    return scores, index
+
+
+def _row_blocks(db: DescriptorStore, size: int) -> Iterator[np.ndarray]:
+    """The store's rows in order, consecutive shards joined into blocks of >= size rows (but the last)."""
+    parts: list[np.ndarray] = []
+    count = 0
+    for shard in db.shards():
+        if shard.rows:
+            parts.append(shard.vectors())
+            count += shard.rows
+        if count >= size:
+            yield np.ascontiguousarray(np.concatenate(parts) if len(parts) > 1 else parts[0], dtype=np.float32)
+            parts, count = [], 0
+    if count:
+        yield np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+# ---- approximate indexes ---------------------------------------------------
+def _index_state(db: DescriptorStore, factory: str) -> dict:
+    return {"factory": factory, "shards": [(s.name, s.rows) for s in db.shards()]}
+
+
+def _index_stem(factory: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", factory)
+
+
+def index_path(db: DescriptorStore, factory: str) -> Path:
+    """Where the index of these shards built with this factory string is saved."""
+    digest = hashlib.sha256(json.dumps(_index_state(db, factory)).encode()).hexdigest()[:12]
+    return db.root / "index" / f"{_index_stem(factory)}.{digest}.faiss"
+
+
+def sample_rows(db: DescriptorStore, count: int, seed: int = 0) -> np.ndarray:
+    """A uniform sample of rows, read shard by shard."""
+    shards = db.shards()
+    total = sum(s.rows for s in shards)
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(total, size=min(count, total), replace=False))
+    out, offset = [], 0
+    for shard in shards:
+        local = chosen[(chosen >= offset) & (chosen < offset + shard.rows)] - offset
+        if len(local):
+            out.append(np.asarray(shard.vectors()[local], dtype=np.float32))
+        offset += shard.rows
+    return np.concatenate(out) if out else np.zeros((0, db.dim), np.float32)
+
+
+def build_index(db: DescriptorStore, factory: str, *, train_size: int = 100_000, seed: int = 0):
+    """Build (or load, when saved for the same shards) a FAISS index of the store.
+
+    The file name holds a digest of the shard list, so concurrent builders of
+    different snapshots never mix files; older builds of the factory are removed.
+    """
+    import faiss
+
+    db = db.snapshot()
+    path = index_path(db, factory)
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError:  # not built yet (or removed by a newer build meanwhile)
+        pass
+    index = faiss.index_factory(db.dim, factory, faiss.METRIC_INNER_PRODUCT)
+    # The factory turns on polysemous training for PQ codes: minutes of training for Hamming
+    # filtering that search never uses.
+    ivf = faiss.try_extract_index_ivf(index)
+    for part in (index, faiss.downcast_index(ivf) if ivf is not None else None):
+        if hasattr(part, "do_polysemous_training"):
+            part.do_polysemous_training = False
+    if not index.is_trained:
+        index.train(sample_rows(db, train_size, seed))
+    for shard in db.shards():
+        index.add(np.ascontiguousarray(shard.vectors(), dtype=np.float32))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    faiss.write_index(index, str(tmp))
+    os.replace(tmp, path)
+    stale = re.compile(re.escape(_index_stem(factory)) + r"\.[0-9a-f]{12}\.faiss")
+    for old in path.parent.iterdir():
+        if old != path and stale.fullmatch(old.name):
+            old.unlink(missing_ok=True)
+    return index
+
+
+def set_search_params(index, nprobe: int | None = None, ef_search: int | None = None) -> None:
+    """nprobe of IVF indexes and efSearch of HNSW ones (also under a pre-transform such as OPQ)."""
+    import faiss
+
+    space = faiss.ParameterSpace()
+    for name, value in (("nprobe", nprobe), ("efSearch", ef_search)):
+        if value is not None:
+            try:
+                space.set_index_parameter(index, name, value)
+            except RuntimeError:  # the index has no such parameter
+                pass
+
+
+# ---- the search verb -------------------------------------------------------
+@dataclass
+class SearchOptions:
+    top_k: int = 10
+    threshold: float | None = None
+    factory: str = "Flat"  # "Flat" = exact, streamed over shards
+    nprobe: int | None = None
+    ef_search: int | None = None
+
+
+def _knn_blocks(db: DescriptorStore, source: DescriptorStore, k: int, options: SearchOptions
+                ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+    """(query ids, scores, db row numbers) per block of query rows; rows are -1 where none was found."""
+    index = None
+    if options.factory != "Flat":
+        index = build_index(db, options.factory)
+        set_search_params(index, options.nprobe or DEFAULT_NPROBE, options.ef_search or max(DEFAULT_EF_SEARCH, k))
+    for query_ids, block in _query_blocks(source):
+        if index is None:
+            yield query_ids, *exact_knn(block, db, k)
+        else:
+            yield query_ids, *index.search(block, min(k, max(1, index.ntotal)))
+
+
+def search(db: DescriptorStore, queries: DescriptorStore | None, options: SearchOptions
+           ) -> Iterator[tuple[str, Neighbours]]:
+    """Yield (query id, neighbours) for every query row; a query never lists itself."""
+    same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
+    db = db.snapshot()
+    source = db if same else queries.snapshot()
+    if source.dim != db.dim:
+        raise ValueError(f"queries have dimension {source.dim}, the database {db.dim}")
+    db_ids = [i for shard in db.shards() for i in shard.ids()]
+    k = options.top_k + (1 if same else 0)
+    for query_ids, scores, found in _knn_blocks(db, source, k, options):
+        for qid, srow, irow in zip(query_ids, scores, found):
+            neighbours = []
+            for s, i in zip(srow, irow):
+                if i < 0 or (same and db_ids[i] == qid):
+                    continue
+                if options.threshold is not None and s < options.threshold:
+                    break
+                neighbours.append((db_ids[i], float(s)))
+            yield qid, neighbours[: options.top_k]
+
+
+def _query_blocks(store: DescriptorStore) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(ids, rows) in blocks of QUERY_BLOCK rows, across shard boundaries (small shards share a block)."""
+    ids: list[str] = []
+    parts: list[np.ndarray] = []
+    for chunk_ids, rows in store.iter_chunks():
+        start = 0
+        while start < len(rows):
+            take = min(QUERY_BLOCK - len(ids), len(rows) - start)
+            ids.extend(chunk_ids[start : start + take])
+            parts.append(rows[start : start + take])
+            start += take
+            if len(ids) == QUERY_BLOCK:
+                yield ids, np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+                ids, parts = [], []
+    if ids:
+        yield ids, np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+# ---- same-origin groups ----------------------------------------------------
+def _components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each node's component, named by its smallest member."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    first = np.full(labels.max(initial=-1) + 1, size, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(size))
+    return first[labels]
+
+
+def find_groups(db: DescriptorStore, threshold: float, *, neighbours: int = 50, factory: str = "Flat",
+                min_size: int = 2) -> list[list[str]]:
+    """Connected components of the pairs scoring >= threshold among each row's nearest neighbours.
+
+    Pairs are kept as row numbers and folded into a component label per row
+    whenever they outnumber the rows twice, so memory stays O(rows + one query
+    block); no N x N matrix is formed. Groups come largest first, members in
+    store order.
+    """
+    db = db.snapshot()
+    size = len(db)
+    a_parts: list[np.ndarray] = []
+    b_parts: list[np.ndarray] = []
+    pending = offset = 0
+    options = SearchOptions(top_k=neighbours, factory=factory)
+    for query_ids, scores, found in _knn_blocks(db, db, neighbours + 1, options):
+        rows = np.arange(offset, offset + len(query_ids))
+        offset += len(query_ids)
+        keep = (found >= 0) & (found != rows[:, None]) & (scores >= threshold)
+        a_parts.append(np.broadcast_to(rows[:, None], found.shape)[keep])
+        b_parts.append(found[keep])
+        pending += int(keep.sum())
+        if pending > 2 * max(size, FOLD_PAIRS):  # fold the pairs into one edge per row
+            label = _components(size, np.concatenate(a_parts), np.concatenate(b_parts))
+            moved = np.flatnonzero(label != np.arange(size))
+            a_parts, b_parts, pending = [moved], [label[moved]], len(moved)
+    a = np.concatenate(a_parts) if a_parts else np.zeros(0, np.int64)
+    b = np.concatenate(b_parts) if b_parts else np.zeros(0, np.int64)
+    label = _components(size, a, b)
+    ids = [i for shard in db.shards() for i in shard.ids()]
+    members: dict[int, list[str]] = {}
+    for n in np.flatnonzero(np.bincount(label, minlength=size)[label] >= min_size):
+        members.setdefault(int(label[n]), []).append(ids[n])
+    groups = list(members.values())
+    groups.sort(key=lambda m: (-len(m), m[0]))
+    return groups

@@ -1,0 +1,407 @@
+"""Offline PCA / PCA-whitening for R-MAC heads, written into caffemodels, and the offline fusion experiments.
+
+  python -m myPython.training.offline_pca learn --proto P --weights W --images DIR [--layer pooled_rois/normalized]
+                                       [--dim 512] [--no-whiten] [--standardize] --out pca.npz
+  python -m myPython.training.offline_pca learn --vectors X.npy --dim 256 --out pca.npz
+  python -m myPython.training.offline_pca write --proto P --weights W --pca pca.npz --out-weights V [--out-proto Q]
+                                       [--shift-layer pooled_rois/centered] [--proj-layer pooled_rois/pca]
+  python -m myPython.training.offline_pca truncate --proto P --weights W --dim 512 --out-proto Q --out-weights V
+  python -m myPython.training.offline_pca experiments --proto P --weights W --dataset OXFORD_DIR
+                                       --layers res4b22,res3b3 [--S 512] [--L 2] [--pca-dim 0]
+
+The head computes ``y = W (s * x + b) + c`` per region (Scale ``shift_layer`` then InnerProduct
+``proj_layer``); a learned PCA (mean m, optional per-dimension std s, components U, variances v) is written
+as s = 1/std (or 1), b = -m/std (or -m), W = U (rows divided by sqrt(v) when whitening), c = 0, so the net
+reproduces ``(x - m) / std @ W.T``. Regional features of any blob are pooled in numpy with the Fast-RCNN
+ROIPooling rounding (blobs that already are regional, like ``pooled_rois/normalized``, are used as they
+are). ``experiments`` prints the mAP of every configuration on a dataset in Oxford layout
+(``jpg/`` + ``lab/``; queries are database images, no query crop): the net's descriptor, raw R-MAC per
+layer, their concatenation (plain and dimension-weighted, applied to queries and database alike),
+descriptor + raw layers, per-layer standardised PCA-whitening, and descriptor + PCA layers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+# --------------------------------------------------------------------------------------------
+# PCA
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PCA:
+    """mean (D), components (k x D, unit rows), variances (k), std (D, or None when not standardised)."""
+
+    mean: np.ndarray
+    components: np.ndarray
+    variances: np.ndarray
+    whiten: bool = True
+    std: np.ndarray | None = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.components.shape[0])
+
+    def projection(self) -> np.ndarray:
+        """k x D matrix applied to the centred (and standardised) vectors."""
+        if not self.whiten:
+            return self.components
+        return self.components / np.sqrt(np.maximum(self.variances, 1e-12))[:, None]
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64) - self.mean
+        if self.std is not None:
+            x = x / self.std
+        return x @ self.projection().T
+
+    def truncate(self, dim: int) -> PCA:
+        return PCA(self.mean, self.components[:dim], self.variances[:dim], self.whiten, self.std)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        extra = {} if self.std is None else {"std": self.std}
+        np.savez(path, mean=self.mean, components=self.components, variances=self.variances,
+                 whiten=np.array(self.whiten), **extra)
+        path = Path(path)
+        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> PCA:
+        with np.load(path) as f:
+            return cls(f["mean"], f["components"], f["variances"], bool(f["whiten"]),
+                       f["std"] if "std" in f else None)
+
+
+def learn_pca(vectors: np.ndarray, dim: int | None = None, whiten: bool = True, standardize: bool = False,
+              floor: float = 0.0) -> PCA:
+    """PCA of the rows of ``vectors`` (N x D) keeping ``dim`` components (default all, at most min(N-1, D)).
+
+    ``standardize`` divides every dimension by its std first (sklearn's StandardScaler); ``floor`` raises
+    small variances to ``floor`` x the largest before whitening. Component signs are fixed (largest entry
+    positive) so that the result does not depend on LAPACK.
+    """
+    x = np.asarray(vectors, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"learn_pca: need an N x D array with N >= 2, got shape {x.shape}")
+    mean = x.mean(axis=0)
+    x = x - mean
+    std = None
+    if standardize:
+        std = x.std(axis=0)
+        std[std == 0] = 1.0
+        x = x / std
+    limit = min(len(x) - 1, x.shape[1])
+    dim = limit if dim is None or dim <= 0 else dim
+    if dim > x.shape[1]:
+        raise ValueError(f"learn_pca: cannot keep {dim} components of {x.shape[1]}-D vectors")
+    _, sing, vt = np.linalg.svd(x, full_matrices=False)
+    variances = sing**2 / (len(x) - 1)
+    components = vt
+    if dim > len(components):  # fewer samples than dimensions: pad with an orthonormal complement
+        q, _ = np.linalg.qr(np.concatenate([components.T, np.eye(x.shape[1])], axis=1))
+        components = q[:, :x.shape[1]].T
+        variances = np.concatenate([variances, np.zeros(x.shape[1] - len(variances))])
+    components, variances = components[:dim], variances[:dim]
+    signs = np.sign(components[np.arange(dim), np.abs(components).argmax(axis=1)])
+    components = components * signs[:, None]
+    if floor > 0 and len(variances):
+        variances = np.maximum(variances, floor * variances[0])
+    return PCA(mean, components, variances, whiten, std)
+
+
+def head_blobs(pca: PCA) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(Scale scale, Scale bias, InnerProduct W, InnerProduct b) that reproduce `PCA.transform`."""
+    scale = np.ones_like(pca.mean) if pca.std is None else 1.0 / pca.std
+    bias = -pca.mean * scale
+    proj = pca.projection()
+    return (scale.astype(np.float32), bias.astype(np.float32), proj.astype(np.float32),
+            np.zeros(len(proj), np.float32))
+
+
+def write_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], pca: PCA,
+              out_weights: str | os.PathLike[str], shift_layer: str = "pooled_rois/centered",
+              proj_layer: str = "pooled_rois/pca", out_proto: str | os.PathLike[str] | None = None) -> Path:
+    """Model surgery: the PCA into the Scale (shift) and InnerProduct (projection) layers of a caffemodel.
+
+    When the InnerProduct has another number of outputs than the PCA, ``out_proto`` (a copy of ``proto``
+    with ``num_output`` changed) is written and used. Returns the prototxt matching ``out_weights``.
+    """
+    from myPython.nets.runtime import read_net_param
+    from myPython.nets.surgery import caffemodel_params, copy_params, load_net, write_proto
+
+    net_param = read_net_param(proto)
+    layers = {layer.name: layer for layer in net_param.layer}
+    for name, kind in ((shift_layer, "Scale"), (proj_layer, "InnerProduct")):
+        if name not in layers or layers[name].type != kind:
+            raise ValueError(f"write_pca: {proto} has no {kind} layer {name}")
+    target = Path(proto)
+    if layers[proj_layer].inner_product_param.num_output != pca.dim:
+        if out_proto is None:
+            raise ValueError(f"write_pca: {proj_layer} has {layers[proj_layer].inner_product_param.num_output} "
+                             f"outputs, the PCA {pca.dim}; give --out-proto for a resized net")
+        layers[proj_layer].inner_product_param.num_output = pca.dim
+        target = write_proto(net_param, out_proto, f"# {proj_layer} resized to {pca.dim} by training.offline_pca\n")
+    net = load_net(target)
+    params = caffemodel_params(weights)
+    params.pop(proj_layer, None)
+    copy_params(params, net)
+    scale, bias, w, b = head_blobs(pca)
+    shift = net.params[shift_layer]
+    if len(shift) < 2 or shift[0].data.size != scale.size:
+        raise ValueError(f"write_pca: {shift_layer} must have a {scale.size}-D scale and a bias")
+    shift[0].data[...] = scale.reshape(shift[0].data.shape)
+    shift[1].data[...] = bias.reshape(shift[1].data.shape)
+    ip = net.params[proj_layer]
+    if ip[0].data.shape[1] != w.shape[1]:
+        raise ValueError(f"write_pca: {proj_layer} takes {ip[0].data.shape[1]}-D input, the PCA is {w.shape[1]}-D")
+    ip[0].data[...] = w
+    if len(ip) > 1:
+        ip[1].data[...] = b
+    Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
+    net.save(str(out_weights))
+    return target
+
+
+# --------------------------------------------------------------------------------------------
+# Regional features of any layer
+# --------------------------------------------------------------------------------------------
+
+
+def _round(v: np.ndarray) -> np.ndarray:
+    return np.sign(v) * np.floor(np.abs(v) + 0.5)  # C round(): half away from zero
+
+
+def roi_max_pool(features: np.ndarray, rois: np.ndarray, scale: float) -> np.ndarray:
+    """Fast-RCNN ROIPooling with one bin: C x H x W map, R x 4 (x1, y1, x2, y2) boxes -> R x C maxima."""
+    c, h, w = features.shape
+    out = np.zeros((len(rois), c), dtype=np.float32)
+    for r, (x1, y1, x2, y2) in enumerate(_round(np.asarray(rois, np.float64) * scale).astype(int)):
+        xs, ys = min(max(x1, 0), w), min(max(y1, 0), h)
+        xe = min(max(x1 + max(x2 - x1 + 1, 1), 0), w)
+        ye = min(max(y1 + max(y2 - y1 + 1, 1), 0), h)
+        if xe > xs and ye > ys:
+            out[r] = features[:, ys:ye, xs:xe].reshape(c, -1).max(axis=1)
+    return out
+
+
+def _l2(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-12)
+
+
+def extract(net, images: Sequence[str | os.PathLike[str]], layers: Sequence[str], S: int = 512, L: int = 2,
+            mean: Sequence[float] = (103.93900299, 116.77899933, 123.68000031),
+            output: str | None = "rmac/normalized") -> tuple[np.ndarray | None, dict[str, list[np.ndarray]]]:
+    """Per image: the net's descriptor (``output``) and L2-normalised regional features of ``layers``.
+
+    Feature-map blobs (C x h x w) are max-pooled over the rigid grid with spatial scale 1/stride; regional
+    blobs (one row per region) are taken as they are. Returns (N x D descriptors or None, {layer: [R_i x C]}).
+    """
+    from myPython.nets.runtime import forward_regions
+    from myPython.pool.images import load_image
+    from myPython.retrieval.extractor import prepare_input
+
+    for name in list(layers) + ([output] if output else []):
+        if name not in net.blobs:
+            raise ValueError(f"offline_pca: the net has no blob {name!r}")
+    master, regional = [], {name: [] for name in layers}
+    for path in images:
+        data = prepare_input(load_image(path), S, mean)
+        w = data.shape[2]
+        rois = forward_regions(net, data, L)
+        if output:
+            master.append(net.blobs[output].data.reshape(-1).copy())
+        for name in layers:
+            blob = net.blobs[name].data
+            if blob.shape[0] == len(rois) and (blob.ndim == 2 or blob.shape[2:] == (1, 1)):
+                feats = blob.reshape(len(rois), -1).copy()
+            else:
+                stride = 2 ** round(np.log2(w / blob.shape[3]))
+                feats = roi_max_pool(blob[0], rois[:, 1:], 1.0 / stride)
+            regional[name].append(_l2(feats.astype(np.float64)).astype(np.float32))
+    return (np.stack(master) if output else None), regional
+
+
+# --------------------------------------------------------------------------------------------
+# Offline experiments
+# --------------------------------------------------------------------------------------------
+
+
+def raw_rmac(regions: Sequence[np.ndarray]) -> np.ndarray:
+    """Raw R-MAC: L2 of the sum of the (L2-normalised) regional vectors of each image."""
+    return _l2(np.stack([r.sum(axis=0) for r in regions]))
+
+
+def pca_rmac(regions: Sequence[np.ndarray], pca: PCA) -> np.ndarray:
+    """R-MAC through a PCA: per-region transform, L2, sum per image, L2."""
+    return _l2(np.stack([_l2(pca.transform(r)).sum(axis=0) for r in regions]))
+
+
+def experiment_descriptors(master: np.ndarray | None, regional: Mapping[str, list[np.ndarray]],
+                           pca_dim: int = 0, standardize: bool = True) -> dict[str, np.ndarray]:
+    """Descriptors of every offline configuration (name -> N x D, rows unit length)."""
+    out: dict[str, np.ndarray] = {}
+    if master is not None:
+        out["master"] = _l2(master)
+    raw = {name: raw_rmac(regs) for name, regs in regional.items()}
+    for name, x in raw.items():
+        out[f"raw:{name}"] = x
+    if len(raw) > 1:
+        out["raw-concat"] = _l2(np.concatenate(list(raw.values()), axis=1))
+        out["raw-concat-dimw"] = _l2(np.concatenate([x * x.shape[1] for x in raw.values()], axis=1))
+    if master is not None and raw:
+        parts = [out["master"] * master.shape[1]] + [x * x.shape[1] for x in raw.values()]
+        out["master+raw"] = _l2(np.concatenate(parts, axis=1))
+    pcas = {}
+    for name, regs in regional.items():
+        stacked = np.concatenate(regs)
+        pca = learn_pca(stacked, pca_dim or min(stacked.shape[1], len(stacked) - 1), whiten=True,
+                        standardize=standardize)
+        pcas[name] = pca_rmac(regs, pca)
+        out[f"pca:{name}"] = pcas[name]
+    if master is not None and pcas:
+        parts = [x * x.shape[1] for x in pcas.values()] + [out["master"] * master.shape[1]]
+        out["pca-concat+master"] = _l2(np.concatenate(parts, axis=1))
+    return out
+
+
+def run_experiments(proto: str | os.PathLike[str], weights: str | os.PathLike[str],
+                    dataset: str | os.PathLike[str], layers: Sequence[str], S: int = 512, L: int = 2,
+                    mean: Sequence[float] | None = None, output: str = "rmac/normalized", pca_dim: int = 0,
+                    gpu: int | None = None, standardize: bool = True, verbose: bool = True) -> dict[str, float]:
+    """mAP (0..1) of every configuration on an Oxford-layout dataset; prints a table when ``verbose``."""
+    from evaluation.ap import average_precision
+    from evaluation.datasets import load_oxford_paris
+    from myPython.nets.runtime import set_device
+    from myPython.nets.surgery import load_net
+    from myPython.retrieval.models import load_model
+
+    ds = load_oxford_paris(dataset)
+    queries = ds.query_indices()
+    set_device(gpu)
+    spec = load_model(proto, weights)
+    net = load_net(proto, weights)
+    master, regional = extract(net, ds.image_paths, layers, S, L, mean or spec.mean_bgr, output)
+    results = {}
+    for name, desc in experiment_descriptors(master, regional, pca_dim, standardize).items():
+        sim = desc[queries] @ desc.T
+        results[name] = float(np.nanmean(average_precision(sim, ds.positive_mask(), ds.junk_mask())))
+        if verbose:
+            print(f"{name:<40s} {desc.shape[1]:>6d}  mAP {100 * results[name]:6.2f}", flush=True)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def _images(folder: str | os.PathLike[str]) -> list[Path]:
+    from myPython.training.convert import list_images
+
+    return list_images(folder, recursive=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="offline_pca", description=__doc__.splitlines()[0])
+    parser.add_argument("--gpu", type=int, help="GPU id (default: CPU)")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("learn", help="learn a PCA from descriptors or regional features")
+    p.add_argument("--vectors", help="N x D .npy of vectors (instead of a net + images)")
+    p.add_argument("--proto")
+    p.add_argument("--weights")
+    p.add_argument("--images", help="folder of images (searched recursively)")
+    p.add_argument("--layer", action="append", help="blob(s) whose regional features are stacked "
+                                                     "(default: pooled_rois/normalized); several are concatenated")
+    p.add_argument("--S", type=int, default=512)
+    p.add_argument("--L", type=int, default=2)
+    p.add_argument("--mean", help="B,G,R (default: the model's)")
+    p.add_argument("--dim", type=int, default=0, help="components to keep (0: all)")
+    p.add_argument("--no-whiten", action="store_true")
+    p.add_argument("--standardize", action="store_true", help="divide every dimension by its std first")
+    p.add_argument("--floor", type=float, default=0.0, help="variance floor (fraction of the largest)")
+    p.add_argument("--out", required=True, help="pca .npz")
+    p = sub.add_parser("write", help="write a PCA into the shift + projection layers of a caffemodel")
+    for name in ("--proto", "--weights", "--pca", "--out-weights"):
+        p.add_argument(name, required=True)
+    p.add_argument("--out-proto", help="resized prototxt when the projection changes size")
+    p.add_argument("--dim", type=int, help="keep only the first DIM components")
+    p.add_argument("--shift-layer", default="pooled_rois/centered")
+    p.add_argument("--proj-layer", default="pooled_rois/pca")
+    p = sub.add_parser("truncate", help="keep the first DIM components of a projection (512/256-D heads)")
+    for name in ("--proto", "--weights", "--out-weights", "--out-proto"):
+        p.add_argument(name, required=True)
+    p.add_argument("--dim", type=int, required=True)
+    p.add_argument("--layer", default="pooled_rois/pca")
+    p.add_argument("--new-layer")
+    p = sub.add_parser("experiments", help="mAP of the offline fusion configurations on an Oxford-layout set")
+    for name in ("--proto", "--weights", "--dataset"):
+        p.add_argument(name, required=True)
+    p.add_argument("--layers", required=True, help="comma-separated blobs (e.g. res4b22,res3b3,res2c)")
+    p.add_argument("--S", type=int, default=512)
+    p.add_argument("--L", type=int, default=2)
+    p.add_argument("--mean", help="B,G,R (default: the model's)")
+    p.add_argument("--output", default="rmac/normalized")
+    p.add_argument("--pca-dim", type=int, default=0, help="PCA dimension per layer (0: full)")
+    p.add_argument("--no-standardize", action="store_true")
+    args = parser.parse_args(argv)
+    mean = [float(x) for x in args.mean.split(",")] if getattr(args, "mean", None) else None
+    try:
+        if args.cmd == "learn":
+            if args.vectors:
+                vectors = np.load(args.vectors)
+            else:
+                if not (args.proto and args.weights and args.images):
+                    parser.error("learn needs --vectors, or --proto, --weights and --images")
+                from myPython.nets.runtime import set_device
+                from myPython.nets.surgery import load_net
+                from myPython.retrieval.models import load_model
+
+                set_device(args.gpu)
+                spec = load_model(args.proto, args.weights)
+                layers = args.layer or ["pooled_rois/normalized"]
+                _, regional = extract(load_net(args.proto, args.weights), _images(args.images), layers,
+                                      args.S, args.L, mean or spec.mean_bgr, None)
+                vectors = np.concatenate([np.concatenate(regional[name]) for name in layers], axis=1)
+            pca = learn_pca(vectors, args.dim, not args.no_whiten, args.standardize, args.floor)
+            print(f"offline_pca: {len(vectors)} vectors of {vectors.shape[1]} -> {pca.dim}; wrote {pca.save(args.out)}")
+        elif args.cmd == "write":
+            from myPython.nets.runtime import set_device
+
+            set_device(args.gpu)
+            pca = PCA.load(args.pca)
+            if args.dim:
+                pca = pca.truncate(args.dim)
+            target = write_pca(args.proto, args.weights, pca, args.out_weights, args.shift_layer, args.proj_layer,
+                               args.out_proto)
+            print(f"offline_pca: wrote {args.out_weights} (net {target})")
+        elif args.cmd == "truncate":
+            from myPython.nets.surgery import truncate_pca
+
+            truncate_pca(args.proto, args.weights, args.layer, args.dim, args.out_weights, args.out_proto,
+                         args.new_layer)
+            print(f"offline_pca: wrote {args.out_proto} and {args.out_weights}")
+        elif args.cmd == "experiments":
+            run_experiments(args.proto, args.weights, args.dataset, [x for x in args.layers.split(",") if x],
+                            args.S, args.L, mean, args.output, args.pca_dim, args.gpu, not args.no_standardize)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"offline_pca: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
