@@ -43,14 +43,13 @@ test: install test-deps
 	$(PY) -m pytest -q tests
 
 demo: install
-	$(PY) -m myPython.apps.demo --out out/demo
+	$(PY) -m myPython demo --out out/demo
 
 lint: venv
 	$(VENV)/bin/ruff check .
 
 proto: caffe
-	$(PY) -m myPython.nets.netgen --out proto
-	$(PY) -m myPython.nets.netgen_train --out proto
+	$(PY) -m myPython proto --out proto
 
 ## check-gpu-build: compile and link Caffe with CUDA (no GPU needed); not part of `make test`
 check-gpu-build: venv
@@ -72,4 +71,4 @@ clean:
 ## weights: fetch the published ResNet-101 R-MAC caffemodel (needs internet and URL=...)
 weights: caffe
 	@test -n "$(URL)" || { echo "make weights URL=<address of deep_retrieval.tgz or the .caffemodel>"; exit 2; }
-	$(PY) -m myPython.nets.weights --url "$(URL)"
+	$(PY) -m myPython weights --url "$(URL)"

@@ -1,3 +1,52 @@
-"""deep-retrieval: R-MAC deep image retrieval on BVLC Caffe."""
+"""deep-retrieval: R-MAC deep image retrieval (Gordo et al.) on BVLC Caffe, for same-origin frames of short videos.
 
-__version__ = "0.1.0"
+The public API, importable from here (loaded on first use, so ``import myPython`` stays light)::
+
+    from myPython import load_model, DescriptorExtractor, DescriptorStore, search, find_groups
+
+    spec = load_model()                                  # the embedded default model (or proto=, weights=)
+    extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
+    vector = extractor.describe("photo.jpg")             # unit-length R-MAC descriptor
+
+Rooms (each package's docstring says what lives there and what it may import):
+``retrieval`` (descriptors), ``pool`` (inputs, decoding, store, search, groups), ``nets`` (Caffe plumbing,
+layers, generators, ONNX export, the default model), ``training``, ``datasets``, ``apps`` (CLI, demo,
+report), ``common`` (files, ids, assets) and ``errors``; ``evaluation`` (top level) holds the metrics.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.2.0"
+
+_API = {
+    "DescriptorExtractor": "myPython.retrieval.extractor",
+    "ExtractionSettings": "myPython.retrieval.extractor",
+    "ModelSpec": "myPython.retrieval.models",
+    "load_model": "myPython.retrieval.models",
+    "DescriptorStore": "myPython.pool.store",
+    "SearchOptions": "myPython.pool.search",
+    "search": "myPython.pool.search",
+    "find_groups": "myPython.pool.search",
+    "read_mapped": "myPython.pool.search",
+    "write_mapped": "myPython.pool.search",
+    "DeepRetrievalError": "myPython.errors",
+    "InputError": "myPython.errors",
+    "ModelError": "myPython.errors",
+    "StoreError": "myPython.errors",
+    "UsageError": "myPython.errors",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'myPython' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

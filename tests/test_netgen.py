@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 from caffe.proto import caffe_pb2  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
 
+from myPython.apps.cli import main as cli_main  # noqa: E402
 from myPython.nets import netgen  # noqa: E402
 from myPython.retrieval.grid import rmac_rois  # noqa: E402
 
@@ -84,13 +85,13 @@ def test_checked_in_prototxts_match_generator() -> None:
 
 
 def test_check_cli_reports_edited_and_missing_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert netgen.main(["--out", str(tmp_path)]) == 0
-    assert netgen.main(["--out", str(tmp_path), "--check"]) == 0
+    assert cli_main(["proto", "--out", str(tmp_path)]) == 0
+    assert cli_main(["proto", "--out", str(tmp_path), "--check"]) == 0
     edited = tmp_path / "deploy_resnet101_pca512.prototxt"
     edited.write_text(edited.read_text().replace("num_output: 512", "num_output: 511"))
     (tmp_path / "deploy_resnet50_pca512.prototxt").unlink()
     capsys.readouterr()
-    assert netgen.main(["--out", str(tmp_path), "--check"]) == 1
+    assert cli_main(["proto", "--out", str(tmp_path), "--check"]) == 1
     err = capsys.readouterr().err
     assert "deploy_resnet101_pca512.prototxt" in err and "deploy_resnet50_pca512.prototxt" in err
     assert "deploy_resnet101.prototxt" not in err

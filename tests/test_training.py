@@ -21,6 +21,7 @@ from caffe.proto import caffe_pb2  # noqa: E402
 from caffe_helpers import feed, gradient_error, make_net, parameter  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
 
+from myPython.apps.cli import main as cli_main  # noqa: E402
 from myPython.nets import data_layers as D  # noqa: E402
 from myPython.nets import netgen_train as G  # noqa: E402
 from myPython.nets import surgery as MT  # noqa: E402
@@ -251,8 +252,8 @@ def test_custom_layers_reexports_the_data_layers():
 
 
 def test_checked_in_training_files_match_the_generator():
-    assert G.check(REPO / "proto") == [], "run `python -m myPython.nets.netgen_train --out proto`"
-    assert G.main(["--out", str(REPO / "proto"), "--check"]) == 0
+    assert G.check(REPO / "proto") == [], "run `deep-retrieval proto`"
+    assert cli_main(["proto", "--out", str(REPO / "proto"), "--check"]) == 0
     files = G.generated_files()
     for rel in ("train/distilling/train_resnet101_student.prototxt",
                 "train/distilling/deploy_resnet101_teacher.prototxt",
@@ -453,7 +454,7 @@ def test_list_and_compare(tmp_path: Path):
     random_weights(other, tmp_path / "c.caffemodel")
     diff = MT.compare_models(tmp_path / "a.caffemodel", tmp_path / "c.caffemodel")
     assert diff.only_a == ["ip"] and diff.only_b == ["ip2"] and "only in A (1): ip" in diff.report()
-    assert MT.main(["compare", str(tmp_path / "a.caffemodel"), str(tmp_path / "a.caffemodel")]) == 0
+    assert cli_main(["surgery", "compare", str(tmp_path / "a.caffemodel"), str(tmp_path / "a.caffemodel")]) == 0
 
 
 def test_copy_with_rename_and_prefixes(tmp_path: Path):
@@ -544,7 +545,7 @@ def test_truncate_pca_keeps_the_leading_components(tmp_path: Path):
     proto = head_net_proto(tmp_path / "head.prototxt", 8, 8)
     random_weights(proto, tmp_path / "init.caffemodel")
     OP.write_pca(proto, tmp_path / "init.caffemodel", pca, tmp_path / "full.caffemodel")
-    assert MT.main(["truncate-pca", "--proto", str(proto), "--weights", str(tmp_path / "full.caffemodel"),
+    assert cli_main(["surgery", "truncate-pca", "--proto", str(proto), "--weights", str(tmp_path / "full.caffemodel"),
                     "--dim", "3", "--out-proto", str(tmp_path / "t.prototxt"), "--out-weights",
                     str(tmp_path / "t.caffemodel"), "--new-layer", "pooled_rois/pca_3"]) == 0
     params = MT.caffemodel_params(tmp_path / "t.caffemodel")
@@ -612,9 +613,8 @@ def test_teacher_export_format_and_values(tmp_path: Path, default_spec, photos: 
     for p in sorted(photos.glob("*/*.jpg"))[:7]:
         (images / f"{p.parent.name}_{p.name}").write_bytes(p.read_bytes())
     names = sorted(p.name for p in images.iterdir())
-    from myPython.training.convert import main as convert_main
 
-    assert convert_main(["--proto", str(tmp_path / "teacher.prototxt"),
+    assert cli_main(["convert", "--proto", str(tmp_path / "teacher.prototxt"),
                          "--weights", str(tmp_path / "teacher.caffemodel"), "--img-dir", str(images),
                          "--features-npy", str(tmp_path / "out/features.npy"),
                          "--features-txt", str(tmp_path / "out/list.txt"), "--index-txt",
@@ -689,7 +689,8 @@ def test_effective_solver_paths(tmp_path: Path):
     (tmp_path / "s/bad.prototxt").write_text('net: "absent.prototxt"\n')
     with pytest.raises(FileNotFoundError, match="absent.prototxt"):
         T.effective_solver(tmp_path / "s/bad.prototxt", tmp_path / "out")
-    assert T.main(["--solver", str(tmp_path / "s/missing.prototxt"), "--weights", "w.caffemodel", "--cpu"]) == 2
+    missing = str(tmp_path / "s/missing.prototxt")
+    assert cli_main(["train", "--solver", missing, "--weights", "w.caffemodel", "--cpu"]) == 1  # work failed
 
 
 def test_held_out_map_of_class_folders(class_tree: Path):

@@ -28,6 +28,7 @@ if str(REPO) not in sys.path:
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from myPython.apps.cli import main as cli_main  # noqa: E402
 from myPython.nets import netgen_train as G  # noqa: E402
 from myPython.nets import surgery as MT  # noqa: E402
 from myPython.nets.data_layers import iter_class_images, save_region_cache  # noqa: E402
@@ -152,7 +153,7 @@ def test_full_image_runs_through_the_cli(ws):
     G.write_files(G.small_files(96, 128, 12, lifted_iters=30, distill_iters=30), nets)
     run = ws.root / "cli"
     common = ["--weights", ws.spec.weights, "--cpu", "--data-root", str(ws.data), "--output-dir", str(run)]
-    assert T.main(["--solver", str(nets / "lifted/solver.prototxt"), *common, "--display", "10", "--val-dir",
+    assert cli_main(["train", "--solver", str(nets / "lifted/solver.prototxt"), *common, "--display", "10", "--val-dir",
                    str(ws.dirs["val"]), "--val-proto", ws.spec.proto, "--val-every", "30", "--val-S", "128"]) == 0
     snaps = run / "snapshots"
     assert len((snaps / "lifted_train_log.csv").read_text().splitlines()) == 31
@@ -161,16 +162,17 @@ def test_full_image_runs_through_the_cli(ws):
     assert (snaps / "lifted_loss.png").stat().st_size > 1000
     lifted_s = time.time() - t0
     # resume from the solverstate for 10 more iterations
-    assert T.main(["--solver", str(nets / "lifted/solver.prototxt"), "--snapshot",
+    assert cli_main(["train", "--solver", str(nets / "lifted/solver.prototxt"), "--snapshot",
                    str(snaps / "lifted_iter_30.solverstate"), "--cpu", "--data-root", str(ws.data),
                    "--output-dir", str(run), "--max-iter", "40"]) == 0
     assert len((snaps / "lifted_train_log.csv").read_text().splitlines()) == 41
     assert (snaps / "lifted_iter_40.caffemodel").is_file()
     # the Python lifted loss and the Euclidean distillation student
     t1 = time.time()
-    assert T.main(["--solver", str(nets / "lifted_python/solver.prototxt"), *common, "--max-iter", "10"]) == 0
+    lifted_python = str(nets / "lifted_python/solver.prototxt")
+    assert cli_main(["train", "--solver", lifted_python, *common, "--max-iter", "10"]) == 0
     t2 = time.time()
-    assert T.main(["--solver", str(nets / "distilling/solver.prototxt"), *common]) == 0
+    assert cli_main(["train", "--solver", str(nets / "distilling/solver.prototxt"), *common]) == 0
     rows = (snaps / "distilling_train_log.csv").read_text().splitlines()[1:]
     assert len(rows) == 30 and all(np.isfinite(float(r.split(",")[2])) for r in rows)
     print(f"\n[cli] full-image runs at 96x128, batch 12: lifted 30 iterations + 2 validations {lifted_s:.1f} s, "

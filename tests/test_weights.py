@@ -6,9 +6,9 @@ import tarfile
 
 import numpy as np
 
+from myPython.apps.cli import main as cli_main
 from myPython.nets.default_model import default_model
 from myPython.nets.runtime import caffe
-from myPython.nets.weights import main
 
 
 def _archive(tmp_path, weights):
@@ -21,7 +21,8 @@ def _archive(tmp_path, weights):
 def test_installs_matching_weights_from_an_archive(tmp_path, capsys):
     spec = default_model()
     out = tmp_path / "caffemodel" / "model.caffemodel"
-    code = main(["--url", _archive(tmp_path, spec.weights).as_uri(), "--proto", spec.proto, "--out", str(out)])
+    archive = _archive(tmp_path, spec.weights).as_uri()
+    code = cli_main(["weights", "--url", archive, "--proto", spec.proto, "--out", str(out)])
     assert code == 0 and "installed" in capsys.readouterr().out
     assert out.read_bytes() == open(spec.weights, "rb").read()
 
@@ -38,10 +39,10 @@ def test_refuses_weights_that_do_not_fit_the_prototxt(tmp_path, capsys):
     bad = tmp_path / "bad.caffemodel"
     small.save(str(bad))
     out = tmp_path / "installed.caffemodel"
-    code = main(["--url", bad.as_uri(), "--proto", spec.proto, "--out", str(out)])
+    code = cli_main(["weights", "--url", bad.as_uri(), "--proto", spec.proto, "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert code == 1 and not out.exists()
-    assert err.startswith("weights: error:") and "does not match" in err and "\n" not in err
+    assert err.startswith("deep-retrieval weights: error:") and "does not match" in err and "\n" not in err
     assert net.params["pooled_rois/pca"][0].data.shape == (512, 1024)
 
 
@@ -50,5 +51,5 @@ def test_reports_an_archive_without_weights(tmp_path, capsys):
     (tmp_path / "readme.txt").write_text("nothing")
     with tarfile.open(empty, "w:gz") as tar:
         tar.add(tmp_path / "readme.txt", arcname="readme.txt")
-    assert main(["--url", empty.as_uri(), "--out", str(tmp_path / "x.caffemodel")]) == 1
+    assert cli_main(["weights", "--url", empty.as_uri(), "--out", str(tmp_path / "x.caffemodel")]) == 1
     assert "no .caffemodel" in capsys.readouterr().err

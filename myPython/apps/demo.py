@@ -8,18 +8,17 @@ prints precision and recall of same-origin pairs, and writes the report.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-from myPython.apps.cli import main as cli
 
-
-def run(out: Path, engine: str = "auto", top_k: int = 100) -> int:
+def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
+    from myPython.apps.cli import main as cli
     from myPython.apps.threshold_study import best_f1, possible_matches, threshold_study
+    from myPython.common.fileio import atomic_write_text
     from myPython.datasets.demo_data import build_demo_data
     from myPython.pool.search import read_mapped
-    from myPython.pool.store import DescriptorStore, atomic_write_text
+    from myPython.pool.store import DescriptorStore
     from myPython.retrieval.models import load_model
 
     start = time.perf_counter()
@@ -78,13 +77,10 @@ def run(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
-    parser.add_argument("--engine", default="auto", help="auto | caffe | caffe-folded | onnxruntime")
-    args = parser.parse_args(argv)
-    return run(Path(args.out), args.engine)
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.add_argument("--engine", default="auto", help="auto | caffe | caffe-folded | onnxruntime")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def run(args: argparse.Namespace) -> int:
+    return run_demo(Path(args.out), args.engine)

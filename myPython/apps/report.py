@@ -12,10 +12,11 @@ import cv2
 import numpy as np
 
 from myPython.apps.threshold_study import ThresholdRow, group_of, pair_scores
+from myPython.common.fileio import atomic_write_text
 from myPython.pool.images import InputError, load_image
 from myPython.pool.inputs import expand_inputs
 from myPython.pool.search import Neighbours
-from myPython.pool.store import DescriptorStore, atomic_write_text
+from myPython.pool.store import DescriptorStore
 from myPython.pool.video import read_frames
 
 THUMB = 160

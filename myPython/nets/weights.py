@@ -1,6 +1,6 @@
 """`make weights`: fetch the published caffemodel from an address the user gives, check it, install it.
 
-    python -m myPython.nets.weights --url URL [--proto proto/deploy_resnet101.prototxt]
+    deep-retrieval weights --url URL [--proto proto/deploy_resnet101.prototxt]
                                [--out caffemodel/deep_image_retrieval_model.caffemodel]
 
 URL may point at the .tgz archive or at a .caffemodel (http(s):// or file://).
@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
+
+from myPython.errors import DeepRetrievalError, ModelError, one_line
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PROTO = REPO / "proto" / "deploy_resnet101.prototxt"
@@ -56,20 +57,18 @@ def install_weights(url: str, proto: Path = DEFAULT_PROTO, out: Path = DEFAULT_O
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--proto", type=Path, default=DEFAULT_PROTO)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         path = install_weights(args.url, args.proto, args.out)
-    except Exception as exc:  # one line for the user, whatever went wrong
-        print(f"weights: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
-        return 1
+    except DeepRetrievalError:
+        raise
+    except Exception as exc:  # archives and downloads fail in many ways; the user gets one line
+        raise ModelError(one_line(exc)) from exc
     print(f"weights: installed {path} (checked against {args.proto})")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from myPython.pool.store import DescriptorStore, atomic_write_text
+from myPython.common.fileio import atomic_write_text
+from myPython.pool.store import DescriptorStore
 
 Neighbours = list[tuple[str, float]]
 QUERY_BLOCK = 4096

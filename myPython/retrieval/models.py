@@ -42,6 +42,12 @@ class ModelSpec:
         digest.update(self.output.encode())
         return digest.hexdigest()[:16]
 
+    def describe(self) -> dict:
+        """What `deep-retrieval model info` prints: files, preparation, calibrated thresholds, provenance."""
+        return {"name": self.name, "proto": self.proto, "weights": self.weights, "output": self.output,
+                "mean_bgr": list(self.mean_bgr), "S": self.S, "L": self.L, "dim": self.dim, **self.info,
+                "info": self.info}
+
     def save_sidecar(self) -> Path:
         if not self.weights:
             raise ValueError("a model without weights has no sidecar")

@@ -1,6 +1,6 @@
 """Teacher export: descriptors of an image folder -> ``features.npy`` plus the original's index lists.
 
-  python -m myPython.training.convert --proto TEACHER.prototxt --weights TEACHER.caffemodel --img-dir DIR \\
+  deep-retrieval convert --proto TEACHER.prototxt --weights TEACHER.caffemodel --img-dir DIR \\
       --features-npy features.npy --features-txt list.txt [--index-txt index.txt] [--cpu | --gpu G]
 
 * With a teacher net (no ``rois`` input; e.g. from ``model_tools teacher``) every image is fed as raw BGR
@@ -122,8 +122,7 @@ def convert(proto: str | os.PathLike[str], weights: str | os.PathLike[str], img_
     return features
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m myPython.training.convert", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--proto", required=True, help="teacher (or single-resolution deploy) prototxt")
     parser.add_argument("--weights", required=True)
     parser.add_argument("--img-dir", required=True)
@@ -140,18 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = parser.add_mutually_exclusive_group()
     device.add_argument("--gpu", type=int)
     device.add_argument("--cpu", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        features = convert(args.proto, args.weights, args.img_dir, args.features_npy, args.features_txt,
-                           args.index_txt, args.end, [int(s) for s in args.scales.split(",")], args.L,
-                           [float(m) for m in args.mean.split(",")] if args.mean else None,
-                           None if args.cpu else args.gpu, args.seed, args.batch, args.recursive)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"convert: {exc}", file=sys.stderr)
-        return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    features = convert(args.proto, args.weights, args.img_dir, args.features_npy, args.features_txt,
+                       args.index_txt, args.end, [int(s) for s in args.scales.split(",")], args.L,
+                       [float(m) for m in args.mean.split(",")] if args.mean else None,
+                       None if args.cpu else args.gpu, args.seed, args.batch, args.recursive)
     print(f"convert: {features.shape[0]} x {features.shape[1]} descriptors -> {args.features_npy}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,12 +1,12 @@
 """Offline PCA / PCA-whitening for R-MAC heads, written into caffemodels, and the offline fusion experiments.
 
-  python -m myPython.training.offline_pca learn --proto P --weights W --images DIR [--layer pooled_rois/normalized]
+  deep-retrieval pca learn --proto P --weights W --images DIR [--layer pooled_rois/normalized]
                                        [--dim 512] [--no-whiten] [--standardize] --out pca.npz
-  python -m myPython.training.offline_pca learn --vectors X.npy --dim 256 --out pca.npz
-  python -m myPython.training.offline_pca write --proto P --weights W --pca pca.npz --out-weights V [--out-proto Q]
+  deep-retrieval pca learn --vectors X.npy --dim 256 --out pca.npz
+  deep-retrieval pca write --proto P --weights W --pca pca.npz --out-weights V [--out-proto Q]
                                        [--shift-layer pooled_rois/centered] [--proj-layer pooled_rois/pca]
-  python -m myPython.training.offline_pca truncate --proto P --weights W --dim 512 --out-proto Q --out-weights V
-  python -m myPython.training.offline_pca experiments --proto P --weights W --dataset OXFORD_DIR
+  deep-retrieval pca truncate --proto P --weights W --dim 512 --out-proto Q --out-weights V
+  deep-retrieval pca experiments --proto P --weights W --dataset OXFORD_DIR
                                        --layers res4b22,res3b3 [--S 512] [--L 2] [--pca-dim 0]
 
 The head computes ``y = W (s * x + b) + c`` per region (Scale ``shift_layer`` then InnerProduct
@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from myPython.errors import UsageError
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -315,8 +317,7 @@ def _images(folder: str | os.PathLike[str]) -> list[Path]:
     return list_images(folder, recursive=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="offline_pca", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu", type=int, help="GPU id (default: CPU)")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("learn", help="learn a PCA from descriptors or regional features")
@@ -357,51 +358,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--output", default="rmac/normalized")
     p.add_argument("--pca-dim", type=int, default=0, help="PCA dimension per layer (0: full)")
     p.add_argument("--no-standardize", action="store_true")
-    args = parser.parse_args(argv)
-    mean = [float(x) for x in args.mean.split(",")] if getattr(args, "mean", None) else None
-    try:
-        if args.cmd == "learn":
-            if args.vectors:
-                vectors = np.load(args.vectors)
-            else:
-                if not (args.proto and args.weights and args.images):
-                    parser.error("learn needs --vectors, or --proto, --weights and --images")
-                from myPython.nets.runtime import set_device
-                from myPython.nets.surgery import load_net
-                from myPython.retrieval.models import load_model
 
-                set_device(args.gpu)
-                spec = load_model(args.proto, args.weights)
-                layers = args.layer or ["pooled_rois/normalized"]
-                _, regional = extract(load_net(args.proto, args.weights), _images(args.images), layers,
-                                      args.S, args.L, mean or spec.mean_bgr, None)
-                vectors = np.concatenate([np.concatenate(regional[name]) for name in layers], axis=1)
-            pca = learn_pca(vectors, args.dim, not args.no_whiten, args.standardize, args.floor)
-            print(f"offline_pca: {len(vectors)} vectors of {vectors.shape[1]} -> {pca.dim}; wrote {pca.save(args.out)}")
-        elif args.cmd == "write":
+
+def run(args: argparse.Namespace) -> int:
+    mean = [float(x) for x in args.mean.split(",")] if getattr(args, "mean", None) else None
+    if args.cmd == "learn":
+        if args.vectors:
+            vectors = np.load(args.vectors)
+        else:
+            if not (args.proto and args.weights and args.images):
+                raise UsageError("learn needs --vectors, or --proto, --weights and --images")
             from myPython.nets.runtime import set_device
+            from myPython.nets.surgery import load_net
+            from myPython.retrieval.models import load_model
 
             set_device(args.gpu)
-            pca = PCA.load(args.pca)
-            if args.dim:
-                pca = pca.truncate(args.dim)
-            target = write_pca(args.proto, args.weights, pca, args.out_weights, args.shift_layer, args.proj_layer,
-                               args.out_proto)
-            print(f"offline_pca: wrote {args.out_weights} (net {target})")
-        elif args.cmd == "truncate":
-            from myPython.nets.surgery import truncate_pca
+            spec = load_model(args.proto, args.weights)
+            layers = args.layer or ["pooled_rois/normalized"]
+            _, regional = extract(load_net(args.proto, args.weights), _images(args.images), layers,
+                                  args.S, args.L, mean or spec.mean_bgr, None)
+            vectors = np.concatenate([np.concatenate(regional[name]) for name in layers], axis=1)
+        pca = learn_pca(vectors, args.dim, not args.no_whiten, args.standardize, args.floor)
+        print(f"offline_pca: {len(vectors)} vectors of {vectors.shape[1]} -> {pca.dim}; wrote {pca.save(args.out)}")
+    elif args.cmd == "write":
+        from myPython.nets.runtime import set_device
 
-            truncate_pca(args.proto, args.weights, args.layer, args.dim, args.out_weights, args.out_proto,
-                         args.new_layer)
-            print(f"offline_pca: wrote {args.out_proto} and {args.out_weights}")
-        elif args.cmd == "experiments":
-            run_experiments(args.proto, args.weights, args.dataset, [x for x in args.layers.split(",") if x],
-                            args.S, args.L, mean, args.output, args.pca_dim, args.gpu, not args.no_standardize)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"offline_pca: {exc}", file=sys.stderr)
-        return 2
+        set_device(args.gpu)
+        pca = PCA.load(args.pca)
+        if args.dim:
+            pca = pca.truncate(args.dim)
+        target = write_pca(args.proto, args.weights, pca, args.out_weights, args.shift_layer, args.proj_layer,
+                           args.out_proto)
+        print(f"offline_pca: wrote {args.out_weights} (net {target})")
+    elif args.cmd == "truncate":
+        from myPython.nets.surgery import truncate_pca
+
+        truncate_pca(args.proto, args.weights, args.layer, args.dim, args.out_weights, args.out_proto,
+                     args.new_layer)
+        print(f"offline_pca: wrote {args.out_proto} and {args.out_weights}")
+    elif args.cmd == "experiments":
+        run_experiments(args.proto, args.weights, args.dataset, [x for x in args.layers.split(",") if x],
+                        args.S, args.L, mean, args.output, args.pca_dim, args.gpu, not args.no_standardize)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

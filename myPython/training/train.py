@@ -1,4 +1,4 @@
-"""Train a Caffe net from a solver: ``python -m myPython.training.train --solver S --weights W [--gpu G | --cpu]``.
+"""Train a Caffe net from a solver: ``python train.py --solver S --weights W [--gpu G | --cpu]``.
 
 * ``--weights`` initialises the train net by layer name (comma-separated list allowed; blobs are
   shape-checked first, since Caffe aborts the process on a mismatch); ``--snapshot X.solverstate``
@@ -16,7 +16,7 @@
   with a deploy net (``--val-proto``, weights from ``--val-weights`` or ``--weights``, then every parameter
   layer that the training net also has is copied from it) through `DescriptorExtractor`.
 
-``python -m myPython.training.train --make-smoke-data DIR`` writes the small same-origin set used by the CPU smoke
+``deep-retrieval train --make-smoke-data DIR`` writes the small same-origin set used by the CPU smoke
 runs and the learning test (``DIR/train`` and ``DIR/val`` class folders made from shipped photos).
 """
 
@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from myPython.errors import UsageError
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -562,8 +564,7 @@ def cache_regions(proto: str | os.PathLike[str], weights: str | os.PathLike[str]
 # --------------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m myPython.training.train", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--solver", help="solver prototxt")
     parser.add_argument("--weights", help="caffemodel(s) to initialise from (comma-separated)")
     parser.add_argument("--snapshot", help="resume from this .solverstate")
@@ -584,38 +585,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--val-mean", help="B,G,R mean for validation (default: model's)")
     parser.add_argument("--val-output", help="descriptor blob (default: rmac/normalized)")
     parser.add_argument("--make-smoke-data", metavar="DIR", help="write the same-origin smoke set into DIR and exit")
-    args = parser.parse_args(argv)
-    try:
-        if args.make_smoke_data:
-            dirs = make_smoke_dataset(args.make_smoke_data, seed=args.seed or 0)
-            print(f"train: wrote {dirs['train']} and {dirs['val']}")
-            return 0
-        if not args.solver:
-            parser.error("--solver is required")
-        if not args.weights and not args.snapshot:
-            parser.error("give --weights (initial caffemodel) or --snapshot (solverstate to resume)")
-        if args.weights and args.snapshot:
-            parser.error("give either --weights or --snapshot, not both")
-        gpu = None if args.cpu else args.gpu
-        if not args.cpu and gpu is None:
-            from myPython.nets.runtime import build_info, gpu_count
 
-            gpu = 0 if build_info().get("gpu") and gpu_count() > 0 else None
-        validator = None
-        if args.val_dir:
-            if not args.val_proto:
-                parser.error("--val-dir needs --val-proto (a deploy net)")
-            set_device(gpu)
-            mean = [float(x) for x in args.val_mean.split(",")] if args.val_mean else None
-            validator = Validator(args.val_dir, args.val_proto, args.val_weights or (args.weights or "").split(",")[0]
-                                  or None, args.val_every, args.val_S, args.val_L, mean, args.val_output)
-        train(args.solver, args.weights, args.snapshot, gpu, args.data_root, args.output_dir, args.max_iter,
-              args.seed, validator, args.val_every if validator else None, args.display)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"train: {exc}", file=sys.stderr)
-        return 2
+
+def run(args: argparse.Namespace) -> int:
+    if args.make_smoke_data:
+        dirs = make_smoke_dataset(args.make_smoke_data, seed=args.seed or 0)
+        print(f"train: wrote {dirs['train']} and {dirs['val']}")
+        return 0
+    if not args.solver:
+        raise UsageError("--solver is required")
+    if not args.weights and not args.snapshot:
+        raise UsageError("give --weights (initial caffemodel) or --snapshot (solverstate to resume)")
+    if args.weights and args.snapshot:
+        raise UsageError("give either --weights or --snapshot, not both")
+    gpu = None if args.cpu else args.gpu
+    if not args.cpu and gpu is None:
+        from myPython.nets.runtime import build_info, gpu_count
+
+        gpu = 0 if build_info().get("gpu") and gpu_count() > 0 else None
+    validator = None
+    if args.val_dir:
+        if not args.val_proto:
+            raise UsageError("--val-dir needs --val-proto (a deploy net)")
+        set_device(gpu)
+        mean = [float(x) for x in args.val_mean.split(",")] if args.val_mean else None
+        validator = Validator(args.val_dir, args.val_proto, args.val_weights or (args.weights or "").split(",")[0]
+                              or None, args.val_every, args.val_S, args.val_L, mean, args.val_output)
+    train(args.solver, args.weights, args.snapshot, gpu, args.data_root, args.output_dir, args.max_iter,
+          args.seed, validator, args.val_every if validator else None, args.display)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Images and video frames -> descriptor store (resumable; bad inputs are skipped and reported)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from myPython.apps.options import add_model_args, open_extractor
+from myPython.errors import EXIT_USAGE
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", help="image/video files, folders, or text files listing them")
+    p.add_argument("--out", required=True, help="descriptor store folder (resumes if it exists)")
+    add_model_args(p)
+    p.add_argument("--fps", type=float, default=1.0, help="frames sampled per second of video")
+    p.add_argument("--max-frames", type=int, default=None, help="at most this many frames per video")
+    p.add_argument("--batch", type=int, default=8, help="images per forward pass")
+    p.add_argument("--workers", type=int, default=None, help="decoding threads (default: cores, 2..8)")
+    p.add_argument("--shard-size", type=int, default=4096, help="rows per shard")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on a Ray cluster (local Ray when no address)")
+    p.add_argument("--ray-actors", type=int, default=None, help="Caffe actors on Ray (default: cluster CPUs)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from myPython.common.fileio import atomic_write_text
+    from myPython.pool.embed import EmbedOptions, embed_items
+    from myPython.pool.inputs import expand_inputs
+    from myPython.pool.store import DescriptorStore
+
+    items, problems = expand_inputs(args.inputs)
+    if not items:
+        print("embed: no images or videos found in the inputs", file=sys.stderr)
+        for p in problems:
+            print(f"  {p['reason']}", file=sys.stderr)
+        return EXIT_USAGE
+    spec, extractor = open_extractor(args, args.batch)
+    dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
+    meta = {
+        "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key(),
+        "dim": dim, "fps": args.fps, "output": spec.output,
+        "inputs": [str(Path(i).resolve()) for i in args.inputs],
+    }
+    store = DescriptorStore.create(args.out, meta)
+    options = EmbedOptions(fps=args.fps, batch=args.batch, shard_size=args.shard_size,
+                           workers=args.workers if args.workers is not None else EmbedOptions().workers,
+                           max_frames=args.max_frames)
+    if args.ray is not None:
+        from myPython.pool.distributed import embed_on_ray
+
+        report = embed_on_ray(items, spec, extractor.settings, store, options, address=args.ray or None,
+                              engine=args.engine, num_actors=args.ray_actors, progress=not args.quiet)
+    else:
+        report = embed_items(items, extractor, store, options, progress=not args.quiet)
+    report.skipped.extend(problems)
+    run_info = {"summary": report.summary(), **{k: v for k, v in vars(report).items()}}
+    atomic_write_text(Path(args.out) / "report.json", json.dumps(run_info, indent=2) + "\n")
+    print(report.summary())
+    for s in report.skipped[:20]:
+        print(f"  skipped {s['input']}: {s['reason']}")
+    if len(report.skipped) > 20:
+        print(f"  ... {len(report.skipped) - 20} more in {Path(args.out) / 'report.json'}")
+    for w in report.warnings[:20]:
+        print(f"  warning {w['input']}: {w['warning']}")
+    return 0

@@ -1,0 +1,32 @@
+"""Same-origin groups of the rows of a store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", required=True)
+    p.add_argument("--threshold", type=float, required=True)
+    p.add_argument("--neighbours", type=int, default=50, help="neighbours examined per row")
+    p.add_argument("--index", default="Flat")
+    p.add_argument("--min-size", type=int, default=2)
+    p.add_argument("--out", required=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from myPython.common.fileio import atomic_write_text
+    from myPython.pool.search import find_groups
+    from myPython.pool.store import DescriptorStore
+
+    db = DescriptorStore.open(args.db)
+    groups = find_groups(db, args.threshold, neighbours=args.neighbours, factory=args.index,
+                         min_size=args.min_size)
+    payload = {"threshold": args.threshold, "groups": [{"size": len(g), "members": g} for g in groups]}
+    atomic_write_text(Path(args.out), json.dumps(payload, indent=1) + "\n")
+    sizes = [len(g) for g in groups]
+    print(f"group: {len(groups)} groups of >= {args.min_size} items "
+          f"(largest {max(sizes, default=0)}, {sum(sizes)} items grouped) written to {args.out}")
+    return 0

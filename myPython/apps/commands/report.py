@@ -1,0 +1,39 @@
+"""Self-contained HTML report of a search: neighbours, groups, similarity histogram, threshold study."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", required=True)
+    p.add_argument("--mapped", required=True)
+    p.add_argument("--groups", help="JSON from `group`")
+    p.add_argument("--truth", help="ground truth, for colours and plots")
+    p.add_argument("--threshold", type=float, default=None)
+    p.add_argument("--low", type=float, default=0.0)
+    p.add_argument("--max-queries", type=int, default=24)
+    p.add_argument("--title", default="deep-retrieval: same-origin frames")
+    p.add_argument("--out", required=True, help="output folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    from myPython.apps.report import ReportData, write_report
+    from myPython.apps.threshold_study import possible_from_store, read_ground_truth, threshold_study
+    from myPython.pool.search import read_mapped
+    from myPython.pool.store import DescriptorStore
+
+    store = DescriptorStore.open(args.db)
+    mapped = read_mapped(args.mapped)
+    groups = json.loads(Path(args.groups).read_text())["groups"] if args.groups else []
+    truth = read_ground_truth(args.truth) if args.truth else None
+    rows = None
+    if truth is not None:
+        rows = threshold_study(mapped, truth, low=args.low, high=1.0, possible=possible_from_store(args.db, truth))
+    data = ReportData(title=args.title, store=store, mapped=mapped, groups=[g["members"] for g in groups],
+                      truth=truth, threshold=args.threshold, study=rows, max_queries=args.max_queries)
+    path = write_report(data, args.out)
+    print(f"report: {path}")
+    return 0

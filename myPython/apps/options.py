@@ -1,0 +1,46 @@
+"""Command-line options shared by several commands (model selection) and the extractor they open."""
+
+from __future__ import annotations
+
+import argparse
+
+from myPython.errors import UsageError
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default=None, help="named model (default: the embedded 'default')")
+    g.add_argument("--proto", help="deploy prototxt (with --weights)")
+    g.add_argument("--weights", help="caffemodel (with --proto)")
+    g.add_argument("--output", default=None, help="output blob (default rmac/normalized or the sidecar's)")
+    g.add_argument("--engine", default="auto",
+                   help="auto (ONNX Runtime on CPU when its export matches Caffe, else Caffe) | caffe | "
+                        "caffe-folded | onnxruntime")
+    g.add_argument("--gpu", type=int, default=None, help="GPU id (default: CPU)")
+    g.add_argument("--S", type=int, default=None, help="resize the long side to S (default: the model's)")
+    g.add_argument("--L", type=int, default=None, help="R-MAC grid levels (default: the model's)")
+    g.add_argument("--multires", action="store_true", help="sum descriptors at S-250, S, S+250")
+    g.add_argument("--scales", type=int_list, default=None, help="comma-separated scale list, overrides --S/--multires")
+
+
+def open_extractor(args: argparse.Namespace, batch: int = 8):
+    """(ModelSpec, DescriptorExtractor) for the model options of `args`."""
+    from myPython.retrieval.extractor import DescriptorExtractor
+    from myPython.retrieval.models import load_model
+
+    if (args.proto is None) != (args.weights is None):
+        raise UsageError("--proto and --weights go together")
+    spec = load_model(args.proto, args.weights, args.model)
+    if args.output:
+        spec.output = args.output
+    settings = spec.settings(args.S, args.L, args.multires, args.scales)
+    extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, settings, output=spec.output,
+                                               gpu=args.gpu, batch_size=batch, engine=args.engine)
+    return spec, extractor
