@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 #: Bump whenever the quantised graphs change (part of the int8 cache key).
-QUANTIZER_VERSION = "1"
+QUANTIZER_VERSION = "2"
 HEAD_START = "MaxRoiPool"
 
 
@@ -75,41 +75,53 @@ def trunk_nodes(model) -> list[str]:
     head = next((n for n in graph.node if n.op_type == HEAD_START), None)
     if head is None:
         raise ValueError(f"the graph has no {HEAD_START}: no R-MAC trunk to quantise")
-    needed, stack = set(), [head.input[0]]
-    while stack:
-        node = producer.get(stack.pop())
-        if node is None or node.name in needed:
-            continue
-        needed.add(node.name)
-        stack.extend(node.input)
+    needed = _ancestors(producer, head.input[0])
     return [n.name for n in graph.node if n.name in needed]
 
 
 def stem_nodes(model) -> set[str]:
-    """The stem kept in fp32: the convolution reading the image, the Relu/MaxPool chain after it, the
-    nodes that read the pooled stem output, and the residual Add (+ Relu) that a projection among them feeds."""
+    """The part kept in fp32: every node up to the first stage boundary.
+
+    The boundary is the first residual Add (+ Relu) whose output only convolutions read (the next stage's
+    projection shortcut and first branch): cutting there puts a single quantisation step between the fp32
+    and int8 parts, so ONNX Runtime needs no layout transposes or DequantizeLinear in between. Without
+    such a boundary the stem is the convolution reading the image and its Relu/MaxPool chain.
+    """
     graph = model.graph
     consumers = _consumers(graph)
+    producer = {o: n for n in graph.node for o in n.output}
+    for node in graph.node:
+        if node.op_type != "Add":
+            continue
+        tensor = node.output[0]
+        after = consumers.get(tensor, [])
+        if len(after) == 1 and after[0].op_type == "Relu":
+            tensor = after[0].output[0]
+        readers = consumers.get(tensor, [])
+        if len(readers) >= 2 and all(r.op_type == "Conv" for r in readers):
+            return _ancestors(producer, tensor)
     inputs = {i.name for i in graph.input}
     first = next((n for n in graph.node if n.op_type == "Conv" and n.input[0] in inputs), None)
     if first is None:
         return set()
-    keep = {first.name}
-    tensor = first.output[0]
-    while len(consumers.get(tensor, [])) == 1 and consumers[tensor][0].op_type in ("Relu", "MaxPool", "Identity"):
-        node = consumers[tensor][0]
-        keep.add(node.name)
-        tensor = node.output[0]
-    for reader in consumers.get(tensor, []):
-        keep.add(reader.name)
-        for add in consumers.get(reader.output[0], []):
-            if add.op_type != "Add":
-                continue
-            keep.add(add.name)
-            after = consumers.get(add.output[0], [])
-            if len(after) == 1 and after[0].op_type == "Relu":
-                keep.add(after[0].name)
+    keep, tensor = {first.name}, first.output[0]
+    while len(consumers.get(tensor, [])) == 1 and consumers[tensor][0].op_type in ("Relu", "MaxPool"):
+        keep.add(consumers[tensor][0].name)
+        tensor = consumers[tensor][0].output[0]
     return keep
+
+
+def _ancestors(producer: dict, tensor: str) -> set[str]:
+    """Names of the nodes a tensor depends on."""
+    found: set[str] = set()
+    stack = [tensor]
+    while stack:
+        node = producer.get(stack.pop())
+        if node is None or node.name in found:
+            continue
+        found.add(node.name)
+        stack.extend(node.input)
+    return found
 
 
 def tail_nodes(model) -> set[str]:
