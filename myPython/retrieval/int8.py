@@ -242,26 +242,43 @@ def ensure_gate(proto: str | os.PathLike, weights: str | os.PathLike, output: st
     return result
 
 
-def auto_int8(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized"):
-    """`Int8Engine` when this CPU has VNNI/AMX and the model passes the gate here; else None, with one line why."""
+def int8_refusal(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized"
+                 ) -> str | None:
+    """Why `auto` does not use int8 for this model on this CPU, or None when it does (the gate passed here).
+
+    Quantises and runs the gate on first use (both cached).
+    """
     try:
         import onnxruntime.quantization  # noqa: F401
-    except ImportError:
-        return None
+    except ImportError as exc:
+        return f"onnxruntime.quantization cannot be imported ({exc})"
     if not int8_flags():
-        print("engine auto: fp32 ONNX Runtime (int8 not used: this CPU has none of "
-              f"{', '.join(INT8_FLAGS)})", file=sys.stderr)
-        return None
+        return f"this CPU has none of {', '.join(INT8_FLAGS)}"
     if recommended_threshold(_spec(proto, weights, output)) is None:
-        print(f"engine auto: fp32 ONNX Runtime (int8 not used: {Path(weights).name}.json gives no recommended "
-              "threshold for its accuracy gate)", file=sys.stderr)
-        return None
+        return f"{Path(weights).name}.json gives no recommended threshold for its accuracy gate"
     try:
         gate = ensure_gate(proto, weights, output)
-        if not gate.passed:
-            print(f"engine auto: fp32 ONNX Runtime (int8 not used: {gate.reason})", file=sys.stderr)
-            return None
-        return Int8Engine(proto, weights, output, threads=physical_cores())
     except Exception as exc:  # quantising or gating failed: fp32 still works
-        print(f"engine auto: fp32 ONNX Runtime (int8 not used: {type(exc).__name__}: {exc})", file=sys.stderr)
-        return None
+        return f"{type(exc).__name__}: {exc}"
+    return None if gate.passed else gate.reason
+
+
+def auto_int8(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized"):
+    """`Int8Engine` when this CPU has VNNI/AMX and the model passes the gate here; else None, with one line why."""
+    reason = int8_refusal(proto, weights, output)
+    if reason is None:
+        try:
+            return Int8Engine(proto, weights, output, threads=physical_cores())
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+    print(f"engine auto: fp32 ONNX Runtime (int8 not used: {reason})", file=sys.stderr)
+    return None
+
+
+def uses_int8(kind: str, proto: str | os.PathLike, weights: str | os.PathLike | None,
+              output: str = "rmac/normalized", gpu: int | None = None) -> bool:
+    """Whether `engines.open_engine(kind, ...)` runs the int8 model (caches of descriptors must tell them apart)."""
+    if kind == "onnxruntime-int8":
+        return True
+    on_cpu = gpu is None or gpu < 0
+    return kind == "auto" and on_cpu and weights is not None and int8_refusal(proto, weights, output) is None

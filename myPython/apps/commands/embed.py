@@ -42,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     spec, extractor = open_extractor(args, args.batch)
     dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
+    # int8 descriptors differ slightly from fp32 ones: a store holds one kind (resuming with the other is refused).
+    int8 = "_int8" if extractor.engine.name == "onnxruntime-int8" else ""
     meta = {
-        "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key(),
+        "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key() + int8,
+        "engine": extractor.engine.name,
         "dim": dim, "fps": args.fps, "output": spec.output,
         "inputs": [str(Path(i).resolve()) for i in args.inputs],
     }
@@ -54,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         from myPython.pool.distributed import embed_on_ray
 
+        # The actors run the engine `auto` chose here, so that every node makes the same kind of descriptor.
         report = embed_on_ray(items, spec, extractor.settings, store, options, address=args.ray or None,
-                              engine=args.engine, num_actors=args.ray_actors, progress=not args.quiet)
+                              engine=extractor.engine.name, num_actors=args.ray_actors, progress=not args.quiet)
     else:
         report = embed_items(items, extractor, store, options, progress=not args.quiet)
     report.skipped.extend(problems)
