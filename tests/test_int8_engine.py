@@ -38,6 +38,11 @@ def tiny(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def tiny_int8(tiny) -> Path:
+    """The tiny net's int8 model, quantised and gated afresh (its cached copy and gate results are dropped first:
+    the net is deterministic, so earlier runs left them under the same content key)."""
+    path = int8.int8_path_for(*tiny)
+    for stale in (int8._shared_copy(path), int8.gate_path_for(path)):
+        stale.unlink(missing_ok=True)
     return int8.ensure_int8(*tiny)
 
 
@@ -153,6 +158,12 @@ def test_int8_cache_is_keyed_by_weights_and_settings(tmp_path, tiny):
     assert path.name.endswith(".int8.onnx") and path.exists()
     built = path.stat().st_mtime_ns
     assert int8.ensure_int8(proto, weights) == path and path.stat().st_mtime_ns == built  # reused
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for src in (Path(proto), Path(weights), Path(str(weights) + ".json")):
+        (copy / src.name).write_bytes(src.read_bytes())
+    copied = int8.ensure_int8(copy / Path(proto).name, copy / Path(weights).name)  # reused, not quantised again
+    assert copied.parent == copy and copied.name == path.name and copied.read_bytes() == path.read_bytes()
     other_proto, other_weights = _tiny(tmp_path, seed=1)  # same prototxt, other weights
     assert other_proto.read_bytes() == Path(proto).read_bytes()
     before = int8.int8_path_for(other_proto, other_weights)

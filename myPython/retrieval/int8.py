@@ -4,11 +4,12 @@
   `myPython.nets.quantize` on training-only photos and frames at the model's S, L and mean; the key covers
   the prototxt, the caffemodel's sha256, the exporter and quantiser versions, the recipe and those settings,
   so a changed input means a new file.
-* ``<int8>.gate.json``: the accuracy gate's result per CPU (its int8 flags, ONNX Runtime version) and per
-  recommended threshold: on a fixed validation set of training-source photos and edited copies
-  (`myPython.datasets.quant_data`), the median cosine of int8 to fp32 descriptors must be
-  >= GATE_MEDIAN_COSINE and the same-origin decisions (cosine >= the sidecar's recommended threshold)
-  on every pair must agree with fp32 on >= GATE_AGREEMENT of the pairs.
+* ``int8-gates/<int8 file name>.gate.json`` in the project cache: the accuracy gate's result per CPU
+  (its flags, ONNX Runtime version) and per recommended threshold: on a fixed validation set of
+  training-source photos and edited copies (`myPython.datasets.quant_data`), the median cosine of int8
+  to fp32 descriptors must be >= GATE_MEDIAN_COSINE and the same-origin decisions (cosine >= the
+  sidecar's recommended threshold) on every pair must agree with fp32 on >= GATE_AGREEMENT of the pairs.
+  A copy of each int8 model is kept in the cache too (``derived/``), so copies of a caffemodel reuse it.
 
 `--engine auto` uses int8 only on a CPU with VNNI or AMX int8 instructions and when the gate passes
 there (`auto_int8`); otherwise it says why in one line and runs fp32 ONNX Runtime.
@@ -105,13 +106,26 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _shared_copy(path: Path) -> Path:
+    """Where every int8 model is also kept, under its content key: copies of a caffemodel reuse it."""
+    from myPython.common.assets import cache_dir
+
+    return cache_dir() / "derived" / path.name
+
+
 def ensure_int8(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized") -> Path:
     """The cached int8 model, quantised on first use (a minute or two for the default model)."""
+    from myPython.common.fileio import atomic_copy
+
     path = int8_path_for(proto, weights, output)
     if path.exists():
         return path
     with _locked(path):
         if path.exists():  # another process built it while this one waited
+            return path
+        shared = _shared_copy(path)
+        if shared.exists() and shared != path:  # the same prototxt and weights elsewhere
+            atomic_copy(shared, path)
             return path
         from myPython.datasets.quant_data import calibration_images
         from myPython.nets.quantize import QuantRecipe, calibration_feeds, quantize_trunk
@@ -123,6 +137,8 @@ def ensure_int8(proto: str | os.PathLike, weights: str | os.PathLike, output: st
         print(f"engine onnxruntime-int8: quantising {Path(weights).name} on {len(feeds)} training images "
               f"(once per model; cached as {path.name})", file=sys.stderr)
         quantize_trunk(fp32, path, feeds, QuantRecipe())
+        if shared != path:
+            atomic_copy(path, shared)
     return path
 
 
@@ -163,7 +179,11 @@ class GateResult:
 
 
 def gate_path_for(int8_path: str | os.PathLike) -> Path:
-    return Path(str(int8_path) + ".gate.json")
+    """Where the gate's results for an int8 model are kept: in this machine's cache (they are about this
+    machine's CPU), under the model's content key, so that copies of the model share them."""
+    from myPython.common.assets import cache_dir
+
+    return cache_dir() / "int8-gates" / (Path(int8_path).name + ".gate.json")
 
 
 def compare_descriptors(reference: np.ndarray, candidate: np.ndarray, threshold: float) -> dict:
