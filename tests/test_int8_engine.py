@@ -151,9 +151,10 @@ def test_bias_correction_cancels_the_mean_shift_of_rounded_weights(tmp_path):
 # -------------------------------------------------------------------------------------------- cache and gate
 
 
-def test_int8_cache_is_keyed_by_weights_and_settings(tmp_path, tiny):
+def test_int8_cache_is_keyed_by_weights_and_settings(tmp_path, tiny, tiny_int8):
     proto, weights = tiny
     path = int8.int8_path_for(proto, weights)
+    assert path == tiny_int8
     assert path.parent == Path(weights).parent and path.name.startswith("tiny.caffemodel.")
     assert path.name.endswith(".int8.onnx") and path.exists()
     built = path.stat().st_mtime_ns

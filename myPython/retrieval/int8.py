@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from myPython.retrieval.engines import OnnxRuntimeEngine, _cache_path, ensure_onnx, model_key, physical_cores
+from myPython.retrieval.engines import OnnxRuntimeEngine, ensure_onnx, model_key, physical_cores
 
 GATE_MEDIAN_COSINE = 0.995
 GATE_AGREEMENT = 0.995
@@ -91,14 +91,20 @@ def int8_path_for(proto: str | os.PathLike, weights: str | os.PathLike, output: 
     settings = spec.settings()
     key = model_key(proto, weights, f"onnx-exporter-{EXPORTER_VERSION}", f"int8-{QuantRecipe().key()}", output,
                     settings.key())
-    return _cache_path(weights, f"{Path(weights).name}.{key}.int8.onnx")
+    beside = Path(weights).parent / f"{Path(weights).name}.{key}.int8.onnx"
+    return beside if beside.exists() or os.access(beside.parent, os.W_OK) else _shared_copy(beside)
 
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``<path>.lock`` (waiting for it): one process builds, the others reuse."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a+") as handle:
+    """Hold an exclusive lock named after `path` (waiting for it): one process builds, the others reuse.
+
+    The lock files live in the project cache, not beside the caffemodel."""
+    from myPython.common.assets import cache_dir
+
+    lock = cache_dir() / "locks" / (path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
