@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "group": ("myPython.apps.commands.group", "same-origin groups"),
     "threshold-study": ("myPython.apps.commands.study", "same-origin vs unrelated counts per threshold"),
     "report": ("myPython.apps.commands.report", "self-contained HTML report"),
+    "verify": ("myPython.apps.commands.verify", "check a store's checksums; --quarantine moves damaged shards"),
     "model": ("myPython.apps.commands.model", "show a model, or build the embedded default"),
     "demo": ("myPython.apps.demo", "the main job on the embedded data, end to end (`make demo`)"),
     "oxford": ("myPython.apps.oxford_eval", "Oxford5k / Paris6k mAP (the same as `python test.py`)"),
