@@ -33,8 +33,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from myPython.common.ids import frame_id
+from myPython.common.inputfiles import TransientInputError, display_name
 from myPython.errors import InputError
-from myPython.pool.files import TransientInputError, display_name
 from myPython.pool.images import load_image
 from myPython.pool.inputs import InputItem
 from myPython.pool.store import DescriptorStore

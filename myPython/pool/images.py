@@ -17,8 +17,8 @@ import threading
 
 import numpy as np
 
+from myPython.common.inputfiles import display_name, read_regular
 from myPython.errors import InputError
-from myPython.pool.files import display_name, read_regular
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jp2"}
 # Refuse to decode more than this many pixels (decompression bombs).

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from myPython.common.fileio import walk_files
 from myPython.common.ids import escape, unescape
-from myPython.pool.files import display_name
+from myPython.common.inputfiles import display_name
 from myPython.pool.images import IMAGE_EXTENSIONS
 from myPython.pool.video import VIDEO_EXTENSIONS
 

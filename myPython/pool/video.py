@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from myPython.common.inputfiles import display_name, fd_path, open_regular
 from myPython.errors import InputError
-from myPython.pool.files import display_name, fd_path, open_regular
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
 MAX_FRAME_PIXELS = 8192 * 8192  # larger frames are refused (one frame of this size is 200 MB)
