@@ -102,6 +102,7 @@ def test_lifted_head_finetuning_improves_held_out_map(ws):
 
 
 def test_distillation_brings_the_student_closer_to_the_teacher(ws):
+    from myPython.retrieval.engines import CaffeEngine
     from myPython.retrieval.extractor import DescriptorExtractor
 
     t0 = time.time()
@@ -122,7 +123,7 @@ def test_distillation_brings_the_student_closer_to_the_teacher(ws):
 
     images = list_images(ws.dirs["val"], recursive=True)
     deploy = MT.load_net(ws.spec.proto, ws.spec.weights)
-    extractor = DescriptorExtractor(T.NetEngine(deploy), ws.spec.settings(S=WIDTH))
+    extractor = DescriptorExtractor(CaffeEngine.from_net(deploy), ws.spec.settings(S=WIDTH))
 
     def distance(train_net) -> float:
         for name in ("pooled_rois/centered", "pooled_rois/pca"):

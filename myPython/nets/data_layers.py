@@ -39,9 +39,11 @@ from typing import Any
 import caffe
 import cv2
 import numpy as np
-import yaml
 
+from myPython.common.fileio import walk_files
+from myPython.nets.param_str import parse_param_str
 from myPython.pool.images import IMAGE_EXTENSIONS, load_image
+from myPython.retrieval.preparation import MODEL_MEAN_BGR
 
 __all__ = [
     "BinDataLayer",
@@ -52,7 +54,6 @@ __all__ = [
 ]
 
 DATA_ROOT_ENV = "DEEP_RETRIEVAL_DATA"
-MODEL_MEAN_BGR = (103.93900299, 116.77899933, 123.68000031)
 RESIZE_MODES = ("stretch", "crop")
 
 
@@ -97,7 +98,7 @@ def scan_class_folders(cls_dir: str | os.PathLike[str]) -> ClassFolders:
         raise FileNotFoundError(f"class folder root not found: {root}")
     names, files = [], []
     for sub in sorted(p for p in root.iterdir() if p.is_dir()):
-        images = sorted(p for p in sub.iterdir() if is_image_file(p))
+        images = walk_files(sub, IMAGE_EXTENSIONS, recursive=False)
         if images:
             names.append(sub.name)
             files.append(images)
@@ -244,20 +245,7 @@ def resize_image(image: np.ndarray, height: int, width: int, mode: str = "stretc
 
 
 def _params(layer: caffe.Layer, allowed: Iterable[str], required: Iterable[str] = ()) -> dict[str, Any]:
-    text = (layer.param_str or "").strip()
-    params = yaml.safe_load(text) if text else {}
-    name = type(layer).__name__
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        raise ValueError(f"{name}: param_str must be a mapping, got {text!r}")
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise ValueError(f"{name}: unknown param_str keys {sorted(unknown)}; expected some of {sorted(allowed)}")
-    missing = set(required) - set(params)
-    if missing:
-        raise ValueError(f"{name}: param_str needs {sorted(missing)}")
-    return params
+    return parse_param_str(layer.param_str, type(layer).__name__, allowed, required)
 
 
 IMAGE_KEYS = ("batch_size", "height", "width", "mean", "raw", "seed", "resize", "mirror", "cache", "root")

@@ -123,27 +123,6 @@ def working_directory(path: Path) -> Iterator[None]:
 # --------------------------------------------------------------------------------------------
 
 
-class NetEngine:
-    """`descriptor.Engine` over an in-memory caffe.Net (the deploy net the hook keeps updated)."""
-
-    name = "caffe"
-
-    def __init__(self, net: caffe.Net, output: str = "rmac/normalized") -> None:
-        self.net, self.output = net, output
-        self.batchable = True
-
-    def forward(self, data: np.ndarray, rois: np.ndarray) -> np.ndarray:
-        self.net.blobs["data"].reshape(*data.shape)
-        self.net.blobs["rois"].reshape(*rois.shape)
-        self.net.blobs["data"].data[...] = data
-        self.net.blobs["rois"].data[...] = rois
-        out = self.net.forward(end=self.output)[self.output]
-        rows = np.array(out.reshape(out.shape[0], -1), dtype=np.float32)
-        if len(rows) != len(data):  # a net that sums every region into one row
-            raise ValueError("validation net must give one descriptor per image (AggregateLayer with rois)")
-        return rows
-
-
 @dataclass
 class HeldOutSet:
     """Database images, query rows (into the database) and positive/junk masks."""
@@ -185,6 +164,7 @@ class Validator:
                  weights: str | os.PathLike[str] | None, every: int, S: int | None = None, L: int | None = None,
                  mean: Sequence[float] | None = None, output: str | None = None) -> None:
         from myPython.nets.surgery import load_net
+        from myPython.retrieval.engines import CaffeEngine
         from myPython.retrieval.extractor import DescriptorExtractor
         from myPython.retrieval.models import ModelSpec, load_model
 
@@ -197,7 +177,10 @@ class Validator:
             from dataclasses import replace
 
             settings = replace(settings, mean_bgr=tuple(float(m) for m in mean))
-        self.extractor = DescriptorExtractor(NetEngine(self.net, output or spec.output), settings)
+        engine = CaffeEngine.from_net(self.net, output or spec.output)
+        if not engine.batchable:
+            raise ValueError("validation net must give one descriptor per image (AggregateLayer with rois)")
+        self.extractor = DescriptorExtractor(engine, settings)
 
     def __call__(self, train_net: caffe.Net) -> float:
         for name, blobs in self.net.params.items():
@@ -310,12 +293,12 @@ def _test_loss(solver, iters: int) -> float:
 
 def load_initial_weights(net: caffe.Net, weights: str | Sequence[str]) -> list[str]:
     """Copy one or more caffemodels into the net (shape-checked); returns parameter layers left at fillers."""
-    from myPython.nets.surgery import safe_copy_from
+    from myPython.nets.runtime import copy_weights_checked
 
     files = [w for w in (weights.split(",") if isinstance(weights, str) else weights) if w]
     untouched = set(net.params)
     for path in files:
-        untouched &= set(safe_copy_from(net, path))
+        untouched &= set(copy_weights_checked(net, path, require_all=False))
     return [name for name in net.params if name in untouched]
 
 
@@ -533,6 +516,7 @@ def cache_regions(proto: str | os.PathLike[str], weights: str | os.PathLike[str]
     ``flips`` adds the mirrored image of every item after it (same label): twice the samples.
     """
     from myPython.nets.data_layers import resize_image, save_region_cache
+    from myPython.nets.runtime import feed_net
     from myPython.nets.surgery import load_net
     from myPython.pool.images import load_image
     from myPython.retrieval.grid import rmac_rois
@@ -550,11 +534,7 @@ def cache_regions(proto: str | os.PathLike[str], weights: str | os.PathLike[str]
             labels += [label, label] if flips else [label]
         data = np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2))
         rois = rmac_rois(height, width, levels, len(images))
-        net.blobs["data"].reshape(*data.shape)
-        net.blobs["rois"].reshape(*rois.shape)
-        net.blobs["data"].data[...] = data
-        net.blobs["rois"].data[...] = rois
-        feats = net.forward(end=blob)[blob].reshape(len(rois), -1)
+        feats = feed_net(net, data, rois, blob).reshape(len(rois), -1)
         regions += [feats[rois[:, 0] == k].copy() for k in range(len(images))]
     return save_region_cache(out, regions, labels)
 
