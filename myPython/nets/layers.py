@@ -385,10 +385,3 @@ class LiftedStructSimilaritySoftmaxLossLayer(caffe.Layer):
         scale = float(top[0].diff.reshape(-1)[0])
         grad = scale * _pair_grad(coef + coef.T, features)
         bottom[0].diff[...] = grad.reshape(bottom[0].diff.shape)
-
-
-# Data layers live in their own module; prototxts load them as `module: 'custom_layers'` too.
-from myPython.nets import data_layers as _data_layers  # noqa: E402
-from myPython.nets.data_layers import *  # noqa: E402,F401,F403
-
-__all__ += _data_layers.__all__

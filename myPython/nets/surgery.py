@@ -227,12 +227,13 @@ def make_teacher(proto: str | os.PathLike[str], weights: str | os.PathLike[str],
                  out_weights: str | os.PathLike[str], sizes: Sequence[tuple[int, int]] | None = None,
                  mean: Sequence[float] | None = None) -> CopyReport:
     """3-tower teacher (l_/m_/h_, shared params) from a deploy net and its weights."""
+    from myPython.nets import netgen_recipes as R
     from myPython.nets import netgen_train as G
 
     deploy = read_net_param(proto)
     sizes = tuple(sizes) if sizes else G.TEACHER_SIZES
     mean = tuple(mean) if mean else G.MODEL_MEAN_BGR
-    write_proto(G.make_teacher(deploy, sizes, mean, input_hw=sizes[1]), out_proto,
+    write_proto(R.make_teacher(deploy, sizes, mean, input_hw=sizes[1]), out_proto,
                 "# 3-resolution teacher made by myPython.nets.surgery teacher\n")
     return copy_weights(weights, out_proto, out_weights, prefixes=G.TEACHER_PREFIXES, strict=True)
 
