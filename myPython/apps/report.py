@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from myPython.apps.threshold_study import ThresholdRow, group_of, pair_scores
-from myPython.common.fileio import atomic_write_text
+from myPython.common.fileio import atomic_write_text, atomic_write_with
 from myPython.common.ids import frame_id, split_row_id
 from myPython.pool.images import InputError, load_image
 from myPython.pool.inputs import path_of
@@ -101,10 +101,8 @@ def similarity_histogram(mapped: dict[str, Neighbours], truth: dict[str, str], p
     ax.set_yscale("log")
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), suffix=".png")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _card(thumbs: ThumbnailSource, ident: str, caption: str, css: str = "") -> str:
