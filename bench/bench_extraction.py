@@ -284,10 +284,10 @@ def _flags() -> str:
     return " ".join(f for f in ("fma",) + REPORTED_FLAGS if f in flags) or "no flags read"
 
 
-def prepare_models(cases: list[Case], need_folded: bool, need_int8: bool) -> dict[str, dict]:
+def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
     """Random-weight ResNet-101, the default model, and their ONNX exports / folded copies / int8 models (untimed)."""
     from myPython.common import assets
-    from myPython.nets import onnx_export
+    from myPython.nets import random_weights
     from myPython.retrieval import engines, int8
     from myPython.retrieval.extractor import MODEL_MEAN_BGR
 
@@ -295,7 +295,7 @@ def prepare_models(cases: list[Case], need_folded: bool, need_int8: bool) -> dic
     if any(c.model == "r101" for c in cases):
         weights = assets.cache_dir() / "bench" / "resnet101-rmac-random-seed1.caffemodel"
         if not weights.exists():
-            onnx_export.random_weights_file(R101_PROTO, weights, seed=1)
+            random_weights.random_weights_file(R101_PROTO, weights, seed=1)
         models["r101"] = {"proto": str(R101_PROTO), "weights": str(weights), "mean_bgr": list(MODEL_MEAN_BGR),
                           "label": "ResNet-101 R-MAC 2048-D (random weights)"}
     if any(c.model == "default" for c in cases):
@@ -309,11 +309,9 @@ def prepare_models(cases: list[Case], need_folded: bool, need_int8: bool) -> dic
         engines.ensure_onnx(m["proto"], m["weights"])
         if need_folded:
             engines.ensure_folded(m["proto"], m["weights"])
-        if need_int8:
-            int8.ensure_int8(m["proto"], m["weights"])
-        print(f"  {name}: ONNX export + check{' + folded copy' if need_folded else ''}"
-              f"{' + int8 model' if need_int8 else ''} ready ({time.perf_counter() - start:.1f} s, cached next to "
-              "the caffemodel)")
+        int8.ensure_int8(m["proto"], m["weights"])
+        print(f"  {name}: ONNX export + check{' + folded copy' if need_folded else ''} + int8 model ready "
+              f"({time.perf_counter() - start:.1f} s, cached next to the caffemodel)")
     return models
 
 
@@ -393,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     elif not with_torch:
         print("bench: PyTorch rows skipped: torch is not installed (.venv/bin/pip install torch==2.13.0)")
     need_folded = True
-    models = prepare_models(cases, need_folded, need_int8=True)
+    models = prepare_models(cases, need_folded)
     photos = real_photos()
     print(f"bench: {len(photos)} real photos (perception test images, scikit-image data); per row the first N, "
           "timed end to end (decode + resize + forward), median over repetitions\n")
@@ -424,10 +422,9 @@ def main(argv: list[str] | None = None) -> int:
                     k = min(len(naive["descriptors"]), len(r["descriptors"]))
                     delta = float(np.abs(r["descriptors"][:k] - naive["descriptors"][:k]).max())
                     r["cosine"] = float(np.median(np.sum(r["descriptors"][:k] * naive["descriptors"][:k], axis=1)))
-                    if row.engine == "onnxruntime-int8":
+                    if row.engine == "onnxruntime-int8":  # random weights (r101) are not held to the gate
                         if case.model == "default" and r["cosine"] < INT8_MIN_MEDIAN_COSINE:
-                            failures.append(f"{case.key} {row.path}: median cosine to naive Caffe {r['cosine']:.4f} "
-                                            f"< {INT8_MIN_MEDIAN_COSINE}")
+                            failures.append(f"{case.key} {row.path}: median cosine {r['cosine']:.4f} to naive Caffe")
                     elif delta >= TOL:
                         failures.append(f"{case.key} {row.path}: descriptors differ from naive Caffe by {delta:.2e}")
                 r["s"] = s

@@ -12,7 +12,7 @@ from google.protobuf import text_format
 from onnx import helper, numpy_helper
 
 from myPython.datasets.quant_data import calibration_images, validation_set
-from myPython.nets import netgen, onnx_export, quantize
+from myPython.nets import netgen, quantize, random_weights
 from myPython.retrieval import engines, int8
 from myPython.retrieval.models import ModelSpec, load_model
 
@@ -24,7 +24,7 @@ def _tiny(folder: Path, seed: int = 0, info: dict | None = None) -> tuple[Path, 
     proto = folder / "tiny.prototxt"
     net = netgen.deploy_net(depth=50, width=0.25, pca_dim=64, input_hw=(96, 128))
     proto.write_text(text_format.MessageToString(net))
-    weights = onnx_export.random_weights_file(proto, folder / "tiny.caffemodel", seed=seed)
+    weights = random_weights.random_weights_file(proto, folder / "tiny.caffemodel", seed=seed)
     spec = ModelSpec(name="tiny", proto=str(proto), weights=str(weights), S=TINY_S, L=2, dim=64, info=info or {})
     spec.save_sidecar()
     return proto, weights

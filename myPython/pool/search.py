@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_text
+from myPython.common.fileio import atomic_open, atomic_write_with
+from myPython.common.ids import check_id
 from myPython.pool.store import DescriptorStore
 
 Neighbours = list[tuple[str, float]]
@@ -31,66 +32,56 @@ FOLD_PAIRS = 1 << 16  # find_groups folds its pairs into components past 2 * max
 
 
 # ---- mapped format ---------------------------------------------------------
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace(" ", "%20").replace("\t", "%09").replace("\n", "%0A")
-
-
-def _unescape(text: str) -> str:
-    return text.replace("%0A", "\n").replace("%09", "\t").replace("%20", " ").replace("%25", "%")
-
-
+# Ids are written as they are: they are escaped when made (common.ids), so an id is one token without
+# spaces, tabs or newlines, and ':' before the score is found from the right.
 def format_mapped_line(query: str, neighbours: Neighbours) -> str:
     """`<query>\\t<id>:<score> <id>:<score> ...`, best first, 4 decimals."""
-    items = " ".join(f"{_escape(i)}:{s:.4f}" for i, s in neighbours)
-    return f"{_escape(query)}\t{items}"
+    items = " ".join(f"{i}:{s:.4f}" for i, s in neighbours)
+    if not items.isprintable() or items.count(" ") != max(len(neighbours) - 1, 0):  # cheap; then say which
+        for ident, _ in neighbours:
+            check_id(ident)
+    return f"{check_id(query)}\t{items}"
 
 
 def parse_mapped_line(line: str) -> tuple[str, Neighbours]:
     query, _, rest = line.rstrip("\n").partition("\t")
     out = []
-    for token in rest.split():
-        ident, _, score = token.rpartition(":")
-        out.append((_unescape(ident), float(score)))
-    return _unescape(query), out
+    for token in rest.split(" "):
+        if token:
+            ident, _, score = token.rpartition(":")
+            out.append((ident, float(score)))
+    return query, out
 
 
 def write_mapped(path: str | os.PathLike, results: Iterator[tuple[str, Neighbours]]) -> int:
-    """Write results atomically; returns the number of lines."""
-    lines = [format_mapped_line(q, n) for q, n in results]
-    atomic_write_text(Path(path), "".join(line + "\n" for line in lines))
-    return len(lines)
+    """Write results atomically, line by line as they come; returns the number of lines."""
+    count = 0
+    with atomic_open(Path(path), "w", encoding="utf-8") as handle:
+        for query, neighbours in results:
+            handle.write(format_mapped_line(query, neighbours) + "\n")
+            count += 1
+    return count
 
 
 def read_mapped(path: str | os.PathLike) -> dict[str, Neighbours]:
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8", newline="\n") as handle:
         return dict(parse_mapped_line(line) for line in handle if line.strip())
 
 
 # ---- exact search, streamed over shards ------------------------------------
-def _merge_topk(scores: np.ndarray, index: np.ndarray, new_scores: np.ndarray, new_index: np.ndarray,
-                k: int) -> tuple[np.ndarray, np.ndarray]:
-    s = np.concatenate([scores, new_scores], axis=1)
-    i = np.concatenate([index, new_index], axis=1)
-    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(s, order, 1), np.take_along_axis(i, order, 1)
-
-
 def exact_knn(queries: np.ndarray, db: DescriptorStore, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k inner products of queries against every row of the store (global row numbers).
+    """Top-k inner products of queries against every row of the store (global row numbers; -1: none).
 
-    Consecutive shards are read into blocks of about DB_BLOCK rows, one block in memory at a time.
+    Consecutive shards are read into blocks of about DB_BLOCK rows, one block in memory at a time, and
+    merged in a result heap (faiss.contrib's streamed ground truth).
     """
     import faiss
+    from faiss.contrib.exhaustive_search import knn_ground_truth
 
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
-    index = np.zeros((len(queries), 0), dtype=np.int64)
-    offset = 0
-    for rows in _row_blocks(db, DB_BLOCK):
-        kk = min(k, len(rows))
-        s, i = faiss.knn(queries, rows, kk, metric=faiss.METRIC_INNER_PRODUCT)
-        scores, index = _merge_topk(scores, index, s, i + offset, k)
-        offset += len(rows)
+    scores, index = knn_ground_truth(queries, _row_blocks(db, DB_BLOCK), k, faiss.METRIC_INNER_PRODUCT, ngpu=0)
+    # A block smaller than k pads with (-FLT_MAX, -1) and the offset shifts those -1; put them back.
+    index[scores <= -0.5 * np.finfo(np.float32).max] = -1
     return scores, index
 
 
@@ -164,10 +155,7 @@ def build_index(db: DescriptorStore, factory: str, *, train_size: int = 100_000,
         index.train(sample_rows(db, train_size, seed))
     for shard in db.shards():
         index.add(np.ascontiguousarray(shard.vectors(), dtype=np.float32))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    faiss.write_index(index, str(tmp))
-    os.replace(tmp, path)
+    atomic_write_with(path, lambda tmp: faiss.write_index(index, str(tmp)))
     stale = re.compile(re.escape(_index_stem(factory)) + r"\.[0-9a-f]{12}\.faiss")
     for old in path.parent.iterdir():
         if old != path and stale.fullmatch(old.name):
