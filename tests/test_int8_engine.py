@@ -233,3 +233,23 @@ def test_default_model_passes_the_gate_and_auto_picks_int8(capsys):
     assert gate.median_cosine >= int8.GATE_MEDIAN_COSINE and gate.agreement >= int8.GATE_AGREEMENT
     assert gate.threshold == spec.info.get("recommended_cosine_threshold", spec.info.get("recommended_threshold"))
     assert engines.open_engine("auto", spec.proto, spec.weights).name == "onnxruntime-int8"
+
+
+def test_a_store_holds_int8_or_fp32_descriptors_not_both(tmp_path, tiny, tiny_int8, capsys):
+    import cv2
+
+    from myPython.apps.cli import main
+    from myPython.common import assets
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in assets.perception_images()[:3]:
+        cv2.imwrite(str(photos / path.name), cv2.imread(str(path)))
+    store = tmp_path / "store"
+    model = ["--proto", str(tiny[0]), "--weights", str(tiny[1])]
+    assert main(["embed", str(photos), "--out", str(store), "--quiet", "--engine", "onnxruntime-int8", *model]) == 0
+    meta = json.loads((store / "meta.json").read_text())
+    assert meta["engine"] == "onnxruntime-int8" and meta["settings"].endswith("_int8")
+    capsys.readouterr()
+    assert main(["embed", str(photos), "--out", str(store), "--quiet", "--engine", "onnxruntime", *model]) == 1
+    assert "other settings" in capsys.readouterr().err
