@@ -115,7 +115,9 @@ def calibrate_threshold(proto: Path, weights: Path, target_precision: float = 0.
     from myPython.pool.images import load_image
     from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings
 
-    extractor = DescriptorExtractor.from_files(proto, weights, ExtractionSettings(mean_bgr=NSFW_MEAN_BGR))
+    # fp32: the threshold is calibrated on exact descriptors (`auto` may run int8 once a sidecar exists).
+    extractor = DescriptorExtractor.from_files(proto, weights, ExtractionSettings(mean_bgr=NSFW_MEAN_BGR),
+                                               engine="onnxruntime")
     originals = [load_image(p) for p in assets.perception_images()]
     distractors = [load_image(p) for p in assets.skimage_photos()]
     base = extractor.describe_batch(originals + distractors)
