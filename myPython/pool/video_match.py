@@ -1,0 +1,263 @@
+"""Video-level same-origin matching: candidate pairs from a frame kNN search, then temporal alignment.
+
+1. Candidates. Every frame of the query videos looks up its `knn` nearest
+   frames with FAISS (pool/search.py's machinery: exact and streamed over
+   the shards, or any index factory string). Each neighbour frame of another
+   video at or above the frame threshold is a vote for that video pair;
+   uninformative frames (pool/informative.py) do not vote. Votes are summed
+   per pair in compact arrays, and each query video keeps its
+   `max_candidates` best reference videos, so memory is O(frames +
+   videos x max_candidates) and no loop ever runs over all pairs of videos.
+2. Alignment. For each candidate pair the two videos' frame-similarity
+   matrix (a few hundred cells for short clips) is computed from the
+   descriptors, uninformative frames are taken out, and pool/temporal.py
+   finds the matched segments (speed 0.5x..2x, several per pair).
+3. Scores. A segment's score is a logistic function of its evidence (mean
+   similarity, contrast to the rest of its rows and columns, number of
+   frames), with weights and threshold calibrated on training videos when
+   the model is built (datasets/video_calibration.py); higher is more
+   certain, and the pair's score is its best segment's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from myPython.common.fileio import atomic_write_text
+from myPython.common.ids import split_row_id
+from myPython.pool.search import SearchOptions, _knn_blocks
+from myPython.pool.store import DescriptorStore
+from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_features
+
+CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
+PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
+FEATURES = ("mean", "contrast", "log_frames")
+# Used when a model has no calibrated video scorer (a hand-picked, conservative default).
+DEFAULT_SCORER = {"weights": [8.0, 8.0, 1.0], "bias": -7.0}
+
+
+@dataclass
+class MatchOptions:
+    """How videos are matched; `calibrated_options` fills them from a model's sidecar."""
+
+    frame_threshold: float = 0.3  # cosine at which a frame pair votes and counts as a candidate match
+    uninformative: float = 0.8  # frames at least this close to the noise set are no evidence
+    knn: int = 20  # neighbour frames looked up per query frame
+    max_candidates: int = 30  # reference videos aligned per query video
+    aligner: str = "hough"
+    align: AlignOptions = field(default_factory=AlignOptions)
+    scorer: dict = field(default_factory=lambda: dict(DEFAULT_SCORER))
+    factory: str = "Flat"
+    nprobe: int | None = None
+    ef_search: int | None = None
+
+
+@dataclass
+class VideoMatch:
+    query_id: str
+    ref_id: str
+    segments: list[Segment]
+
+    @property
+    def score(self) -> float:
+        return max((s.score for s in self.segments), default=0.0)
+
+
+def score_segment(features: dict, scorer: dict) -> float:
+    """Logistic score in (0, 1) of a segment's evidence."""
+    x = [features["mean"], features["contrast"], math.log(max(1, features["frames"]))]
+    z = scorer["bias"] + sum(w * v for w, v in zip(scorer["weights"], x))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+class VideoRows:
+    """The frames of every video of a store: rows in time order, their times, and their descriptors."""
+
+    def __init__(self, store: DescriptorStore) -> None:
+        self.store = store.snapshot()
+        self.shards = self.store.shards()
+        self.offsets = np.cumsum([0] + [s.rows for s in self.shards])
+        index: dict[str, int] = {}
+        video_of_row = np.full(int(self.offsets[-1]), -1, np.int64)
+        times = np.zeros(int(self.offsets[-1]), np.float64)
+        row = 0
+        for shard in self.shards:
+            for ident in shard.ids():
+                video, t = split_row_id(ident)
+                if t is not None:
+                    video_of_row[row] = index.setdefault(video, len(index))
+                    times[row] = t
+                row += 1
+        self.ids = list(index)
+        self.video_of_row = video_of_row
+        self.times_of_row = times
+        frames = np.flatnonzero(video_of_row >= 0)
+        order = frames[np.lexsort((times[frames], video_of_row[frames]))]
+        starts = np.searchsorted(video_of_row[order], np.arange(len(self.ids) + 1))
+        self._order, self._starts = order, starts
+        self._mmaps: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self, video: int) -> np.ndarray:
+        return self._order[self._starts[video] : self._starts[video + 1]]
+
+    def times(self, video: int) -> np.ndarray:
+        return self.times_of_row[self.rows(video)]
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Descriptors of global row numbers, read from the (memory-mapped) shards."""
+        shard_of = np.searchsorted(self.offsets, rows, side="right") - 1
+        out = np.empty((len(rows), self.store.dim), np.float32)
+        for s in np.unique(shard_of):
+            if s not in self._mmaps:
+                self._mmaps[int(s)] = self.shards[s].vectors()
+            pick = shard_of == s
+            out[pick] = self._mmaps[int(s)][rows[pick] - self.offsets[s]]
+        return out
+
+    def all_rows(self) -> Iterator[np.ndarray]:
+        """Every row's descriptor, shard by shard."""
+        for shard in self.shards:
+            yield np.asarray(shard.vectors(), np.float32)
+
+
+def _backgrounds(videos: VideoRows, noise: np.ndarray) -> np.ndarray:
+    from myPython.pool.informative import background
+
+    parts = [background(rows, noise) for rows in videos.all_rows()]
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndarray, db_bg: np.ndarray,
+                    options: MatchOptions) -> list[tuple[int, int, float]]:
+    """(query video, db video, votes) from a frame kNN search, at most max_candidates per query video."""
+    n_db = max(1, len(db))
+    keys = np.zeros(0, np.int64)
+    votes = np.zeros(0, np.float64)
+    search = SearchOptions(top_k=options.knn, factory=options.factory, nprobe=options.nprobe,
+                           ef_search=options.ef_search)
+    row = 0
+    for query_ids, scores, found in _knn_blocks(db.store, queries.store, options.knn + int(same), search):
+        rows = np.arange(row, row + len(query_ids))
+        row += len(query_ids)
+        qv = queries.video_of_row[rows][:, None]
+        safe = np.maximum(found, 0)
+        rv = db.video_of_row[safe]
+        ok = ((found >= 0) & (qv >= 0) & (rv >= 0) & (scores >= options.frame_threshold)
+              & (q_bg[rows][:, None] < options.uninformative) & (db_bg[safe] < options.uninformative))
+        if same:
+            ok &= qv != rv
+        a = np.broadcast_to(qv, found.shape)[ok]
+        b = rv[ok]
+        if same:  # one unordered pair, the earlier video first
+            a, b = np.minimum(a, b), np.maximum(a, b)
+        keys = np.concatenate([keys, a * n_db + b])
+        votes = np.concatenate([votes, scores[ok].astype(np.float64)])
+        keys, inverse = np.unique(keys, return_inverse=True)
+        votes = np.bincount(inverse, weights=votes, minlength=len(keys))
+        if len(keys) > PRUNE_PAIRS:
+            keys, votes = _prune(keys, votes, n_db, options.max_candidates)
+    keys, votes = _prune(keys, votes, n_db, options.max_candidates)
+    return [(int(k // n_db), int(k % n_db), float(v)) for k, v in zip(keys, votes)]
+
+
+def _prune(keys: np.ndarray, votes: np.ndarray, n_db: int, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep each query video's `keep` best-voted pairs (keys sorted by query video stay sorted)."""
+    q = keys // n_db
+    order = np.lexsort((-votes, q))
+    q_sorted = q[order]
+    rank = np.arange(len(order)) - np.searchsorted(q_sorted, q_sorted)
+    chosen = np.sort(order[rank < keep])
+    return keys[chosen], votes[chosen]
+
+
+def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_vectors: np.ndarray,
+               r_times: np.ndarray, r_bg: np.ndarray, options: MatchOptions) -> list[Segment]:
+    """Scored segments of one pair of videos, best first."""
+    sim = q_vectors @ r_vectors.T
+    # Uninformative frames are no evidence: their cells can never be matches.
+    sim[q_bg >= options.uninformative, :] = -1.0
+    sim[:, r_bg >= options.uninformative] = -1.0
+    segments = ALIGNERS[options.aligner](sim, q_times, r_times, options.align)
+    for seg in segments:
+        seg.features = segment_features(seg, sim)
+        seg.score = score_segment(seg.features, options.scorer)
+    segments.sort(key=lambda s: -s.score)
+    return segments
+
+
+def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: MatchOptions,
+                 noise: np.ndarray) -> Iterator[VideoMatch]:
+    """Candidate pairs of videos with their scored segments (pairs in query-video order)."""
+    same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
+    db_rows = VideoRows(db)
+    q_rows = db_rows if same else VideoRows(queries)
+    if q_rows.store.dim != db_rows.store.dim:
+        raise ValueError(f"queries have dimension {q_rows.store.dim}, the database {db_rows.store.dim}")
+    db_bg = _backgrounds(db_rows, noise)
+    q_bg = db_bg if same else _backgrounds(q_rows, noise)
+    pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options)
+    current, q_data = -1, None
+    for qv, rv, _ in pairs:
+        if qv != current:
+            rows = q_rows.rows(qv)
+            current, q_data = qv, (q_rows.vectors(rows), q_rows.times(qv), q_bg[rows])
+        rows = db_rows.rows(rv)
+        segments = align_pair(*q_data, db_rows.vectors(rows), db_rows.times(rv), db_bg[rows], options)
+        if segments:
+            yield VideoMatch(q_rows.ids[qv], db_rows.ids[rv], segments)
+
+
+def csv_rows(matches: list[VideoMatch], threshold: float) -> list[tuple]:
+    """One row per segment scoring >= threshold, best first (ties: by ids, then times)."""
+    rows = [(m.query_id, m.ref_id, s.query_start, s.query_end, s.ref_start, s.ref_end, s.score)
+            for m in matches for s in m.segments if s.score >= threshold]
+    rows.sort(key=lambda r: (-r[6], r[0], r[1], r[2], r[4]))
+    return rows
+
+
+def write_matches_csv(path: str | os.PathLike, rows: list[tuple]) -> None:
+    """The VSC22 matching-track CSV, written atomically."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for q, r, qs, qe, rs, re_, score in rows:
+        writer.writerow([q, r, f"{qs:.3f}", f"{qe:.3f}", f"{rs:.3f}", f"{re_:.3f}", f"{score:.6f}"])
+    atomic_write_text(Path(path), buf.getvalue())
+
+
+def read_matches_csv(path: str | os.PathLike) -> list[tuple]:
+    """Rows of a matching CSV as (query_id, ref_id, qs, qe, rs, re, score)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = tuple(next(reader, ()))
+        if header != CSV_HEADER:
+            raise ValueError(f"{path}: not a match-videos CSV (header {','.join(header)!r})")
+        return [(r[0], r[1], *map(float, r[2:7])) for r in reader if r]
+
+
+def calibrated_options(info: dict, **overrides) -> MatchOptions:
+    """MatchOptions from a model's sidecar `info` (its `video_matching` entry), then overrides."""
+    cal = info.get("video_matching", {})
+    options = MatchOptions()
+    cosine = info.get("recommended_cosine_threshold", info.get("recommended_threshold"))
+    for key in ("frame_threshold", "uninformative", "aligner", "scorer"):
+        if key in cal:
+            setattr(options, key, cal[key])
+    if "frame_threshold" not in cal and cosine is not None:
+        options.frame_threshold = float(cosine)
+    options.align.match_threshold = options.frame_threshold
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(options, key, value)
+    return options
