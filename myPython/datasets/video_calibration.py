@@ -17,7 +17,6 @@ TARGET_PRECISION. Everything is deterministic.
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -88,11 +87,6 @@ def build_training_pool(root: Path) -> dict[str, list[Piece]]:
 
 
 # ---- fitting ---------------------------------------------------------------
-def _features(seg) -> list[float]:
-    f = seg.features
-    return [f["mean"], f["contrast"], math.log(max(1, f["frames"]))]
-
-
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iterations: int = 50) -> tuple[np.ndarray, float]:
     """Weights and bias of an L2-regularised logistic regression (Newton's method, deterministic)."""
     xb = np.hstack([x, np.ones((len(x), 1))])
@@ -113,6 +107,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iterations: int
 def segment_labels(matches, truth) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of every scored segment: 1 when its pair is true and it overlaps a true segment."""
     from evaluation.video_matching import oriented
+    from myPython.pool.video_match import feature_vector
 
     xs, ys = [], []
     for m in matches:
@@ -121,9 +116,9 @@ def segment_labels(matches, truth) -> tuple[np.ndarray, np.ndarray]:
                                   0.0))
             good = any(min(s[1], t[1]) > max(s[0], t[0]) and min(s[3], t[3]) > max(s[2], t[2])
                        for t in truth.get(key, []))
-            xs.append(_features(seg))
+            xs.append(feature_vector(seg.features))
             ys.append(1.0 if good else 0.0)
-    return np.asarray(xs, np.float64).reshape(-1, 3), np.asarray(ys)
+    return np.asarray(xs, np.float64).reshape(len(ys), -1), np.asarray(ys)
 
 
 def lowest_threshold(scores: np.ndarray, positive: np.ndarray, target: float) -> float:

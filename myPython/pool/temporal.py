@@ -130,7 +130,7 @@ def hough_segments(sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, options: Ali
             a_fit = float(np.clip(np.polyfit(xi, yi, 1, w=np.sqrt(wi))[0], SPEEDS[0], SPEEDS[-1]))
             b_fit = float(np.average(yi - a_fit * xi, weights=wi))
             refit = np.abs(y - (a_fit * x + b_fit)) <= tol
-            if w[refit].sum() >= w[inlier].sum():  # keep the fit only when it holds at least as much evidence
+            if w[refit].sum() > w[inlier].sum() + 1e-9:  # keep the fit only when it gathers more evidence
                 a, b, inlier = a_fit, b_fit, refit
         line = _one_per_frame(matches[inlier], w[inlier] - 0.01 * np.abs(y - (a * x + b))[inlier])
         runs = [r for r in _runs(line, tq, options.max_gap * sq) if len(r) >= options.min_frames]
@@ -218,5 +218,9 @@ def segment_features(seg: Segment, sim: np.ndarray) -> dict:
         col = np.delete(block[:, b], np.arange(max(0, a - 1), min(block.shape[0], a + 2)))
         rest = np.concatenate([row, col])
         off.append(values[n] - np.median(rest) if len(rest) else 0.0)
+    # Agreement: the share of matched frames whose best cell, in their whole row and column, is on the
+    # line (within one frame). Near 1 for a copy of changing content, at chance for look-alike frames.
+    row_best, col_best = np.argmax(sim[i, :], axis=1), np.argmax(sim[:, j], axis=0)
+    agree = (np.abs(row_best - j) <= 1) & (np.abs(col_best - i) <= 1)
     return {"frames": int(len(values)), "mean": float(values.mean()), "max": float(values.max()),
-            "contrast": float(np.mean(off))}
+            "contrast": float(np.mean(off)), "agreement": float(agree.mean())}

@@ -39,9 +39,9 @@ from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_feat
 
 CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
-FEATURES = ("mean", "contrast", "log_frames")
+FEATURES = ("mean", "contrast", "agreement", "log_frames")  # the scorer's inputs, in order
 # Used when a model has no calibrated video scorer (a hand-picked, conservative default).
-DEFAULT_SCORER = {"weights": [8.0, 8.0, 1.0], "bias": -7.0}
+DEFAULT_SCORER = {"weights": [8.0, 4.0, 4.0, 1.0], "bias": -10.0}
 
 
 @dataclass
@@ -71,10 +71,14 @@ class VideoMatch:
         return max((s.score for s in self.segments), default=0.0)
 
 
+def feature_vector(features: dict) -> list[float]:
+    """The scorer's inputs (FEATURES) from a segment's features."""
+    return [features[name] for name in FEATURES[:-1]] + [math.log(max(1, features["frames"]))]
+
+
 def score_segment(features: dict, scorer: dict) -> float:
     """Logistic score in (0, 1) of a segment's evidence."""
-    x = [features["mean"], features["contrast"], math.log(max(1, features["frames"]))]
-    z = scorer["bias"] + sum(w * v for w, v in zip(scorer["weights"], x))
+    z = scorer["bias"] + sum(w * v for w, v in zip(scorer["weights"], feature_vector(features)))
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 

@@ -1,0 +1,76 @@
+"""Same-origin video pairs with their matched segments -> VSC22 matching-track CSV.
+
+Candidate pairs come from a frame kNN search, each candidate's frame-similarity
+matrix is aligned in time (speed 0.5x..2x, several segments per pair), and one
+row per matched segment is written:
+``query_id,ref_id,query_start,query_end,ref_start,ref_end,score`` (ids are the
+store's video ids, times in seconds, a higher score is more certain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from myPython.apps.options import add_model_args
+from myPython.errors import UsageError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", required=True, help="descriptor store of the reference videos")
+    p.add_argument("--queries", default=None, help="store of the query videos (default: the database itself)")
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="lowest segment score written (default: the model's recommended_video_threshold; "
+                        "0 writes every scored candidate, ranked)")
+    p.add_argument("--knn", type=int, default=None, help="neighbour frames looked up per frame (default 20)")
+    p.add_argument("--max-candidates", type=int, default=None, help="reference videos aligned per query video")
+    p.add_argument("--aligner", choices=["hough", "network"], default=None,
+                   help="temporal alignment (default: the calibrated one)")
+    p.add_argument("--index", default="Flat", help="FAISS factory string for the frame search (default exact)")
+    p.add_argument("--nprobe", type=int, default=None)
+    add_model_args(p)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    if args.threshold is not None and not (math.isfinite(args.threshold) and 0.0 <= args.threshold <= 1.0):
+        raise UsageError(f"--threshold must be within [0, 1] (a segment score), got {args.threshold}")
+    for name in ("knn", "max_candidates"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from myPython.apps.options import open_extractor
+    from myPython.pool.informative import noise_descriptors
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import calibrated_options, csv_rows, match_videos, write_matches_csv
+
+    check_arguments(args)
+    db = DescriptorStore.open(args.db)
+    queries = DescriptorStore.open(args.queries) if args.queries else None
+    spec, extractor = open_extractor(args)
+    fingerprint = spec.fingerprint()
+    for store in (db, queries):
+        if store is None:
+            continue
+        if store.meta.get("model") not in (None, fingerprint) or \
+                store.meta.get("settings") not in (None, extractor.settings.key()):
+            raise UsageError(f"{store.root}: embedded with another model or settings "
+                             f"({store.meta.get('model_name', '?')}, {store.meta.get('settings', '?')}); "
+                             "give the same model options as for embed")
+    info = spec.info
+    threshold = args.threshold if args.threshold is not None else info.get("recommended_video_threshold")
+    if threshold is None:
+        raise UsageError("the model has no recommended_video_threshold; give --threshold")
+    options = calibrated_options(info, knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner,
+                                 factory=args.index, nprobe=args.nprobe)
+    noise = noise_descriptors(extractor, fingerprint)
+    matches = list(match_videos(db, queries, options, noise))
+    rows = csv_rows(matches, threshold)
+    write_matches_csv(args.out, rows)
+    pairs = len({(r[0], r[1]) for r in rows})
+    print(f"match-videos: {len(matches)} candidate pairs aligned; {len(rows)} segments of {pairs} video pairs "
+          f"with score >= {threshold:g} written to {args.out}")
+    return 0
