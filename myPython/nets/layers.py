@@ -14,9 +14,9 @@ from typing import Any
 import caffe
 import cv2
 import numpy as np
-import yaml
 from scipy.spatial.distance import cdist
 
+from myPython.nets.param_str import parse_param_str
 from myPython.retrieval.grid import rmac_rois
 
 __all__ = [
@@ -33,17 +33,7 @@ __all__ = [
 
 def _parse_params(layer: caffe.Layer, allowed: Iterable[str]) -> dict[str, Any]:
     """The layer's param_str as a dict ("" and "{}" give {}); unknown keys are an error."""
-    text = (layer.param_str or "").strip()
-    params = yaml.safe_load(text) if text else None
-    if params is None:
-        return {}
-    name = type(layer).__name__
-    if not isinstance(params, dict):
-        raise ValueError(f"{name}: param_str must be a mapping, got {text!r}")
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise ValueError(f"{name}: unknown param_str keys {sorted(unknown)}; expected some of {sorted(allowed)}")
-    return params
+    return parse_param_str(layer.param_str, type(layer).__name__, allowed)
 
 
 def _check_counts(layer: caffe.Layer, bottom: Sequence, top: Sequence, bottoms: Iterable[int], tops: int = 1) -> None:
@@ -395,10 +385,3 @@ class LiftedStructSimilaritySoftmaxLossLayer(caffe.Layer):
         scale = float(top[0].diff.reshape(-1)[0])
         grad = scale * _pair_grad(coef + coef.T, features)
         bottom[0].diff[...] = grad.reshape(bottom[0].diff.shape)
-
-
-# Data layers live in their own module; prototxts load them as `module: 'custom_layers'` too.
-from myPython.nets import data_layers as _data_layers  # noqa: E402
-from myPython.nets.data_layers import *  # noqa: E402,F401,F403
-
-__all__ += _data_layers.__all__

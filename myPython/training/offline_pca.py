@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from myPython.errors import UsageError
+from myPython.retrieval.functional import l2_normalize, roi_max_pool
+from myPython.retrieval.preparation import MODEL_MEAN_BGR
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -183,29 +185,8 @@ def write_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], pc
 # --------------------------------------------------------------------------------------------
 
 
-def _round(v: np.ndarray) -> np.ndarray:
-    return np.sign(v) * np.floor(np.abs(v) + 0.5)  # C round(): half away from zero
-
-
-def roi_max_pool(features: np.ndarray, rois: np.ndarray, scale: float) -> np.ndarray:
-    """Fast-RCNN ROIPooling with one bin: C x H x W map, R x 4 (x1, y1, x2, y2) boxes -> R x C maxima."""
-    c, h, w = features.shape
-    out = np.zeros((len(rois), c), dtype=np.float32)
-    for r, (x1, y1, x2, y2) in enumerate(_round(np.asarray(rois, np.float64) * scale).astype(int)):
-        xs, ys = min(max(x1, 0), w), min(max(y1, 0), h)
-        xe = min(max(x1 + max(x2 - x1 + 1, 1), 0), w)
-        ye = min(max(y1 + max(y2 - y1 + 1, 1), 0), h)
-        if xe > xs and ye > ys:
-            out[r] = features[:, ys:ye, xs:xe].reshape(c, -1).max(axis=1)
-    return out
-
-
-def _l2(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-12)
-
-
 def extract(net, images: Sequence[str | os.PathLike[str]], layers: Sequence[str], S: int = 512, L: int = 2,
-            mean: Sequence[float] = (103.93900299, 116.77899933, 123.68000031),
+            mean: Sequence[float] = MODEL_MEAN_BGR,
             output: str | None = "rmac/normalized") -> tuple[np.ndarray | None, dict[str, list[np.ndarray]]]:
     """Per image: the net's descriptor (``output``) and L2-normalised regional features of ``layers``.
 
@@ -233,7 +214,7 @@ def extract(net, images: Sequence[str | os.PathLike[str]], layers: Sequence[str]
             else:
                 stride = 2 ** round(np.log2(w / blob.shape[3]))
                 feats = roi_max_pool(blob[0], rois[:, 1:], 1.0 / stride)
-            regional[name].append(_l2(feats.astype(np.float64)).astype(np.float32))
+            regional[name].append(l2_normalize(feats.astype(np.float64)).astype(np.float32))
     return (np.stack(master) if output else None), regional
 
 
@@ -244,12 +225,12 @@ def extract(net, images: Sequence[str | os.PathLike[str]], layers: Sequence[str]
 
 def raw_rmac(regions: Sequence[np.ndarray]) -> np.ndarray:
     """Raw R-MAC: L2 of the sum of the (L2-normalised) regional vectors of each image."""
-    return _l2(np.stack([r.sum(axis=0) for r in regions]))
+    return l2_normalize(np.stack([r.sum(axis=0) for r in regions]))
 
 
 def pca_rmac(regions: Sequence[np.ndarray], pca: PCA) -> np.ndarray:
     """R-MAC through a PCA: per-region transform, L2, sum per image, L2."""
-    return _l2(np.stack([_l2(pca.transform(r)).sum(axis=0) for r in regions]))
+    return l2_normalize(np.stack([l2_normalize(pca.transform(r)).sum(axis=0) for r in regions]))
 
 
 def experiment_descriptors(master: np.ndarray | None, regional: Mapping[str, list[np.ndarray]],
@@ -257,16 +238,16 @@ def experiment_descriptors(master: np.ndarray | None, regional: Mapping[str, lis
     """Descriptors of every offline configuration (name -> N x D, rows unit length)."""
     out: dict[str, np.ndarray] = {}
     if master is not None:
-        out["master"] = _l2(master)
+        out["master"] = l2_normalize(master)
     raw = {name: raw_rmac(regs) for name, regs in regional.items()}
     for name, x in raw.items():
         out[f"raw:{name}"] = x
     if len(raw) > 1:
-        out["raw-concat"] = _l2(np.concatenate(list(raw.values()), axis=1))
-        out["raw-concat-dimw"] = _l2(np.concatenate([x * x.shape[1] for x in raw.values()], axis=1))
+        out["raw-concat"] = l2_normalize(np.concatenate(list(raw.values()), axis=1))
+        out["raw-concat-dimw"] = l2_normalize(np.concatenate([x * x.shape[1] for x in raw.values()], axis=1))
     if master is not None and raw:
         parts = [out["master"] * master.shape[1]] + [x * x.shape[1] for x in raw.values()]
-        out["master+raw"] = _l2(np.concatenate(parts, axis=1))
+        out["master+raw"] = l2_normalize(np.concatenate(parts, axis=1))
     pcas = {}
     for name, regs in regional.items():
         stacked = np.concatenate(regs)
@@ -276,7 +257,7 @@ def experiment_descriptors(master: np.ndarray | None, regional: Mapping[str, lis
         out[f"pca:{name}"] = pcas[name]
     if master is not None and pcas:
         parts = [x * x.shape[1] for x in pcas.values()] + [out["master"] * master.shape[1]]
-        out["pca-concat+master"] = _l2(np.concatenate(parts, axis=1))
+        out["pca-concat+master"] = l2_normalize(np.concatenate(parts, axis=1))
     return out
 
 
