@@ -24,8 +24,20 @@ from pathlib import Path
 import numpy as np
 
 from myPython.common import assets
-from myPython.datasets.video_edits import (FPS, Clip, Piece, edited_copies, excerpt, fade_in_from_black, insert,
-                                           pan_clip, pool_truth, read_clip, scene_recording, write_pool)
+from myPython.datasets.video_edits import (
+    FPS,
+    Clip,
+    Piece,
+    edited_copies,
+    excerpt,
+    fade_in_from_black,
+    insert,
+    pan_clip,
+    pool_truth,
+    read_clip,
+    scene_recording,
+    write_pool,
+)
 
 TARGET_PRECISION = 0.98
 CALIBRATION_VERSION = "1"
