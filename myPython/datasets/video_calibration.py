@@ -36,13 +36,14 @@ from myPython.datasets.video_edits import (
     pool_truth,
     read_clip,
     scene_recording,
+    still_clip,
     write_pool,
 )
 
 TARGET_PRECISION = 0.98
 CALIBRATION_VERSION = "1"
 PAN_PHOTOS = ["astronaut.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg", "retina.jpg", "chelsea.png",
-              "ihc.png", "motorcycle_right.png"]
+              "ihc.png", "camera.png"]
 REAL_CLIPS = ["v2.m4v", "bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4"]
 V2_FPS = 24000 / 1001
 
@@ -69,6 +70,9 @@ def training_sources() -> dict[str, Clip]:
     room, actor = (load_image(p) for p in assets.skimage_photos(["motorcycle_left.png", "coins.png"]))
     for seed in (1, 2):  # two recordings of one scene: not copies of each other
         clips[f"scene_take{seed}"] = scene_recording(room, actor, f"scene_take{seed}", 8.0, seed=seed)
+    # A still shot and one from a second camera beside it (a stereo pair): alike, not copies.
+    for n, path in enumerate(assets.skimage_photos(["motorcycle_left.png", "motorcycle_right.png"])):
+        clips[f"still_{path.stem}"] = still_clip(load_image(path), f"still_{path.stem}", 6.0, seed=10 + n)
     return clips
 
 
@@ -79,7 +83,7 @@ def build_training_pool(root: Path) -> dict[str, list[Piece]]:
     clips: dict[str, tuple[Clip, int]] = {}
     for name, clip in sources.items():
         clips[f"{name}.mp4"] = (clip, 800_000)
-        if not name.startswith("scene_take2"):
+        if name not in ("scene_take2", "still_motorcycle_right"):
             clips.update(edited_copies(name, clip))
     names = sorted(sources)
     for n, name in enumerate(names):  # a 4 s piece of each source inside another source

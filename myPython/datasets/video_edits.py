@@ -170,11 +170,11 @@ def pan_clip(photo: np.ndarray, name: str, seconds: float, seed: int, size: tupl
     rng = np.random.default_rng(seed)
     h, w = photo.shape[:2]
     n = int(seconds * FPS)
-    keys = rng.uniform(0, 1, size=(4, 3))  # x, y, zoom at 4 key points
-    t = np.linspace(0, 3, n)
+    keys = rng.uniform(0, 1, size=(8, 3))  # x, y, zoom at 8 key points: a brisk hand-held pan
+    t = np.linspace(0, 7, n)
     frames = []
     for k in range(n):
-        x, y, z = (np.interp(t[k], np.arange(4), keys[:, c]) for c in range(3))
+        x, y, z = (np.interp(t[k], np.arange(8), keys[:, c]) for c in range(3))
         cw = w * (0.45 + 0.35 * z)
         ch = min(h, cw * size[1] / size[0])
         cw = ch * size[0] / size[1]
@@ -212,6 +212,14 @@ def scene_recording(room: np.ndarray, actor: np.ndarray, name: str, seconds: flo
         frame[y : y + side, x : x + side] = sprite
         noise = rng.normal(0, 4, frame.shape)
         frames.append(np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8))
+    return source_clip(frames, name)
+
+
+def still_clip(image: np.ndarray, name: str, seconds: float, seed: int, size: tuple[int, int] = (320, 240)) -> Clip:
+    """A fixed camera on a still scene: the same picture with fresh sensor noise in every frame."""
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    frames = [np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8) for _ in range(int(seconds * FPS))]
     return source_clip(frames, name)
 
 

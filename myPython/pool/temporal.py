@@ -202,25 +202,23 @@ ALIGNERS = {"hough": hough_segments, "network": network_segments}
 
 
 def segment_features(seg: Segment, sim: np.ndarray) -> dict:
-    """Evidence of one segment: frames, mean similarity, and contrast inside the segment's own block.
+    """Evidence of one segment: frames, mean similarity, margin and agreement.
 
-    The contrast compares each matched cell with the median of the other cells of its row and column
-    within the segment (two or more frames off the line): a copy of moving content has a sharp
-    diagonal, a static scene (or two recordings of one) is alike everywhere in the block.
+    Margin: the median, over the matched cells, of how much each beats the best other cell of its
+    row and column (two or more frames off the line). Agreement: the share of matched cells that are
+    the best of their row and column (within one frame). A copy of changing content has a sharp
+    diagonal (both high); two recordings of one scene, or a static shot, are alike everywhere (both at
+    chance), so only a very high similarity can speak for them.
     """
     i, j = seg.pairs[:, 0], seg.pairs[:, 1]
     values = sim[i, j].astype(np.float64)
-    i0, i1, j0, j1 = i.min(), i.max() + 1, j.min(), j.max() + 1
-    block = sim[i0:i1, j0:j1].astype(np.float64)
-    off = []
-    for n, (a, b) in enumerate(zip(i - i0, j - j0)):
-        row = np.delete(block[a], np.arange(max(0, b - 1), min(block.shape[1], b + 2)))
-        col = np.delete(block[:, b], np.arange(max(0, a - 1), min(block.shape[0], a + 2)))
+    margins = []
+    for a, b in zip(i, j):
+        row = np.delete(sim[a], np.arange(max(0, b - 1), min(sim.shape[1], b + 2)))
+        col = np.delete(sim[:, b], np.arange(max(0, a - 1), min(sim.shape[0], a + 2)))
         rest = np.concatenate([row, col])
-        off.append(values[n] - np.median(rest) if len(rest) else 0.0)
-    # Agreement: the share of matched frames whose best cell, in their whole row and column, is on the
-    # line (within one frame). Near 1 for a copy of changing content, at chance for look-alike frames.
+        margins.append(sim[a, b] - rest.max() if len(rest) else 0.0)
     row_best, col_best = np.argmax(sim[i, :], axis=1), np.argmax(sim[:, j], axis=0)
     agree = (np.abs(row_best - j) <= 1) & (np.abs(col_best - i) <= 1)
     return {"frames": int(len(values)), "mean": float(values.mean()), "max": float(values.max()),
-            "contrast": float(np.mean(off)), "agreement": float(agree.mean())}
+            "margin": float(np.median(margins)), "agreement": float(agree.mean())}

@@ -13,8 +13,8 @@
    descriptors, uninformative frames are taken out, and pool/temporal.py
    finds the matched segments (speed 0.5x..2x, several per pair).
 3. Scores. A segment's score is a logistic function of its evidence (mean
-   similarity, contrast to the rest of its rows and columns, number of
-   frames), with weights and threshold calibrated on training videos when
+   similarity, margin over and agreement with the rest of its rows and
+   columns, number of frames), with weights and threshold calibrated on training videos when
    the model is built (datasets/video_calibration.py); higher is more
    certain, and the pair's score is its best segment's.
 """
@@ -39,7 +39,7 @@ from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_feat
 
 CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
-FEATURES = ("mean", "contrast", "agreement", "log_frames")  # the scorer's inputs, in order
+FEATURES = ("mean", "margin", "agreement", "log_frames")  # the scorer's inputs, in order
 # Used when a model has no calibrated video scorer (a hand-picked, conservative default).
 DEFAULT_SCORER = {"weights": [8.0, 4.0, 4.0, 1.0], "bias": -10.0}
 
@@ -265,3 +265,30 @@ def calibrated_options(info: dict, **overrides) -> MatchOptions:
         if value is not None:
             setattr(options, key, value)
     return options
+
+
+def video_groups(rows: list[tuple], threshold: float, min_link_fraction: float = 1.0) -> list[dict]:
+    """Groups of videos linked by matches scoring >= threshold (pool/groups.py: no chaining).
+
+    Each member lists its matched segments with the other members of its group.
+    """
+    from myPython.pool.groups import group_links
+
+    rows = [r for r in rows if r[6] >= threshold and r[0] != r[1]]
+    videos = sorted({r[0] for r in rows} | {r[1] for r in rows})
+    index = {v: n for n, v in enumerate(videos)}
+    a = np.array([index[r[0]] for r in rows], np.int64)
+    b = np.array([index[r[1]] for r in rows], np.int64)
+    score = np.array([r[6] for r in rows], np.float64)
+    out = []
+    for group in group_links(len(videos), a, b, score, threshold, min_link_fraction=min_link_fraction):
+        members = {videos[m] for m in group.members}
+        segments: dict[str, list[dict]] = {v: [] for v in sorted(members)}
+        for q, r, qs, qe, rs, re_, s in rows:
+            if q in members and r in members:
+                segments[q].append({"with": r, "start": qs, "end": qe, "with_start": rs, "with_end": re_, "score": s})
+                segments[r].append({"with": q, "start": rs, "end": re_, "with_start": qs, "with_end": qe, "score": s})
+        out.append({"size": len(members), "min_score": group.min_score,
+                    "members": [{"video": v, "segments": sorted(segs, key=lambda d: (d["start"], d["with"]))}
+                                for v, segs in segments.items()]})
+    return out

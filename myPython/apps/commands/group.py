@@ -9,11 +9,15 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True)
-    p.add_argument("--threshold", type=float, required=True)
+    p.add_argument("--threshold", type=float, default=None,
+                   help="link score (required for rows; --videos: default the model's recommended_video_threshold)")
     p.add_argument("--neighbours", type=int, default=50, help="neighbours examined per row")
     p.add_argument("--index", default="Flat")
     p.add_argument("--min-size", type=int, default=2)
     p.add_argument("--out", required=True)
+    p.add_argument("--videos", action="store_true",
+                   help="group videos linked by match-videos matches (each member with its matched segments)")
+    p.add_argument("--matches", help="with --videos: a match-videos CSV to group (default: match the store now)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,6 +25,14 @@ def run(args: argparse.Namespace) -> int:
     from myPython.pool.search import find_groups
     from myPython.pool.store import DescriptorStore
 
+    if args.videos:
+        from myPython.apps.commands.match_videos import group_videos
+
+        return group_videos(args)
+    if args.threshold is None:
+        from myPython.errors import UsageError
+
+        raise UsageError("--threshold is required (except with --videos)")
     db = DescriptorStore.open(args.db)
     groups = find_groups(db, args.threshold, neighbours=args.neighbours, factory=args.index,
                          min_size=args.min_size)

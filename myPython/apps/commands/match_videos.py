@@ -41,12 +41,22 @@ def check_arguments(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
 
 
-def run(args: argparse.Namespace) -> int:
+def _with_model_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """`args` completed with the model options' defaults (for commands without them, e.g. group)."""
+    p = argparse.ArgumentParser(add_help=False)
+    add_arguments(p)
+    defaults = vars(p.parse_args(["--db", "-", "--out", "-"]))
+    return argparse.Namespace(**{**defaults, **vars(args)})
+
+
+def scored_matches(args: argparse.Namespace) -> tuple[list, dict]:
+    """(every scored segment as a CSV row, best first; the model's info) for the stores of `args`."""
     from myPython.apps.options import open_extractor
     from myPython.pool.informative import noise_descriptors
     from myPython.pool.store import DescriptorStore
-    from myPython.pool.video_match import calibrated_options, csv_rows, match_videos, write_matches_csv
+    from myPython.pool.video_match import calibrated_options, csv_rows, match_videos
 
+    args = _with_model_defaults(args)
     check_arguments(args)
     db = DescriptorStore.open(args.db)
     queries = DescriptorStore.open(args.queries) if args.queries else None
@@ -60,17 +70,51 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{store.root}: embedded with another model or settings "
                              f"({store.meta.get('model_name', '?')}, {store.meta.get('settings', '?')}); "
                              "give the same model options as for embed")
-    info = spec.info
+    options = calibrated_options(spec.info, knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner,
+                                 factory=args.index, nprobe=args.nprobe)
+    matches = list(match_videos(db, queries, options, noise_descriptors(extractor, fingerprint)))
+    return csv_rows(matches, 0.0), spec.info
+
+
+def default_threshold(args: argparse.Namespace, info: dict) -> float:
     threshold = args.threshold if args.threshold is not None else info.get("recommended_video_threshold")
     if threshold is None:
         raise UsageError("the model has no recommended_video_threshold; give --threshold")
-    options = calibrated_options(info, knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner,
-                                 factory=args.index, nprobe=args.nprobe)
-    noise = noise_descriptors(extractor, fingerprint)
-    matches = list(match_videos(db, queries, options, noise))
-    rows = csv_rows(matches, threshold)
-    write_matches_csv(args.out, rows)
+    return float(threshold)
+
+
+def run(args: argparse.Namespace) -> int:
+    from myPython.pool.video_match import write_matches_csv
+
+    check_arguments(args)
+    rows, info = scored_matches(args)
+    threshold = default_threshold(args, info)
+    kept = [r for r in rows if r[6] >= threshold]
+    write_matches_csv(args.out, kept)
     pairs = len({(r[0], r[1]) for r in rows})
-    print(f"match-videos: {len(matches)} candidate pairs aligned; {len(rows)} segments of {pairs} video pairs "
-          f"with score >= {threshold:g} written to {args.out}")
+    print(f"match-videos: {pairs} candidate pairs scored; {len(kept)} segments of "
+          f"{len({(r[0], r[1]) for r in kept})} video pairs with score >= {threshold:g} written to {args.out}")
+    return 0
+
+
+def group_videos(args: argparse.Namespace) -> int:
+    """`group --videos`: groups of videos linked by accepted matches, with their segments, as JSON."""
+    import json
+    from pathlib import Path
+
+    from myPython.common.fileio import atomic_write_text
+    from myPython.pool.video_match import read_matches_csv, video_groups
+
+    if args.matches:
+        from myPython.retrieval.models import load_model
+
+        rows, info = read_matches_csv(args.matches), load_model().info
+    else:
+        rows, info = scored_matches(args)
+    threshold = default_threshold(args, info)
+    groups = [g for g in video_groups(rows, threshold) if g["size"] >= args.min_size]
+    payload = {"threshold": threshold, "videos": True, "groups": groups}
+    atomic_write_text(Path(args.out), json.dumps(payload, indent=1) + "\n")
+    print(f"group: {len(groups)} groups of videos (largest {max((g['size'] for g in groups), default=0)}) "
+          f"written to {args.out}")
     return 0
