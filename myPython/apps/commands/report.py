@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     rows = None
     if truth is not None:
         rows = threshold_study(mapped, truth, low=args.low, high=1.0, possible=possible_from_store(args.db, truth))
-    data = ReportData(title=args.title, store=store, mapped=mapped, groups=[[m["video"] if isinstance(m, dict) else m for m in g["members"]] for g in groups],
+    # video groups (`group --videos`) list members as {"video": id, "segments": [...]}
+    members = [[m["video"] if isinstance(m, dict) else m for m in g["members"]] for g in groups]
+    data = ReportData(title=args.title, store=store, mapped=mapped, groups=members,
                       truth=truth, threshold=args.threshold, study=rows, max_queries=args.max_queries,
                       video_matches=read_matches_csv(args.matches) if args.matches else [])
     path = write_report(data, args.out)
