@@ -17,6 +17,7 @@ TARGET_PRECISION. Everything is deterministic.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,7 +26,6 @@ import numpy as np
 
 from myPython.common import assets
 from myPython.datasets.video_edits import (
-    FPS,
     Clip,
     Piece,
     edited_copies,
@@ -41,7 +41,6 @@ from myPython.datasets.video_edits import (
 )
 
 TARGET_PRECISION = 0.98
-CALIBRATION_VERSION = "1"
 PAN_PHOTOS = ["astronaut.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg", "retina.jpg", "chelsea.png",
               "ihc.png", "camera.png"]
 REAL_CLIPS = ["v2.m4v", "bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4"]
@@ -83,11 +82,17 @@ def build_training_pool(root: Path) -> dict[str, list[Piece]]:
     clips: dict[str, tuple[Clip, int]] = {}
     for name, clip in sources.items():
         clips[f"{name}.mp4"] = (clip, 800_000)
-        if name not in ("scene_take2", "still_motorcycle_right"):
+        if name.startswith("still_"):
+            # A still shot has no temporal evidence: only a near-identical copy can be told from the
+            # second camera's shot, so the still gets a re-encode and no other edit.
+            if name == "still_motorcycle_left":
+                clips[f"{name}_reencoded.mp4"] = edited_copies(name, clip)[f"{name}_reencoded.mp4"]
+        elif name != "scene_take2":
             clips.update(edited_copies(name, clip))
     names = sorted(sources)
-    for n, name in enumerate(names):  # a 4 s piece of each source inside another source
-        piece, host = sources[name], sources[names[(n + 3) % len(names)]]
+    movers = [n for n in names if not n.startswith("still_")]
+    for n, name in enumerate(movers):  # a 4 s piece of each moving source inside another source
+        piece, host = sources[name], sources[movers[(n + 3) % len(movers)]]
         if piece.duration >= 5 and host.duration >= 4:
             start = min(1.0, piece.duration - 4.0)
             clips[f"{name}_inserted.mp4"] = (insert(host, excerpt(piece, start, start + 4.0), 2.0), 500_000)
@@ -193,7 +198,8 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     from myPython.pool.video_match import MatchOptions, match_videos
     from myPython.retrieval.extractor import DescriptorExtractor
 
-    pool = assets.cache_dir() / "video_calibration" / f"pool-v{CALIBRATION_VERSION}-fps{FPS:g}"
+    digest = hashlib.sha256(calibration_sources()).hexdigest()[:12]  # the files are made by this code
+    pool = assets.cache_dir() / "video_calibration" / f"pool-{digest}"
     pieces = build_training_pool(pool)
     truth = pool_truth(pieces)
     extractor = DescriptorExtractor.from_files(proto, weights, settings)

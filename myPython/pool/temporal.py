@@ -202,23 +202,26 @@ ALIGNERS = {"hough": hough_segments, "network": network_segments}
 
 
 def segment_features(seg: Segment, sim: np.ndarray) -> dict:
-    """Evidence of one segment: frames, mean similarity, margin and agreement.
+    """Evidence of one segment: frames, mean and best similarity, margin, peak and agreement.
 
     Margin: the median, over the matched cells, of how much each beats the best other cell of its
-    row and column (two or more frames off the line). Agreement: the share of matched cells that are
-    the best of their row and column (within one frame). A copy of changing content has a sharp
-    diagonal (both high); two recordings of one scene, or a static shot, are alike everywhere (both at
-    chance), so only a very high similarity can speak for them.
-    """
+    row and column (two or more frames off the line); peak: the same against the mean of those
+    cells, in units of their spread (a z-score: small but consistent peaks count). Agreement: the
+    share of matched cells that are the best of their row and column (within one frame). A copy of
+    changing content has a sharp diagonal (all high); two recordings of one scene, or a static shot,
+    are alike everywhere (all at chance), so only a very high similarity can speak for them.
+    """"""
     i, j = seg.pairs[:, 0], seg.pairs[:, 1]
     values = sim[i, j].astype(np.float64)
-    margins = []
+    margins, peaks = [], []
     for a, b in zip(i, j):
         row = np.delete(sim[a], np.arange(max(0, b - 1), min(sim.shape[1], b + 2)))
         col = np.delete(sim[:, b], np.arange(max(0, a - 1), min(sim.shape[0], a + 2)))
         rest = np.concatenate([row, col])
+        rest = rest[rest > -1.0]  # uninformative frames' cells carry no information
         margins.append(sim[a, b] - rest.max() if len(rest) else 0.0)
+        peaks.append((sim[a, b] - rest.mean()) / (rest.std() + 0.02) if len(rest) > 1 else 0.0)
     row_best, col_best = np.argmax(sim[i, :], axis=1), np.argmax(sim[:, j], axis=0)
     agree = (np.abs(row_best - j) <= 1) & (np.abs(col_best - i) <= 1)
     return {"frames": int(len(values)), "mean": float(values.mean()), "max": float(values.max()),
-            "margin": float(np.median(margins)), "agreement": float(agree.mean())}
+            "margin": float(np.median(margins)), "peak": float(np.median(peaks)), "agreement": float(agree.mean())}

@@ -12,8 +12,8 @@
    matrix (a few hundred cells for short clips) is computed from the
    descriptors, uninformative frames are taken out, and pool/temporal.py
    finds the matched segments (speed 0.5x..2x, several per pair).
-3. Scores. A segment's score is a logistic function of its evidence (mean
-   similarity, margin over and agreement with the rest of its rows and
+3. Scores. A segment's score is a logistic function of its evidence (mean and
+   best similarity, how sharply the matched cells peak in their rows and
    columns, number of frames), with weights and threshold calibrated on training videos when
    the model is built (datasets/video_calibration.py); higher is more
    certain, and the pair's score is its best segment's.
@@ -39,9 +39,12 @@ from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_feat
 
 CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
-FEATURES = ("mean", "margin", "agreement", "log_frames")  # the scorer's inputs, in order
+# The scorer's inputs, in order (chosen by measurement on the training videos, see video_calibration):
+# mean and max similarity of the matched frames, the mean weighted by how sharply the matched cells
+# peak in their rows and columns (capped), agreement, and the log of the number of matched frames.
+FEATURES = ("mean", "max", "mean_peak", "agreement", "log_frames")
 # Used when a model has no calibrated video scorer (a hand-picked, conservative default).
-DEFAULT_SCORER = {"weights": [8.0, 4.0, 4.0, 1.0], "bias": -10.0}
+DEFAULT_SCORER = {"weights": [6.0, 2.0, 0.5, 2.0, 1.5], "bias": -9.0}
 
 
 @dataclass
@@ -73,7 +76,8 @@ class VideoMatch:
 
 def feature_vector(features: dict) -> list[float]:
     """The scorer's inputs (FEATURES) from a segment's features."""
-    return [features[name] for name in FEATURES[:-1]] + [math.log(max(1, features["frames"]))]
+    return [features["mean"], features["max"], features["mean"] * min(features["peak"], 4.0), features["agreement"],
+            math.log(max(1, features["frames"]))]
 
 
 def score_segment(features: dict, scorer: dict) -> float:
