@@ -210,7 +210,7 @@ def segment_features(seg: Segment, sim: np.ndarray) -> dict:
     share of matched cells that are the best of their row and column (within one frame). A copy of
     changing content has a sharp diagonal (all high); two recordings of one scene, or a static shot,
     are alike everywhere (all at chance), so only a very high similarity can speak for them.
-    """"""
+    """
     i, j = seg.pairs[:, 0], seg.pairs[:, 1]
     values = sim[i, j].astype(np.float64)
     margins, peaks = [], []
