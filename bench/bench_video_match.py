@@ -45,9 +45,10 @@ def synthetic_video(rng: np.random.Generator) -> np.ndarray:
 
 def edited_copy(video: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     speed = float(2.0 ** rng.uniform(-1, 1))
-    start = int(rng.integers(0, FRAMES // 2)) if rng.random() < 0.5 else 0
-    idx = np.clip((start + np.arange(FRAMES) * speed).astype(int), 0, FRAMES - 1)
-    idx = idx[: max(4, int(np.searchsorted(idx, FRAMES - 1)) + 1)]
+    n = len(video)
+    start = int(rng.integers(0, n // 2)) if rng.random() < 0.5 else 0
+    idx = np.clip((start + np.arange(FRAMES) * speed).astype(int), 0, n - 1)
+    idx = idx[: max(4, int(np.searchsorted(idx, n - 1)) + 1)]
     return _unit(video[idx] + 0.04 * rng.normal(size=(len(idx), DIM)))
 
 
