@@ -248,3 +248,19 @@ def test_csv_rows_rank_and_filter():
     matches = [VideoMatch("a", "b", [seg(0.4), seg(0.9)]), VideoMatch("a", "c", [seg(0.6)])]
     assert [r[6] for r in csv_rows(matches, 0.5)] == [0.9, 0.6]
     assert [r[6] for r in csv_rows(matches, 0.0)] == [0.9, 0.6, 0.4]
+
+
+def test_default_model_carries_its_video_calibration():
+    from myPython.pool.temporal import ALIGNERS as KINDS
+    from myPython.pool.video_match import FEATURES, calibrated_options
+    from myPython.retrieval.models import load_model
+
+    info = load_model().info
+    cal = info["video_matching"]
+    assert 0.0 < info["recommended_video_threshold"] == cal["threshold"] < 1.0
+    assert cal["aligner"] in KINDS and set(cal["aligners_compared"]) == set(KINDS)
+    assert len(cal["scorer"]["weights"]) == len(FEATURES)
+    # the threshold is the lowest score with pair precision >= 0.98 on the training videos
+    assert cal["training"]["precision"] >= 0.98 and cal["training"]["pairs"] > 100
+    options = calibrated_options(info)
+    assert options.aligner == cal["aligner"] and options.align.match_threshold == options.frame_threshold

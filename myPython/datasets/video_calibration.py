@@ -68,10 +68,10 @@ def training_sources() -> dict[str, Clip]:
         clips[f"pan_{path.stem}"] = pan_clip(load_image(path), f"pan_{path.stem}", 10.0, seed=n)
     room, actor = (load_image(p) for p in assets.skimage_photos(["motorcycle_left.png", "coins.png"]))
     for seed in (1, 2):  # two recordings of one scene: not copies of each other
-        clips[f"scene_take{seed}"] = scene_recording(room, actor, f"scene_take{seed}", 8.0, seed=seed)
+        clips[f"scene_take{seed}"] = scene_recording(room, actor, f"scene_take{seed}", 20.0, seed=seed)
     # A still shot and one from a second camera beside it (a stereo pair): alike, not copies.
     for n, path in enumerate(assets.skimage_photos(["motorcycle_left.png", "motorcycle_right.png"])):
-        clips[f"still_{path.stem}"] = still_clip(load_image(path), f"still_{path.stem}", 6.0, seed=10 + n)
+        clips[f"still_{path.stem}"] = still_clip(load_image(path), f"still_{path.stem}", 15.0, seed=10 + n)
     return clips
 
 
@@ -182,7 +182,8 @@ def calibrate(matches, truth, options) -> dict:
 def calibration_sources() -> bytes:
     """The code whose changes must redo the calibration (the default model's build key includes it)."""
     pool = Path(__file__).resolve().parents[1] / "pool"
-    files = [Path(__file__), Path(__file__).with_name("video_edits.py"), pool / "temporal.py",
+    here = Path(__file__).parent  # demo_data holds the per-frame edits and the encoder the pool uses
+    files = [Path(__file__), here / "video_edits.py", here / "demo_data.py", pool / "temporal.py",
              pool / "informative.py", pool / "video_match.py"]
     return b"".join(f.read_bytes() for f in files)
 

@@ -42,7 +42,10 @@ PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max
 # The scorer's inputs, in order (chosen by measurement on the training videos, see video_calibration):
 # mean and max similarity of the matched frames, the mean weighted by how sharply the matched cells
 # peak in their rows and columns (capped), agreement, and the log of the number of matched frames.
+# The frame count is capped: beyond a dozen matched frames, length is no further evidence (a long pair of
+# look-alike videos, such as two recordings of one scene, must not win by length alone).
 FEATURES = ("mean", "max", "mean_peak", "agreement", "log_frames")
+FRAME_CAP = 12
 # Used when a model has no calibrated video scorer (a hand-picked, conservative default).
 DEFAULT_SCORER = {"weights": [6.0, 2.0, 0.5, 2.0, 1.5], "bias": -9.0}
 
@@ -77,7 +80,7 @@ class VideoMatch:
 def feature_vector(features: dict) -> list[float]:
     """The scorer's inputs (FEATURES) from a segment's features."""
     return [features["mean"], features["max"], features["mean"] * min(features["peak"], 4.0), features["agreement"],
-            math.log(max(1, features["frames"]))]
+            math.log(max(1, min(FRAME_CAP, features["frames"])))]
 
 
 def score_segment(features: dict, scorer: dict) -> float:
