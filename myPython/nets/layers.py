@@ -45,6 +45,16 @@ def _check_counts(layer: caffe.Layer, bottom: Sequence, top: Sequence, bottoms: 
         )
 
 
+def _loss_backward_features(propagate_down: Sequence[bool], bottom: Sequence) -> np.ndarray | None:
+    """Zero the gradient of the second bottom (labels, targets); the first bottom as float64 N x D when its
+    gradient is wanted, else None."""
+    if propagate_down[1]:
+        bottom[1].diff[...] = 0
+    if not propagate_down[0]:
+        return None
+    return bottom[0].data.reshape(bottom[0].data.shape[0], -1).astype(np.float64)
+
+
 def _pair_grad(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Rows sum_j coef[i, j] (x_i - x_j) for a B x B coefficient matrix."""
     return coef.sum(axis=1)[:, None] * x - coef @ x
@@ -283,12 +293,9 @@ class _PairLossLayer(caffe.Layer):
         top[0].data[...] = loss
 
     def backward(self, top: Sequence, propagate_down: Sequence[bool], bottom: Sequence) -> None:
-        if propagate_down[1]:
-            bottom[1].diff[...] = 0
-        if not propagate_down[0]:
+        x = _loss_backward_features(propagate_down, bottom)
+        if x is None:
             return
-        batch = bottom[0].data.shape[0]
-        x = bottom[0].data.reshape(batch, -1).astype(np.float64)
         grad = float(top[0].diff.reshape(-1)[0]) * _pair_grad(self.coef, x)
         bottom[0].diff[...] = grad.reshape(bottom[0].diff.shape)
 
@@ -374,12 +381,9 @@ class LiftedStructSimilaritySoftmaxLossLayer(caffe.Layer):
         self.pair_grad -= weight[:, None] * shifted
 
     def backward(self, top: Sequence, propagate_down: Sequence[bool], bottom: Sequence) -> None:
-        if propagate_down[1]:
-            bottom[1].diff[...] = 0
-        if not propagate_down[0]:
+        features = _loss_backward_features(propagate_down, bottom)
+        if features is None:
             return
-        batch = bottom[0].data.shape[0]
-        features = bottom[0].data.reshape(batch, -1).astype(np.float64)
         # Identical rows (D = 0, the diagonal included) contribute exactly 0, as f_a - f_b does in the C++ layer.
         coef = np.where(self.dist > 0, self.pair_grad / np.maximum(self.dist, 1e-12), 0.0)
         scale = float(top[0].diff.reshape(-1)[0])

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_with
-
 
 def randomize_weights(net, seed: int = 0, residual_gain: float = 0.3) -> None:
     """Fill a caffe.Net with random but well-scaled weights (He-normal convs, plausible BatchNorm stats).
@@ -49,9 +47,8 @@ def randomize_weights(net, seed: int = 0, residual_gain: float = 0.3) -> None:
 
 def random_weights_file(proto: str | os.PathLike, out_weights: str | os.PathLike, seed: int = 0) -> Path:
     """Write a caffemodel of random weights (`randomize_weights`) for a prototxt; returns its path."""
-    from myPython.nets.runtime import load_net
+    from myPython.nets.runtime import load_net, save_net
 
     net = load_net(proto)
     randomize_weights(net, seed)
-    atomic_write_with(out_weights, lambda tmp: net.save(str(tmp)))
-    return Path(out_weights)
+    return save_net(net, out_weights)

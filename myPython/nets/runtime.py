@@ -153,6 +153,14 @@ def load_net(proto: str | Path, weights: str | Path | None = None, phase: int | 
     return net
 
 
+def save_net(net: caffe.Net, weights: str | Path) -> Path:
+    """Save a net's parameters as a caffemodel, atomically."""
+    from myPython.common.fileio import atomic_write_with
+
+    atomic_write_with(weights, lambda tmp: net.save(str(tmp)))
+    return Path(weights)
+
+
 def feed_net(net: caffe.Net, data: np.ndarray, rois: np.ndarray | None = None, end: str | None = None
              ) -> np.ndarray:
     """Reshape the `data` (and `rois`) inputs to the arrays, copy them in, run forward (up to `end`).

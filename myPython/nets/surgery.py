@@ -30,6 +30,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from google.protobuf import text_format  # noqa: E402
 
+from myPython.common.fileio import atomic_write_text  # noqa: E402
 from myPython.nets import runtime  # noqa: E402
 from myPython.nets.folding import fold_batchnorm  # noqa: E402,F401  (surgery fold-bn)
 from myPython.nets.runtime import (  # noqa: E402
@@ -40,6 +41,7 @@ from myPython.nets.runtime import (  # noqa: E402
     net_shapes,
     read_net_param,
     read_weights,
+    save_net,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -185,8 +187,7 @@ def copy_weights(src_weights: str | os.PathLike[str], dst_proto: str | os.PathLi
     """Write ``out``: the net of ``dst_proto`` (optionally initialised from ``init``) filled from ``src``."""
     net = load_net(dst_proto, init)
     report = copy_params(caffemodel_params(src_weights), net, rename, prefixes, strict)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    net.save(str(out))
+    save_net(net, out)
     return report
 
 
@@ -217,10 +218,8 @@ def toggle(proto: str | os.PathLike[str], to: str, out: str | os.PathLike[str],
 
 
 def write_proto(net: caffe_pb2.NetParameter, out: str | os.PathLike[str], header: str = "") -> Path:
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + text_format.MessageToString(net))
-    return path
+    atomic_write_text(out, header + text_format.MessageToString(net))
+    return Path(out)
 
 
 def make_teacher(proto: str | os.PathLike[str], weights: str | os.PathLike[str], out_proto: str | os.PathLike[str],
@@ -284,8 +283,7 @@ def truncate_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str],
     report = copy_params(src, net)
     if new_name not in dict(report.copied):
         raise ValueError(f"truncate-pca: {target_proto} has no {dim}-output layer {new_name}")
-    Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
-    net.save(str(out_weights))
+    save_net(net, out_weights)
     return Path(target_proto)
 
 

@@ -144,7 +144,7 @@ def write_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], pc
     When the InnerProduct has another number of outputs than the PCA, ``out_proto`` (a copy of ``proto``
     with ``num_output`` changed) is written and used. Returns the prototxt matching ``out_weights``.
     """
-    from myPython.nets.runtime import read_net_param
+    from myPython.nets.runtime import read_net_param, save_net
     from myPython.nets.surgery import caffemodel_params, copy_params, load_net, write_proto
 
     net_param = read_net_param(proto)
@@ -175,8 +175,7 @@ def write_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], pc
     ip[0].data[...] = w
     if len(ip) > 1:
         ip[1].data[...] = b
-    Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
-    net.save(str(out_weights))
+    save_net(net, out_weights)
     return target
 
 
