@@ -61,10 +61,10 @@ def video_section(rows: list[tuple], ids: list[str], card, max_pairs: int = 20) 
         q_len = lengths.get(query, max(r[3] for r in segs))
         r_len = lengths.get(ref, max(r[5] for r in segs))
         thumbs = "".join([
-            card(nearest_frame(query, best[2], times), f"query {best[2]:.1f} s"),
-            card(nearest_frame(ref, best[4], times), f"match {best[4]:.1f} s"),
-            card(nearest_frame(query, best[3] - 0.5, times), f"query {best[3]:.1f} s"),
-            card(nearest_frame(ref, best[5] - 0.5, times), f"match {best[5]:.1f} s"),
+            card(nearest_frame(query, best[2], times), f"query, start {best[2]:.1f} s"),
+            card(nearest_frame(ref, best[4], times), f"match, start {best[4]:.1f} s"),
+            card(nearest_frame(query, best[3] - 0.5, times), f"query, end {best[3]:.1f} s"),
+            card(nearest_frame(ref, best[5] - 0.5, times), f"match, end {best[5]:.1f} s"),
         ])
         parts.append(
             f"<section class='vpair'><h3>score {best[6]:.3f}: {len(segs)} segment(s)</h3>"
