@@ -264,3 +264,38 @@ def test_default_model_carries_its_video_calibration():
     assert cal["training"]["precision"] >= 0.98 and cal["training"]["pairs"] > 100
     options = calibrated_options(info)
     assert options.aligner == cal["aligner"] and options.align.match_threshold == options.frame_threshold
+
+
+def _walk(rng, n: int, dim: int = 32) -> np.ndarray:
+    x = np.cumsum(rng.normal(size=(n, dim)), axis=0) + rng.normal(size=dim) * 3
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_match_videos_with_a_separate_query_store_on_synthetic_descriptors(tmp_path):
+    from myPython.common.ids import frame_id
+    from myPython.pool.informative import background
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import MatchOptions, match_videos
+
+    rng = np.random.default_rng(5)
+    a, b = _walk(rng, 12), _walk(rng, 12)
+    db = DescriptorStore.create(tmp_path / "db", {"dim": 32})
+    db.commit_shard("shard-000000", [frame_id("a.mp4", t) for t in range(12)] + ["photo.jpg"],
+                    np.vstack([a, b[:1]]), [], [])
+    db.commit_shard("shard-000001", [frame_id("b.mp4", t) for t in range(12)], b, [], [])
+    q = DescriptorStore.create(tmp_path / "q", {"dim": 32})
+    copy = a[3:9] + 0.05 * rng.normal(size=(6, 32)).astype(np.float32)  # seconds 3..8 of a.mp4
+    q.commit_shard("shard-000000", [frame_id("c.mp4", t) for t in range(6)],
+                   copy / np.linalg.norm(copy, axis=1, keepdims=True), [], [])
+    options = MatchOptions(frame_threshold=0.5, knn=5)
+    options.align.match_threshold = 0.5
+    matches = list(match_videos(db, q, options, np.zeros((0, 32), np.float32)))
+    assert [(m.query_id, m.ref_id) for m in matches] == [("c.mp4", "a.mp4")]
+    seg = matches[0].segments[0]
+    assert (seg.query_start, seg.query_end, seg.ref_start, seg.ref_end) == (0.0, 5.5, 2.5, 8.5)
+    # frames close to the noise set are no evidence: they are in no segment
+    noise = a[3:5]
+    flagged = set(np.flatnonzero(background(q.load()[1], noise) >= options.uninformative).tolist())
+    assert 0 in flagged
+    for m in match_videos(db, q, options, noise):
+        assert not flagged & set(m.segments[0].pairs[:, 0].tolist())
