@@ -41,6 +41,7 @@ from myPython.datasets.video_edits import (
 )
 
 TARGET_PRECISION = 0.98
+L2_GRID = (0.01, 0.1, 1.0, 3.0, 10.0)  # the scorer's regularisation, chosen by cross-validation
 PAN_PHOTOS = ["astronaut.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg", "retina.jpg", "chelsea.png",
               "ihc.png", "camera.png"]
 REAL_CLIPS = ["v2.m4v", "bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4"]
@@ -154,15 +155,52 @@ def lowest_threshold(scores: np.ndarray, positive: np.ndarray, target: float) ->
     return float(scores[order][ok[-1]])
 
 
-def calibrate(matches, truth, options) -> dict:
-    """Fit the scorer on the segments, then the pair threshold; returns the sidecar entries."""
+def _pair_scores(matches, weights: np.ndarray, bias: float) -> dict:
+    from myPython.pool.video_match import score_segment
+
+    scorer = {"weights": list(weights), "bias": bias}
+    scores: dict = {}
+    for m in matches:
+        key = tuple(sorted((m.query_id, m.ref_id)))
+        scores[key] = max([scores.get(key, 0.0)] + [score_segment(s.features, scorer) for s in m.segments])
+    return scores
+
+
+def choose_l2(matches, truth, families: dict[str, str]) -> tuple[float, dict]:
+    """The scorer's regularisation, by leave-one-family-out pair AP on the training pool.
+
+    A family is a source and everything made from it; each fold fits on the pairs that do not touch
+    the family and scores the pairs that do, so the choice rewards what carries over to new sources.
+    """
+    from evaluation.video_matching import pair_average_precision
+
+    results = {}
+    for l2 in L2_GRID:
+        scores: dict = {}
+        for family in sorted(set(families.values())):
+            touches = [families.get(m.query_id) == family or families.get(m.ref_id) == family for m in matches]
+            x, y = segment_labels([m for m, t in zip(matches, touches) if not t], truth)
+            if not len(y) or y.min() == y.max():
+                continue
+            weights, bias = fit_logistic(x, y, l2=l2)
+            for key, score in _pair_scores([m for m, t in zip(matches, touches) if t], weights, bias).items():
+                scores[key] = max(scores.get(key, 0.0), score)
+        results[l2] = round(pair_average_precision(scores, set(truth)), 4)
+    best = max(L2_GRID, key=lambda l2: (results[l2], l2))
+    return best, {str(k): v for k, v in results.items()}
+
+
+def calibrate(matches, truth, options, families: dict[str, str] | None = None) -> dict:
+    """Fit the scorer on the segments (regularisation chosen by leave-one-family-out AP), then the pair
+    threshold; returns the sidecar entries."""
     from evaluation.video_matching import best_segments, evaluate_matches
     from myPython.pool.video_match import csv_rows, score_segment
 
     x, y = segment_labels(matches, truth)
     if y.sum() == 0 or y.sum() == len(y):
         raise RuntimeError("video calibration: the training pool gave no positive or no negative segment")
-    weights, bias = fit_logistic(x, y)
+    l2, cross_validated = choose_l2(matches, truth, families) if families else (L2_GRID[0], {})
+    weights, bias = fit_logistic(x, y, l2=l2)
     scorer = {"weights": [round(float(v), 6) for v in weights], "bias": round(bias, 6)}
     for m in matches:
         for seg in m.segments:
@@ -176,7 +214,7 @@ def calibrate(matches, truth, options) -> dict:
     result = evaluate_matches(rows, truth, threshold)
     return {"scorer": scorer, "threshold": threshold, "training": result.as_dict(),
             "frame_threshold": options.frame_threshold, "uninformative": options.uninformative,
-            "aligner": options.aligner}
+            "aligner": options.aligner, "l2": l2, "leave_one_family_out_ap": cross_validated}
 
 
 def calibration_sources() -> bytes:
@@ -203,6 +241,7 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     pool = assets.cache_dir() / "video_calibration" / f"pool-{digest}"
     pieces = build_training_pool(pool)
     truth = pool_truth(pieces)
+    families = {video: ps[0].source for video, ps in pieces.items()}  # a video's family: its first source
     extractor = DescriptorExtractor.from_files(proto, weights, settings)
     noise = noise_descriptors(extractor, fingerprint)
     with tempfile.TemporaryDirectory(dir=work) as tmp:
@@ -214,7 +253,8 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
         for aligner in ALIGNERS:  # the aligner is chosen by measurement, here
             options = MatchOptions(frame_threshold=cosine_threshold, uninformative=uninformative, aligner=aligner)
             options.align.match_threshold = cosine_threshold
-            results[aligner] = calibrate(list(match_videos(store, None, options, noise)), truth, options)
+            matches = list(match_videos(store, None, options, noise))
+            results[aligner] = calibrate(matches, truth, options, families)
     cal = max(results.values(), key=lambda c: (c["training"]["recall"], c["training"]["ap"]))
     cal["aligners_compared"] = {a: {k: round(c["training"][k], 4) for k in ("ap", "recall", "localised")}
                                 for a, c in results.items()}
