@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from myPython.apps.options import check_output_file, check_range
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True)
@@ -20,11 +22,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--matches", help="with --videos: a match-videos CSV to group (default: match the store now)")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    check_range("--threshold", args.threshold, -1.0, 1.0)  # cosine similarity (--videos: a score in [0, 1])
+    check_range("--neighbours", args.neighbours, 1, 100_000)
+    check_range("--min-size", args.min_size, 1)
+    check_output_file("--out", args.out)
+
+
 def run(args: argparse.Namespace) -> int:
     from myPython.common.fileio import atomic_write_text
     from myPython.pool.search import find_groups
     from myPython.pool.store import DescriptorStore
 
+    check_arguments(args)
     if args.videos:
         from myPython.apps.commands.match_videos import group_videos
 
