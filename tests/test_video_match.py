@@ -299,3 +299,28 @@ def test_match_videos_with_a_separate_query_store_on_synthetic_descriptors(tmp_p
     assert 0 in flagged
     for m in match_videos(db, q, options, noise):
         assert not flagged & set(m.segments[0].pairs[:, 0].tolist())
+
+
+def test_long_static_videos_still_find_their_copies(tmp_path):
+    """A frame whose nearest frames all belong to its own video (a long still shot) is searched again."""
+    from myPython.common.ids import frame_id
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import MatchOptions, VideoRows, candidate_pairs
+
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=32)
+
+    def still(n, shift):  # n near-identical frames; `shift` is the copy's edit (closer to its own frames)
+        x = base + shift * rng.normal(size=32) + 0.002 * rng.normal(size=(n, 32))
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    db = DescriptorStore.create(tmp_path / "db", {"dim": 32})
+    other = _walk(rng, 10)
+    db.commit_shard("shard-000000", [frame_id("long.mp4", t) for t in range(40)] + [frame_id("copy.mp4", t)
+                    for t in range(6)] + [frame_id("other.mp4", t) for t in range(10)],
+                    np.vstack([still(40, 0.0), still(6, 0.1), other]), [], [])
+    rows = VideoRows(db)
+    options = MatchOptions(frame_threshold=0.5, knn=5)
+    bg = np.zeros(len(db), np.float32)
+    pairs = {(rows.ids[a], rows.ids[b]) for a, b, _ in candidate_pairs(rows, rows, True, bg, bg, options)}
+    assert ("long.mp4", "copy.mp4") in pairs and not any("other.mp4" in p for p in pairs)

@@ -39,6 +39,7 @@ from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_feat
 
 CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
+MAX_KNN = 512  # neighbours of a frame searched again because its own video filled its list
 # The scorer's inputs, in order (chosen by measurement on the training videos, see video_calibration):
 # mean and max similarity of the matched frames, the mean weighted by how sharply the matched cells
 # peak in their rows and columns (capped), agreement, and the log of the number of matched frames.
@@ -149,18 +150,38 @@ def _backgrounds(videos: VideoRows, noise: np.ndarray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
+def _row_searcher(db: DescriptorStore, options: MatchOptions):
+    """rows, k -> (scores, db row numbers) of the k nearest database rows, as the main search does."""
+    from myPython.pool.search import DEFAULT_EF_SEARCH, DEFAULT_NPROBE, build_index, exact_knn, set_search_params
+
+    if options.factory == "Flat":
+        return lambda rows, k: exact_knn(rows, db, k)
+    index = build_index(db, options.factory)
+
+    def search(rows: np.ndarray, k: int):
+        set_search_params(index, options.nprobe or DEFAULT_NPROBE, options.ef_search or max(DEFAULT_EF_SEARCH, k))
+        return index.search(np.ascontiguousarray(rows, np.float32), min(k, max(1, index.ntotal)))
+
+    return search
+
+
 def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndarray, db_bg: np.ndarray,
                     options: MatchOptions) -> list[tuple[int, int, float]]:
-    """(query video, db video, votes) from a frame kNN search, at most max_candidates per query video."""
+    """(query video, db video, votes) from a frame kNN search, at most max_candidates per query video.
+
+    Searching a store against itself, a frame's nearest frames are often frames of its own video (a
+    long static shot fills the whole list); such a frame is searched again with room for its whole
+    video (up to MAX_KNN neighbours), so that its copies elsewhere still get its votes.
+    """
     n_db = max(1, len(db))
     keys = np.zeros(0, np.int64)
     votes = np.zeros(0, np.float64)
     search = SearchOptions(top_k=options.knn, factory=options.factory, nprobe=options.nprobe,
                            ef_search=options.ef_search)
+    again = None
     row = 0
-    for query_ids, scores, found in _knn_blocks(db.store, queries.store, options.knn + int(same), search):
-        rows = np.arange(row, row + len(query_ids))
-        row += len(query_ids)
+
+    def vote(rows: np.ndarray, scores: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         qv = queries.video_of_row[rows][:, None]
         safe = np.maximum(found, 0)
         rv = db.video_of_row[safe]
@@ -168,12 +189,28 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
               & (q_bg[rows][:, None] < options.uninformative) & (db_bg[safe] < options.uninformative))
         if same:
             ok &= qv != rv
-        a = np.broadcast_to(qv, found.shape)[ok]
-        b = rv[ok]
+        a, b = np.broadcast_to(qv, found.shape)[ok], rv[ok]
         if same:  # one unordered pair, the earlier video first
             a, b = np.minimum(a, b), np.maximum(a, b)
-        keys = np.concatenate([keys, a * n_db + b])
-        votes = np.concatenate([votes, scores[ok].astype(np.float64)])
+        return a * n_db + b, scores[ok].astype(np.float64)
+
+    for query_ids, scores, found in _knn_blocks(db.store, queries.store, options.knn + int(same), search):
+        rows = np.arange(row, row + len(query_ids))
+        row += len(query_ids)
+        full = np.zeros(len(rows), bool)
+        if same:
+            qv = queries.video_of_row[rows]
+            own = (found >= 0) & (db.video_of_row[np.maximum(found, 0)] == qv[:, None])
+            full = ((own.sum(axis=1) > options.knn // 2) & (scores[:, -1] >= options.frame_threshold) & (qv >= 0)
+                    & (q_bg[rows] < options.uninformative))
+        new_keys, new_votes = vote(rows[~full], scores[~full], found[~full])
+        if full.any():
+            again = again or _row_searcher(db.store, options)
+            k = int(min(MAX_KNN, options.knn + 1 + np.diff(queries._starts)[qv[full]].max()))
+            more_keys, more_votes = vote(rows[full], *again(queries.vectors(rows[full]), k))
+            new_keys, new_votes = np.concatenate([new_keys, more_keys]), np.concatenate([new_votes, more_votes])
+        keys = np.concatenate([keys, new_keys])
+        votes = np.concatenate([votes, new_votes])
         keys, inverse = np.unique(keys, return_inverse=True)
         votes = np.bincount(inverse, weights=votes, minlength=len(keys))
         if len(keys) > PRUNE_PAIRS:
