@@ -10,9 +10,8 @@ store's video ids, times in seconds, a higher score is more certain).
 from __future__ import annotations
 
 import argparse
-import math
 
-from myPython.apps.options import add_model_args
+from myPython.apps.options import add_model_args, check_output_file, check_range
 from myPython.errors import UsageError
 
 
@@ -33,12 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    if args.threshold is not None and not (math.isfinite(args.threshold) and 0.0 <= args.threshold <= 1.0):
-        raise UsageError(f"--threshold must be within [0, 1] (a segment score), got {args.threshold}")
-    for name in ("knn", "max_candidates"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    check_range("--threshold", args.threshold, 0.0, 1.0)  # a segment score
+    check_range("--knn", args.knn, 1, 2048)
+    check_range("--max-candidates", args.max_candidates, 1)
+    check_range("--nprobe", args.nprobe, 1)
+    check_output_file("--out", None if args.out == "-" else args.out)
 
 
 def _with_model_defaults(args: argparse.Namespace) -> argparse.Namespace:
