@@ -76,7 +76,7 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float, bitrate: int) 
         stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.bit_rate = bitrate
-        stream.options = {"preset": "veryfast"}
+        stream.options = {"preset": "veryfast", "threads": "1"}  # one thread: the same bytes on every run
         for image in frames:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="bgr24")
             for packet in stream.encode(frame):

@@ -140,11 +140,23 @@ def calibrate_threshold(proto: Path, weights: Path, target_precision: float = 0.
     return 1.0
 
 
+def add_video_calibration(spec: ModelSpec) -> None:
+    """The video-matching hook: calibrate on training videos with this model, record it in the sidecar."""
+    from myPython.datasets.video_calibration import calibrate_video_matching
+
+    cosine = spec.info.get("recommended_cosine_threshold", spec.info["recommended_threshold"])
+    cal = calibrate_video_matching(spec.proto, spec.weights, spec.settings(), spec.fingerprint(), cosine)
+    spec.info["recommended_video_threshold"] = cal["threshold"]
+    spec.info["video_matching"] = cal
+
+
 def _model_dir() -> Path:
     nsfw = assets.PACKAGES["nsfw"].sha256
     netgen_src = Path(__file__).with_name("netgen.py").read_bytes()
+    from myPython.datasets.video_calibration import calibration_sources
+
     key = hashlib.sha256(f"{BUILDER_VERSION}{nsfw}{PCA_DIM}{WHITEN_FLOOR}{LEARN_SCALES}{LEARN_LEVELS}".encode()
-                         + netgen_src + Path(__file__).read_bytes()).hexdigest()[:12]
+                         + netgen_src + Path(__file__).read_bytes() + calibration_sources()).hexdigest()[:12]
     return assets.cache_dir() / "models" / f"default-{key}"
 
 
@@ -191,5 +203,6 @@ def default_model(rebuild: bool = False) -> ModelSpec:
                 f"(scales {LEARN_SCALES}, L={LEARN_LEVELS}, flips)",
         "weights_sha256": assets.sha256_file(weights),
     }
+    add_video_calibration(spec)
     spec.save_sidecar()
     return spec
