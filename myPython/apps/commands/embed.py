@@ -63,10 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     spec, extractor = open_extractor(args, args.batch)
     dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
-    # int8 descriptors differ slightly from fp32 ones: a store holds one kind (resuming with the other is refused).
-    int8 = "_int8" if extractor.engine.name == "onnxruntime-int8" else ""
-    meta = {
-        "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key() + int8,
+    meta = {  # int8 descriptors have their own settings key: a store holds one kind or the other
+        "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.key(),
         "engine": extractor.engine.name,
         "dim": dim, "fps": args.fps, "output": spec.output,
         "sampling": {"fps": args.fps, "max_frames": args.max_frames},
