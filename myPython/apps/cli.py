@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "group": ("myPython.apps.commands.group", "same-origin groups"),
     "threshold-study": ("myPython.apps.commands.study", "same-origin vs unrelated counts per threshold"),
     "report": ("myPython.apps.commands.report", "self-contained HTML report"),
+    "eval-images": ("myPython.apps.commands.eval_images", "held-out same-origin evaluation on images (`make eval`)"),
+    "copy-head": ("myPython.training.copy_head", "choose the copy head's settings on the validation split"),
     "model": ("myPython.apps.commands.model", "show a model, or build the embedded default"),
     "demo": ("myPython.apps.demo", "the main job on the embedded data, end to end (`make demo`)"),
     "oxford": ("myPython.apps.oxford_eval", "Oxford5k / Paris6k mAP (the same as `python test.py`)"),

@@ -43,6 +43,7 @@ class EmbedOptions:
     workers: int = field(default_factory=default_workers)
     max_frames: int | None = None  # per video
     shard_prefix: str = "shard"
+    local_features: bool = False  # also store each row's RootSIFT features for verification (pool/verify.py)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Decoded:
     rows: list[tuple[str, Prepared]]  # (row id, network inputs)
     skipped: str | None = None  # reason the whole input was skipped
     warning: str | None = None  # problem that still left usable rows
+    local: list[np.ndarray] | None = None  # packed local features per row (EmbedOptions.local_features)
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Embedded:
     vectors: np.ndarray  # len(ids) x D
     skipped: str | None = None
     warning: str | None = None
+    local: list[np.ndarray] | None = None
 
 
 @dataclass
@@ -84,14 +87,24 @@ def decode_item(item: InputItem, options: EmbedOptions, settings: ExtractionSett
     """Decode and prepare one input's rows; bad input becomes a skip reason, never an exception."""
     try:
         if item.kind == "image":
-            return Decoded(item, [(item.key, prepare_inputs(load_image(item.path), settings, name=item.path))])
+            image = load_image(item.path)
+            return Decoded(item, [(item.key, prepare_inputs(image, settings, name=item.path))],
+                           local=_local_features([image], options))
         frames, problem = read_frames(item.path, options.fps, options.max_frames)
         rows = [(frame_id(item.key, f.time), prepare_inputs(f.image, settings, name=item.path)) for f in frames]
-        return Decoded(item, rows, warning=problem)
+        return Decoded(item, rows, warning=problem, local=_local_features([f.image for f in frames], options))
     except InputError as exc:
         return Decoded(item, [], skipped=str(exc))
     except Exception as exc:  # a decoder bug must not end the batch job
         return Decoded(item, [], skipped=f"{item.path}: {type(exc).__name__}: {exc}")
+
+
+def _local_features(images: list[np.ndarray], options: EmbedOptions) -> list[np.ndarray] | None:
+    if not options.local_features:
+        return None
+    from myPython.pool.verify import local_features
+
+    return [local_features(image) for image in images]
 
 
 def decoded_stream(items: list[InputItem], options: EmbedOptions, settings: ExtractionSettings
@@ -134,7 +147,7 @@ def embed_stream(decoded: Iterable[Decoded], extractor: DescriptorExtractor, bat
             n = len(d.rows)
             vectors = np.stack(described[:n]) if n else np.zeros((0, 0), np.float32)
             del described[:n]
-            yield Embedded(d.item, [row_id for row_id, _ in d.rows], vectors, d.skipped, d.warning)
+            yield Embedded(d.item, [row_id for row_id, _ in d.rows], vectors, d.skipped, d.warning, d.local)
 
     for d in decoded:
         owners.append(d)
@@ -154,6 +167,7 @@ class ShardWriter:
         self.store, self.options, self.report = store, options, report
         self.ids: list[str] = []
         self.vectors: list[np.ndarray] = []
+        self.local: list[np.ndarray] = []
         self.inputs: list[str] = []
         self.skipped: list[dict] = []
 
@@ -172,6 +186,7 @@ class ShardWriter:
             self.commit()
         self.ids.extend(embedded.ids)
         self.vectors.append(embedded.vectors)
+        self.local.extend(embedded.local or [])
         self.inputs.append(key)
         self.report.embedded_inputs += 1
         if len(self.ids) >= self.options.shard_size:
@@ -182,10 +197,11 @@ class ShardWriter:
             return
         vectors = np.concatenate(self.vectors) if self.ids else np.zeros((0, self.store.dim), np.float32)
         name = self.store.next_shard_name(self.options.shard_prefix)
-        self.store.commit_shard(name, self.ids, vectors, self.inputs, self.skipped)
+        local = np.stack(self.local) if self.options.local_features and self.local else None
+        self.store.commit_shard(name, self.ids, vectors, self.inputs, self.skipped, local=local)
         self.report.rows += len(self.ids)
         self.report.shards += 1
-        self.ids, self.vectors, self.inputs, self.skipped = [], [], [], []
+        self.ids, self.vectors, self.local, self.inputs, self.skipped = [], [], [], [], []
 
 
 def start_run(items: list[InputItem], store: DescriptorStore, options: EmbedOptions

@@ -6,6 +6,7 @@ Layout of a store folder:
     shards/<name>.ids.txt             one id per row
     shards/<name>.inputs.txt          the inputs whose rows are all in this shard
     shards/<name>.skipped.jsonl       inputs skipped while filling it, with reasons
+    shards/<name>.local.npy           optional: uint8 rows x 256 x 132 packed RootSIFT features (pool/verify.py)
     shards/<name>.json                commit marker, written last (atomic rename)
 
 A shard exists for readers only once its commit marker does, so a run killed
@@ -46,6 +47,11 @@ class Shard:
 
     def vectors(self, mmap: bool = True) -> np.ndarray:
         return np.load(self.folder / f"{self.name}.npy", mmap_mode="r" if mmap else None)
+
+    def local_features(self) -> np.ndarray | None:
+        """The packed local features of the rows (memory-mapped), or None when the shard has none."""
+        path = self.folder / f"{self.name}.local.npy"
+        return np.load(path, mmap_mode="r") if path.exists() else None
 
     def inputs(self) -> list[str]:
         path = self.folder / f"{self.name}.inputs.txt"
@@ -173,7 +179,7 @@ class DescriptorStore:
         return f"{prefix}-{max(used, default=-1) + 1:06d}"
 
     def commit_shard(self, name: str, ids: list[str], vectors: np.ndarray, inputs: list[str],
-                     skipped: list[dict]) -> Shard:
+                     skipped: list[dict], local: np.ndarray | None = None) -> Shard:
         """Write a shard's files, then its marker; only the marker makes it visible."""
         if len(ids) != len(vectors):
             raise ValueError(f"shard {name}: {len(ids)} ids for {len(vectors)} rows")
@@ -187,7 +193,13 @@ class DescriptorStore:
         atomic_write_text(folder / f"{name}.ids.txt", "".join(f"{i}\n" for i in ids))
         atomic_write_text(folder / f"{name}.inputs.txt", "".join(f"{i}\n" for i in inputs))
         atomic_write_text(folder / f"{name}.skipped.jsonl", "".join(json.dumps(s) + "\n" for s in skipped))
+        files = [f"{name}.npy", f"{name}.ids.txt", f"{name}.inputs.txt", f"{name}.skipped.jsonl"]
+        if local is not None:
+            if len(local) != len(ids):
+                raise ValueError(f"shard {name}: local features for {len(local)} of {len(ids)} rows")
+            atomic_save_npy(folder / f"{name}.local.npy", np.ascontiguousarray(local, dtype=np.uint8))
+            files.append(f"{name}.local.npy")
         marker = {"name": name, "rows": len(ids), "inputs": len(inputs), "skipped": len(skipped),
-                  "committed": time.time()}
+                  "files": files, "committed": time.time()}
         atomic_write_text(folder / f"{name}.json", json.dumps(marker) + "\n")
         return Shard(name, len(ids), folder)
