@@ -1,7 +1,9 @@
 """Same-origin metrics over a labelled set of items: ranking, pair decisions, groups, per-kind recall.
 
 Scores are a dense symmetric N x N matrix (the set is small; items never pair with themselves).
-Pairs are unordered: each (i, j), i < j, counts once.
+Pairs are unordered: each (i, j), i < j, counts once. Optional `scenes` (one per item) mark pairs to
+ignore, like Oxford's junk: two items of different origins but one scene count neither as same origin
+nor as unrelated (they are left out of every list and count).
 """
 
 from __future__ import annotations
@@ -22,22 +24,28 @@ def average_precision(scores: np.ndarray, positive: np.ndarray) -> float:
     return float(np.mean(np.arange(1, len(ranks) + 1) / ranks))
 
 
-def mean_average_precision(scores: np.ndarray, labels: Sequence[str]) -> float:
+def mean_average_precision(scores: np.ndarray, labels: Sequence[str], scenes: Sequence[str] | None = None) -> float:
     """Mean AP with every item as the query against all others (items without a positive are skipped)."""
     labels = np.asarray(labels)
+    scenes = labels if scenes is None else np.asarray(scenes)
     aps = []
     for q in range(len(labels)):
-        others = np.arange(len(labels)) != q
+        others = (np.arange(len(labels)) != q) & ~((scenes == scenes[q]) & (labels != labels[q]))
         ap = average_precision(scores[q, others], labels[others] == labels[q])
         if not np.isnan(ap):
             aps.append(ap)
     return float(np.mean(aps)) if aps else float("nan")
 
 
-def pairs(scores: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(i, j, score, same origin) of every unordered pair."""
+def pairs(scores: np.ndarray, labels: Sequence[str], scenes: Sequence[str] | None = None
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, score, same origin) of every unordered pair that is not ignored."""
     i, j = np.triu_indices(len(labels), k=1)
     labels = np.asarray(labels)
+    if scenes is not None:
+        scenes = np.asarray(scenes)
+        keep = (labels[i] == labels[j]) | (scenes[i] != scenes[j])
+        i, j = i[keep], j[keep]
     return i, j, scores[i, j], labels[i] == labels[j]
 
 
@@ -75,16 +83,26 @@ def threshold_for_precision(score: np.ndarray, same: np.ndarray, target: float) 
     return recall_at_precision(score, same, target).threshold
 
 
-def group_pair_metrics(groups: Sequence[Sequence[int]], labels: Sequence[str]) -> tuple[float, float, int]:
+def _same_pairs(values: np.ndarray) -> int:
+    _, counts = np.unique(values, return_counts=True)
+    return int((counts * (counts - 1) // 2).sum())
+
+
+def group_pair_metrics(groups: Sequence[Sequence[int]], labels: Sequence[str], scenes: Sequence[str] | None = None
+                       ) -> tuple[float, float, int]:
     """(pair precision, pair recall, pairs predicted) of a grouping: a pair is predicted when in one group."""
     labels = np.asarray(labels)
     predicted = correct = 0
     for g in groups:
         g = np.asarray(g)
         n = len(g)
-        predicted += n * (n - 1) // 2
-        _, counts = np.unique(labels[g], return_counts=True)
-        correct += int((counts * (counts - 1) // 2).sum())
+        ignored = 0
+        if scenes is not None:  # different origins of one scene: neither right nor wrong
+            keys = np.asarray(scenes)[g]
+            ignored = _same_pairs(keys) - _same_pairs(np.char.add(np.char.add(keys.astype(str), "\t"),
+                                                                  labels[g].astype(str)))
+        predicted += n * (n - 1) // 2 - ignored
+        correct += _same_pairs(labels[g])
     _, sizes = np.unique(labels, return_counts=True)
     possible = int((sizes * (sizes - 1) // 2).sum())
     return (correct / predicted if predicted else 1.0), (correct / possible if possible else 0.0), predicted

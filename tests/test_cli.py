@@ -12,7 +12,7 @@ import pytest
 from myPython.apps.cli import main
 from myPython.apps.threshold_study import read_ground_truth, threshold_grid, threshold_study
 from myPython.common import assets
-from myPython.datasets.demo_data import write_video
+from myPython.datasets.edits import write_video
 from myPython.pool.search import format_mapped_line, parse_mapped_line, read_mapped, write_mapped
 from myPython.pool.store import DescriptorStore
 from myPython.pool.video import read_frames

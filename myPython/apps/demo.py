@@ -32,7 +32,7 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     steps = [
         ["embed", str(pool), "--out", str(store), "--engine", engine],
         ["search", "--db", str(store), "--top-k", str(top_k), "--out", str(mapped)],
-        ["group", "--db", str(store), "--threshold", f"{threshold}", "--out", str(groups)],
+        ["group", "--db", str(store), "--out", str(groups)],
         ["threshold-study", "--mapped", str(mapped), "--truth", str(truth_path), "--db", str(store),
          "--low", "0.1", "--high", "0.95", "--plot", str(out / "threshold_study.png"),
          "--csv", str(out / "threshold_study.csv")],
@@ -66,6 +66,7 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
         f"{best.f1:5.3f}  {best.same_origin:11d}  {best.unrelated:9d}",
         "(recommended = the model's calibrated threshold, chosen on other images; best F1 is chosen on this data)",
     ]
+    lines.append(_group_purity(groups, truth))
     print("\n" + "\n".join(lines))
     report_step = ["report", "--db", str(store), "--mapped", str(mapped), "--groups", str(groups),
                    "--truth", str(truth_path), "--threshold", f"{threshold}", "--out", str(out / "report"),
@@ -75,6 +76,19 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     atomic_write_text(out / "summary.txt", "\n".join(lines) + "\n")
     print(f"\ndemo finished in {time.perf_counter() - start:.0f} s; open {out / 'report' / 'report.html'}")
     return code
+
+
+def _group_purity(groups_json: Path, truth: dict[str, str]) -> str:
+    """One line: how many groups `group` made and how many of them mix sources."""
+    import json
+
+    from myPython.apps.threshold_study import group_of
+
+    groups = json.loads(groups_json.read_text())
+    mixed = [g for g in groups["groups"] if len({group_of(m, truth) for m in g["members"]}) > 1]
+    sizes = [g["size"] for g in groups["groups"]]
+    return (f"Groups at the recommended threshold ({groups['score']} >= {groups['threshold']:.2f}): {len(sizes)} "
+            f"groups of {sum(sizes)} rows (largest {max(sizes, default=0)}); {len(mixed)} mix sources")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -32,7 +32,7 @@ class HeadSettings:
     scales: tuple[int, ...] = (384,)
     L: int = 2
     mirror: bool = False  # descriptor of image + mirror (twice the cost, mirror-invariant)
-    whitening: str = "learned"  # "learned" (pairs) or "pca" (PCA-whitening of regions, the old head)
+    whitening: str = "learned"  # "learned" (image pairs), "regions" (matched region pairs) or "pca" (the old head)
 
     def label(self) -> str:
         return (f"S={'+'.join(map(str, self.scales))} L={self.L} mirror={'yes' if self.mirror else 'no'} "
@@ -84,12 +84,32 @@ def same_origin_pairs(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return a[keep], b[keep]
 
 
+def matched_regions(regions: list[list[np.ndarray]], labels: Sequence[str], min_cosine: float = 0.7
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(all regions stacked, a, b): pairs of regions of same-origin images that are mutual nearest
+    neighbours (by cosine of their features, which are unit vectors) with cosine >= min_cosine."""
+    flat = [np.concatenate(views) for views in regions]
+    starts = np.cumsum([0] + [len(f) for f in flat])
+    a_parts, b_parts = [], []
+    for i, j in zip(*same_origin_pairs(labels)):
+        sims = flat[i] @ flat[j].T
+        best_j, best_i = sims.argmax(axis=1), sims.argmax(axis=0)
+        rows = np.flatnonzero((best_i[best_j] == np.arange(len(best_j))) & (sims.max(axis=1) >= min_cosine))
+        a_parts.append(starts[i] + rows)
+        b_parts.append(starts[j] + best_j[rows])
+    return np.concatenate(flat), np.concatenate(a_parts), np.concatenate(b_parts)
+
+
 def learn_head(regions: list[list[np.ndarray]], labels: Sequence[str], settings: HeadSettings, dim: int,
                floor: float = 0.3) -> PCA:
-    """The head's whitening: learned from the same-origin pairs, or PCA-whitening of all regions."""
+    """The head's whitening: PCA-whitening of all regions ("pca"), learned whitening from same-origin
+    image pairs ("learned", image-level vectors) or from matched regions of those pairs ("regions")."""
     if settings.whitening == "pca":
         stacked = np.concatenate([r for views in regions for r in views])
         return learn_pca(stacked, dim, whiten=True, floor=floor)
+    if settings.whitening == "regions":
+        stacked, a, b = matched_regions(regions, labels)
+        return learn_whitening(stacked, a, b, dim)
     a, b = same_origin_pairs(labels)
     return learn_whitening(raw_vectors(regions), a, b, dim)
 
@@ -114,11 +134,12 @@ CANDIDATES = (
     HeadSettings((384,), 2, False, "pca"),
     HeadSettings((512,), 2, False, "learned"),
     HeadSettings((384,), 2, False, "learned"),
-    HeadSettings((384,), 3, False, "learned"),
-    HeadSettings((320,), 2, False, "learned"),
-    HeadSettings((320, 448), 2, False, "learned"),
-    HeadSettings((384,), 2, True, "learned"),
+    HeadSettings((512,), 2, False, "regions"),
+    HeadSettings((384,), 2, False, "regions"),
+    HeadSettings((384,), 3, False, "pca"),
+    HeadSettings((384,), 3, False, "regions"),
 )
+SELECT_EVERY = 2  # selection learns from every other training photo (half the time; relative comparisons)
 
 
 def select(engine, mean_bgr: Sequence[float], dim: int, candidates: Sequence[HeadSettings] = CANDIDATES,
@@ -126,15 +147,15 @@ def select(engine, mean_bgr: Sequence[float], dim: int, candidates: Sequence[Hea
     """Each candidate learned on the train split and measured on the validation split."""
     from myPython.datasets.copies import copy_set
 
-    train = copy_set("train", TRAIN_SEED, reencode_every=2)
+    train = copy_set("train", TRAIN_SEED, reencode_every=2, every=SELECT_EVERY)
     valid = copy_set("validation", VALIDATION_SEED)
     cache: dict[tuple, tuple] = {}
     rows = []
     for settings in candidates:
         key = (settings.scales, settings.L, settings.mirror)
         if key not in cache:
-            cache[key] = (extract(engine, [c.image for c in train], settings, mean_bgr, progress),
-                          extract(engine, [c.image for c in valid], settings, mean_bgr, progress))
+            cache[key] = tuple(_cached_extract(engine, part, settings, mean_bgr, progress, name)
+                               for part, name in ((train, "train"), (valid, "validation")))
         train_regions, valid_regions = cache[key]
         head = learn_head(train_regions, [c.origin for c in train], settings, dim)
         result = metrics(describe(valid_regions, head), [c.origin for c in valid])
@@ -142,6 +163,29 @@ def select(engine, mean_bgr: Sequence[float], dim: int, candidates: Sequence[Hea
         if progress:
             print(f"{settings.label():<40} " + "  ".join(f"{k} {v:.4f}" for k, v in result.items()), flush=True)
     return rows
+
+
+def _cached_extract(engine, copies, settings: HeadSettings, mean_bgr, progress: bool, name: str):
+    """`extract`, saved under the cache (experiments/) by the images' content and the settings."""
+    import hashlib
+
+    from myPython.common.assets import cache_dir
+    from myPython.common.fileio import atomic_save_npy
+
+    digest = hashlib.sha256(repr((settings.scales, settings.L, settings.mirror, tuple(mean_bgr))).encode())
+    for c in copies:
+        digest.update(c.origin.encode() + c.kind.encode() + np.ascontiguousarray(c.image[::7, ::7]).tobytes())
+    path = cache_dir() / "experiments" / f"regions-{name}-{digest.hexdigest()[:16]}.npy"
+    counts_path = path.with_name(path.stem + ".counts.npy")
+    views = len(settings.scales) * (2 if settings.mirror else 1)
+    if path.exists():  # written after its counts
+        parts = np.split(np.load(path), np.cumsum(np.load(counts_path))[:-1])
+        return [parts[k * views : (k + 1) * views] for k in range(len(copies))]
+    regions = extract(engine, [c.image for c in copies], settings, mean_bgr, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_save_npy(counts_path, np.array([len(r) for views_ in regions for r in views_], np.int64))
+    atomic_save_npy(path, np.concatenate([r for views_ in regions for r in views_]))
+    return regions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on a Ray cluster (local Ray when no address)")
     p.add_argument("--ray-actors", type=int, default=None, help="Caffe actors on Ray (default: cluster CPUs)")
+    p.add_argument("--no-local-features", action="store_true",
+                   help="skip the RootSIFT features that verification uses (about 33 KB a row): search and "
+                        "group then score plain cosine (see README, verification)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -42,15 +45,16 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     spec, extractor = open_extractor(args, args.batch)
     dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
+    local = not args.no_local_features and args.ray is None  # Ray actors compute descriptors only
     meta = {
         "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key(),
-        "dim": dim, "fps": args.fps, "output": spec.output,
+        "dim": dim, "fps": args.fps, "output": spec.output, "local_features": local,
         "inputs": [str(Path(i).resolve()) for i in args.inputs],
     }
     store = DescriptorStore.create(args.out, meta)
     options = EmbedOptions(fps=args.fps, batch=args.batch, shard_size=args.shard_size,
                            workers=args.workers if args.workers is not None else EmbedOptions().workers,
-                           max_frames=args.max_frames)
+                           max_frames=args.max_frames, local_features=local)
     if args.ray is not None:
         from myPython.pool.distributed import embed_on_ray
 
