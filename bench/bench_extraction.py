@@ -281,7 +281,7 @@ def _flags() -> str:
 def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
     """Random-weight ResNet-101, the default model, and their ONNX exports / folded copies (untimed)."""
     from myPython.common import assets
-    from myPython.nets import onnx_export
+    from myPython.nets import random_weights
     from myPython.retrieval import engines
     from myPython.retrieval.extractor import MODEL_MEAN_BGR
 
@@ -289,7 +289,7 @@ def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
     if any(c.model == "r101" for c in cases):
         weights = assets.cache_dir() / "bench" / "resnet101-rmac-random-seed1.caffemodel"
         if not weights.exists():
-            onnx_export.random_weights_file(R101_PROTO, weights, seed=1)
+            random_weights.random_weights_file(R101_PROTO, weights, seed=1)
         models["r101"] = {"proto": str(R101_PROTO), "weights": str(weights), "mean_bgr": list(MODEL_MEAN_BGR),
                           "label": "ResNet-101 R-MAC 2048-D (random weights)"}
     if any(c.model == "default" for c in cases):

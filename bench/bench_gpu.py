@@ -38,7 +38,7 @@ def timed(extractor: DescriptorExtractor, images: list[np.ndarray], reps: int) -
 def main() -> int:
     import caffe
 
-    from myPython.nets.onnx_export import random_weights_file
+    from myPython.nets.random_weights import random_weights_file
     from myPython.nets.runtime import build_info, gpu_count
 
     if not build_info().get("gpu"):

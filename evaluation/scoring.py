@@ -1,6 +1,5 @@
 """Score a query x database similarity matrix on Oxford/Paris: ``.rnk`` files, AP per query, report text."""
 
-import os
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -11,19 +10,13 @@ import numpy as np
 
 from evaluation.ap import average_precision, rank_database
 from evaluation.datasets import RetrievalDataset
+from myPython.common.fileio import atomic_open
 
 
 def write_rnk(path: str | Path, names: Iterable[str]) -> None:
     """Atomically write a ranking file: one name per line, best first, trailing newline."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.writelines(f"{name}\n" for name in names)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{name}\n" for name in names)
 
 
 def read_rnk(path: str | Path) -> list[str]:

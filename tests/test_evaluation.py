@@ -32,7 +32,7 @@ from evaluation.expansion import aqe, dbe
 from evaluation.scoring import format_report, read_rnk, score_queries, write_rnk
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures" / "oxford5k"
+FIXTURES = REPO / "tests" / "fixtures" / "oxford5k"  # ground truth + the published ranked lists
 SOURCE = REPO / "evaluation" / "compute_ap.cpp"
 
 # (ranking, positives, junk, expected AP): the worked examples of the Oxford protocol.
@@ -133,8 +133,6 @@ def test_build_script_rebuilds_only_when_stale(tmp_path):
 
 
 def fixture_queries() -> list[tuple[str, float]]:
-    if not (FIXTURES / "expected_ap.tsv").is_file():
-        pytest.skip(f"Oxford5k fixtures not found under {FIXTURES}")
     rows = [line.split("\t") for line in (FIXTURES / "expected_ap.tsv").read_text().splitlines() if line.strip()]
     return [(name, float(ap)) for name, ap in rows]
 

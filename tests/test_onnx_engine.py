@@ -12,7 +12,7 @@ from caffe_helpers import data_input, layer, python_layer
 from google.protobuf import text_format
 
 from myPython.common import assets
-from myPython.nets import netgen, onnx_export
+from myPython.nets import folding, netgen, onnx_export, random_weights
 from myPython.nets.onnx_export import UnsupportedLayerError
 from myPython.retrieval import engines
 from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings, as_bgr
@@ -26,7 +26,7 @@ def _tiny(tmp: Path, name: str, seed: int = 0, **kwargs) -> tuple[Path, Path]:
     args = {"depth": 50, "width": 0.25, "pca_dim": 64, "input_hw": (96, 128)} | kwargs
     proto = tmp / f"{name}.prototxt"
     proto.write_text(text_format.MessageToString(netgen.deploy_net(**args)))
-    return proto, onnx_export.random_weights_file(proto, tmp / f"{name}.caffemodel", seed=seed)
+    return proto, random_weights.random_weights_file(proto, tmp / f"{name}.caffemodel", seed=seed)
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +210,7 @@ def test_cache_reuse_and_rebuild(tmp_path, monkeypatch):
 
     # New weights (same file name): a new export, equal to Caffe with the new weights.
     stat = weights.stat()
-    onnx_export.random_weights_file(proto, weights, seed=6)
+    random_weights.random_weights_file(proto, weights, seed=6)
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     second = engines.ensure_onnx(proto, weights)
     assert second != first and second.exists()
@@ -238,8 +238,8 @@ def test_fold_batchnorm_matches_caffe(tmp_path, tiny):
     import caffe
 
     proto, weights = tiny
-    out_proto, out_weights = onnx_export.fold_batchnorm(proto, weights, tmp_path / "f.prototxt",
-                                                        tmp_path / "f.caffemodel")
+    out_proto, out_weights = tmp_path / "f.prototxt", tmp_path / "f.caffemodel"
+    assert folding.fold_batchnorm(proto, weights, out_proto, out_weights)
     folded = text_format.Merge(out_proto.read_text(), caffe.proto.caffe_pb2.NetParameter())
     types = [x.type for x in folded.layer]
     assert "BatchNorm" not in types and types.count("Scale") == 1  # only the R-MAC shift remains

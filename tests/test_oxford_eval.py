@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from myPython.common import assets
-from myPython.nets import netgen, onnx_export
+from myPython.nets import netgen, random_weights
 from myPython.nets.default_model import default_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,7 +134,7 @@ def tiny(tmp_path_factory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("tiny")
     proto = out / "tiny.prototxt"
     proto.write_text(netgen.render(netgen.deploy_net(depth=50, width=0.125, pca_dim=32, name="tiny")))
-    return proto, onnx_export.random_weights_file(proto, out / "tiny.caffemodel", seed=1)
+    return proto, random_weights.random_weights_file(proto, out / "tiny.caffemodel", seed=1)
 
 
 @pytest.fixture(scope="module")

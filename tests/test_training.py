@@ -22,13 +22,17 @@ from caffe_helpers import feed, gradient_error, make_net, parameter  # noqa: E40
 from google.protobuf import text_format  # noqa: E402
 
 from myPython.apps.cli import main as cli_main  # noqa: E402
-from myPython.nets import data_layers as D  # noqa: E402
 from myPython.nets import netgen_train as G  # noqa: E402
+from myPython.nets import protofiles as PF  # noqa: E402
 from myPython.nets import surgery as MT  # noqa: E402
+from myPython.training import data_layers as D  # noqa: E402
 from myPython.training import offline_pca as OP  # noqa: E402
+from myPython.training import samplers as S  # noqa: E402
+from myPython.training import solver_setup as SS  # noqa: E402
 from myPython.training import train as T  # noqa: E402
+from myPython.training import validation as V  # noqa: E402
 
-DATA_MODULE = "myPython.nets.data_layers"
+DATA_MODULE = "myPython.training.data_layers"
 MEAN = [10.0, 20.0, 30.0]
 
 
@@ -82,7 +86,7 @@ def identify(image: np.ndarray) -> tuple[int, int]:
 
 
 def test_scan_class_folders_any_names_sorted_labels(class_tree: Path):
-    classes = D.scan_class_folders(class_tree)
+    classes = S.scan_class_folders(class_tree)
     assert classes.names == ["007", "Apple pie", "solo", "zebra"]
     assert classes.counts == [2, 3, 1, 5]
     assert all(p.suffix == ".png" for files in classes.files for p in files)
@@ -131,9 +135,9 @@ def test_relative_cls_dir_resolves_against_root_env_and_cwd(tmp_path: Path, clas
     params = {"batch_size": 4, "cls_dir": "classes", "height": 8, "width": 8}
     net = data_net(tmp_path, "BinDataLayer", ["data", "label"], dict(params, root=str(tmp_path)), "root")
     net.forward()
-    monkeypatch.setenv(D.DATA_ROOT_ENV, str(tmp_path))
+    monkeypatch.setenv(S.DATA_ROOT_ENV, str(tmp_path))
     data_net(tmp_path, "BinDataLayer", ["data", "label"], params, "env").forward()
-    monkeypatch.delenv(D.DATA_ROOT_ENV)
+    monkeypatch.delenv(S.DATA_ROOT_ENV)
     monkeypatch.chdir(tmp_path)
     data_net(tmp_path, "BinDataLayer", ["data", "label"], params, "cwd").forward()
     monkeypatch.chdir(REPO)
@@ -182,7 +186,7 @@ def test_too_few_classes_is_a_clear_error(tmp_path: Path):
 
 
 def test_bin_sampler_covers_every_image_and_pads_small_classes():
-    sampler = D.BinSampler([2, 3, 1, 7], positives=3, negatives=3, seed=0)
+    sampler = S.BinSampler([2, 3, 1, 7], positives=3, negatives=3, seed=0)
     sampler._new_epoch()
     bins = list(sampler._queue)
     assert len(bins) == 1 + 1 + 3  # ceil(n / 3) bins for the classes with >= 2 items
@@ -191,7 +195,7 @@ def test_bin_sampler_covers_every_image_and_pads_small_classes():
     for b in bins:
         assert len({c for c, _ in b[:3]}) == 1 and len({c for c, _ in b[3:]}) == 3
     with pytest.raises(ValueError, match="2 positives"):
-        D.BinSampler([4, 4], positives=1, negatives=1)
+        S.BinSampler([4, 4], positives=1, negatives=1)
 
 
 def test_image_list_layer_and_resize_modes(tmp_path: Path):
@@ -210,9 +214,9 @@ def test_image_list_layer_and_resize_modes(tmp_path: Path):
     raw.forward()
     assert np.allclose(raw.blobs["data"].data[0, :, 0, 0], colour(2, 2))  # raw: 0-255 pixels, no mean
     gradient = np.tile(np.arange(40, dtype=np.uint8)[None, :, None], (20, 1, 3))
-    crop = D.resize_image(gradient, 10, 10, "crop")
+    crop = S.resize_image(gradient, 10, 10, "crop")
     assert crop.shape == (10, 10, 3) and crop[0, 0, 0] >= 8  # aspect kept: the centre of the wide image
-    assert D.resize_image(gradient, 10, 10, "stretch")[0, 0, 0] < 5
+    assert S.resize_image(gradient, 10, 10, "stretch")[0, 0, 0] < 5
 
 
 def test_region_feature_layer(tmp_path: Path):
@@ -241,9 +245,6 @@ def test_region_feature_layer(tmp_path: Path):
 def test_custom_layers_reexports_the_data_layers():
     import custom_layers
 
-    if not hasattr(custom_layers, "BinDataLayer"):
-        pytest.skip("custom_layers does not re-export myPython.nets.data_layers yet "
-                    "(add `from myPython.nets.data_layers import *` and extend __all__ in myPython/nets/layers.py)")
     for name in D.__all__:
         assert getattr(custom_layers, name) is getattr(D, name)
 
@@ -252,9 +253,9 @@ def test_custom_layers_reexports_the_data_layers():
 
 
 def test_checked_in_training_files_match_the_generator():
-    assert G.check(REPO / "proto") == [], "run `deep-retrieval proto`"
+    assert PF.stale_files(PF.training_files(), REPO / "proto") == [], "run `deep-retrieval proto`"
     assert cli_main(["proto", "--out", str(REPO / "proto"), "--check"]) == 0
-    files = G.generated_files()
+    files = PF.training_files()
     for rel in ("train/distilling/train_resnet101_student.prototxt",
                 "train/distilling/deploy_resnet101_teacher.prototxt",
                 "train/lifted/train_resnet101_lifted_pca512.prototxt",
@@ -375,7 +376,7 @@ def test_checked_in_solver_trains_through_train_py(tmp_path: Path, tiny_data: Pa
     result = T.train(run / "solver.prototxt", data_root=tiny_data, output_dir=out, max_iter=2, quiet=True)
     assert result.iterations == 2 and result.weights.is_file() and result.solverstate.is_file()
     assert result.weights.parent == out / "snapshots"
-    effective = T.read_solver(out / "snapshots/resnet101_lifted_pca512_solver.prototxt")
+    effective = SS.read_solver(out / "snapshots/resnet101_lifted_pca512_solver.prototxt")
     assert effective.net == str(run / "train_resnet101_lifted_pca512.prototxt")
     rows = (out / "snapshots/resnet101_lifted_pca512_train_log.csv").read_text().splitlines()
     assert rows[0] == "iter,seconds,loss,lr" and len(rows) == 3
@@ -681,20 +682,20 @@ def test_effective_solver_paths(tmp_path: Path):
     (tmp_path / "s/net.prototxt").write_text("name: 'x'\n")
     (tmp_path / "s/solver.prototxt").write_text('net: "net.prototxt"\nbase_lr: 0.1\nsnapshot_prefix: "snaps/run"\n'
                                                 "test_iter: 3\ntest_interval: 10\nmax_iter: 5\n")
-    path, param = T.effective_solver(tmp_path / "s/solver.prototxt", tmp_path / "out", max_iter=7, seed=3)
+    path, param = SS.effective_solver(tmp_path / "s/solver.prototxt", tmp_path / "out", max_iter=7, seed=3)
     assert param.net == str(tmp_path / "s/net.prototxt")
     assert param.snapshot_prefix == str(tmp_path / "out/snaps/run")
     assert param.max_iter == 7 and param.random_seed == 3 and param.test_iter[:] == [3]
     assert path == tmp_path / "out/snaps/run_solver.prototxt" and path.is_file()
     (tmp_path / "s/bad.prototxt").write_text('net: "absent.prototxt"\n')
     with pytest.raises(FileNotFoundError, match="absent.prototxt"):
-        T.effective_solver(tmp_path / "s/bad.prototxt", tmp_path / "out")
+        SS.effective_solver(tmp_path / "s/bad.prototxt", tmp_path / "out")
     missing = str(tmp_path / "s/missing.prototxt")
     assert cli_main(["train", "--solver", missing, "--weights", "w.caffemodel", "--cpu"]) == 1  # work failed
 
 
 def test_held_out_map_of_class_folders(class_tree: Path):
-    held = T.HeldOutSet.load(class_tree)
+    held = V.HeldOutSet.load(class_tree)
     labels = np.array([0, 0, 1, 1, 1, 2, 3, 3, 3, 3, 3])
     perfect = np.eye(4)[labels]
     assert held.mean_ap(perfect) == pytest.approx(1.0)
@@ -707,4 +708,4 @@ def test_smoke_dataset_is_deterministic(tmp_path: Path):
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.jpg"))
     assert files_a == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.jpg"))
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files_a)
-    assert len(D.scan_class_folders(a["train"]).names) == 18 and len(D.scan_class_folders(b["val"]).names) == 9
+    assert len(S.scan_class_folders(a["train"]).names) == 18 and len(S.scan_class_folders(b["val"]).names) == 9

@@ -29,17 +29,20 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from myPython.apps.cli import main as cli_main  # noqa: E402
-from myPython.nets import netgen_train as G  # noqa: E402
+from myPython.nets import netgen_recipes as R  # noqa: E402
+from myPython.nets import protofiles as PF  # noqa: E402
 from myPython.nets import surgery as MT  # noqa: E402
-from myPython.nets.data_layers import iter_class_images, save_region_cache  # noqa: E402
 from myPython.training import train as T  # noqa: E402
+from myPython.training import validation as V  # noqa: E402
 from myPython.training.convert import convert, list_images  # noqa: E402
+from myPython.training.data_layers import save_region_cache  # noqa: E402
+from myPython.training.samplers import iter_class_images  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 HEIGHT, WIDTH = 144, 192  # student / head input (the photos are 240 x 320)
 TEACHER_SIZES = [(72, 96), (144, 192), (216, 288)]  # 0.5x, 1x, 1.5x
-LIFTED_LR, LIFTED_ITERS = G.SMALL_LIFTED_LR, 800
+LIFTED_LR, LIFTED_ITERS = PF.SMALL_LIFTED_LR, 800
 DISTILL_PER_CLASS = 8
 
 
@@ -75,19 +78,19 @@ def ws(tmp_path_factory):
 
 def write_run(run: Path, net, base_lr: float, iters: int) -> Path:
     run.mkdir(parents=True, exist_ok=True)
-    (run / "train.prototxt").write_text(G.render(net, G.SMALL_HEADER))
-    solver = G.solver("train.prototxt", "snapshots/head", base_lr, iters, "fixed", weight_decay=1e-4, display=100,
+    (run / "train.prototxt").write_text(PF.render(net, PF.SMALL_HEADER))
+    solver = R.solver("train.prototxt", "snapshots/head", base_lr, iters, "fixed", weight_decay=1e-4, display=100,
                       gpu=False, random_seed=0)
-    (run / "solver.prototxt").write_text(G.render(solver, G.SMALL_HEADER))
+    (run / "solver.prototxt").write_text(PF.render(solver, PF.SMALL_HEADER))
     return run / "solver.prototxt"
 
 
 def test_lifted_head_finetuning_improves_held_out_map(ws):
     t0 = time.time()
-    net = G.head_net(str(ws.cache), batch_size=12, channels=1024, pca_dim=512, loss="lifted", sampler="bin",
-                     shift_mult=G.SMALL_SHIFT_MULT, data_module=G.runtime_data_module(), name="default-head-lifted")
+    net = R.head_net(str(ws.cache), batch_size=12, channels=1024, pca_dim=512, loss="lifted", sampler="bin",
+                     shift_mult=PF.SMALL_SHIFT_MULT, data_module=PF.runtime_data_module(), name="default-head-lifted")
     solver = write_run(ws.root / "lifted", net, LIFTED_LR, LIFTED_ITERS)
-    validator = T.Validator(ws.dirs["val"], ws.spec.proto, ws.spec.weights, every=LIFTED_ITERS, S=WIDTH)
+    validator = V.Validator(ws.dirs["val"], ws.spec.proto, ws.spec.weights, every=LIFTED_ITERS, S=WIDTH)
     result = T.train(solver, ws.spec.weights, data_root=ws.data, output_dir=ws.root / "lifted", validator=validator)
     (start, before), (end, after) = result.val[0], result.val[-1]
     losses = [loss for _, loss in result.losses]
@@ -102,6 +105,7 @@ def test_lifted_head_finetuning_improves_held_out_map(ws):
 
 
 def test_distillation_brings_the_student_closer_to_the_teacher(ws):
+    from myPython.retrieval.engines import CaffeEngine
     from myPython.retrieval.extractor import DescriptorExtractor
 
     t0 = time.time()
@@ -115,14 +119,14 @@ def test_distillation_brings_the_student_closer_to_the_teacher(ws):
     order = sorted(rows, key=rows.get)
     student_cache = save_region_cache(ws.data / "student_regions.npz", [per_image[n] for n in order],
                                       [rows[n] for n in order])
-    net = G.head_net(str(student_cache), batch_size=12, channels=1024, pca_dim=512, loss="euclidean",
-                     sampler="list", targets="distill/features.npy", shift_mult=G.SMALL_SHIFT_MULT,
-                     data_module=G.runtime_data_module(), name="default-head-distill")
-    solver = write_run(ws.root / "distill", net, G.SMALL_DISTILL_LR, 1500)
+    net = R.head_net(str(student_cache), batch_size=12, channels=1024, pca_dim=512, loss="euclidean",
+                     sampler="list", targets="distill/features.npy", shift_mult=PF.SMALL_SHIFT_MULT,
+                     data_module=PF.runtime_data_module(), name="default-head-distill")
+    solver = write_run(ws.root / "distill", net, PF.SMALL_DISTILL_LR, 1500)
 
     images = list_images(ws.dirs["val"], recursive=True)
     deploy = MT.load_net(ws.spec.proto, ws.spec.weights)
-    extractor = DescriptorExtractor(T.NetEngine(deploy), ws.spec.settings(S=WIDTH))
+    extractor = DescriptorExtractor(CaffeEngine.from_net(deploy), ws.spec.settings(S=WIDTH))
 
     def distance(train_net) -> float:
         for name in ("pooled_rois/centered", "pooled_rois/pca"):
@@ -150,7 +154,7 @@ def test_full_image_runs_through_the_cli(ws):
     """The generated default-model nets (BinDataLayer / ImageListDataLayer, full trunk) via the CLI."""
     t0 = time.time()
     nets = ws.root / "nets"
-    G.write_files(G.small_files(96, 128, 12, lifted_iters=30, distill_iters=30), nets)
+    PF.write_files(PF.small_files(96, 128, 12, lifted_iters=30, distill_iters=30), nets)
     run = ws.root / "cli"
     common = ["--weights", ws.spec.weights, "--cpu", "--data-root", str(ws.data), "--output-dir", str(run)]
     assert cli_main(["train", "--solver", str(nets / "lifted/solver.prototxt"), *common, "--display", "10", "--val-dir",

@@ -15,7 +15,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, partial
@@ -28,6 +27,7 @@ from evaluation.ap import REVISITED_PROTOCOLS, RevisitedResult, evaluate_revisit
 from evaluation.datasets import RetrievalDataset, load_oxford_paris, revisited_from_gnd
 from evaluation.expansion import aqe, dbe
 from evaluation.scoring import format_report, score_queries
+from myPython.common.fileio import atomic_save_npy
 from myPython.errors import UsageError
 from myPython.retrieval.extractor import MULTIRES_OFFSETS, Box, DescriptorExtractor, ExtractionSettings, l2_normalize
 from myPython.retrieval.models import ModelSpec
@@ -119,18 +119,6 @@ def query_image_paths(dataset: RetrievalDataset) -> list[Path]:
     return [dataset.root / "jpg" / f"{image}.jpg" for image in dataset.query_images]
 
 
-def save_atomic(path: Path, array: np.ndarray) -> None:
-    """np.save through a temporary file in the same folder and a rename (never a partial cache file)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def describe(open_extractor: Callable[[], DescriptorExtractor], settings: ExtractionSettings,
              paths: Sequence[Path], boxes: Sequence[Box] | None, what: str) -> np.ndarray:
     """N x D descriptors of image files (with optional query boxes) at one scale, in batches, with progress."""
@@ -152,7 +140,7 @@ def cached(path: Path, compute: Callable[[], np.ndarray], log: Callable[[str], N
         return np.load(path)
     log(f"cache: extracting {path.name}")
     array = compute()
-    save_atomic(path, array)
+    atomic_save_npy(path, array)
     return array
 
 

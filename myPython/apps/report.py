@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from myPython.apps.threshold_study import ThresholdRow, group_of, pair_scores
-from myPython.common.fileio import atomic_write_text
+from myPython.common.fileio import atomic_write_text, atomic_write_with
+from myPython.common.ids import frame_id, split_row_id
 from myPython.pool.images import InputError, load_image
 from myPython.pool.inputs import expand_inputs
 from myPython.pool.search import Neighbours
@@ -48,16 +49,16 @@ class ThumbnailSource:
         self._frames: dict[str, dict[str, np.ndarray]] = {}
 
     def image(self, ident: str) -> np.ndarray | None:
-        key, sep, _ = ident.partition("#t=")
+        key, time = split_row_id(ident)
         path = self.paths.get(key)
         if path is None:
             return None
         try:
-            if not sep:
+            if time is None:
                 return load_image(path)
             if key not in self._frames:
                 frames, _ = read_frames(path, self.fps)
-                self._frames[key] = {f"{key}#t={f.time:.3f}": f.image for f in frames}
+                self._frames[key] = {frame_id(key, f.time): f.image for f in frames}
             return self._frames[key].get(ident)
         except InputError:
             return None
@@ -95,10 +96,8 @@ def similarity_histogram(mapped: dict[str, Neighbours], truth: dict[str, str], p
     ax.set_yscale("log")
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), suffix=".png")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _card(thumbs: ThumbnailSource, ident: str, caption: str, css: str = "") -> str:

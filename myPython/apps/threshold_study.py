@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_text, atomic_write_with
+from myPython.common.fileio import atomic_write_text, atomic_write_with, walk_files
 from myPython.common.ids import input_of, is_frame
 from myPython.pool.search import Neighbours
 
@@ -30,9 +30,8 @@ def read_ground_truth(path: str | os.PathLike) -> dict[str, str]:
     if path.is_dir():
         truth = {}
         for group in sorted(p for p in path.iterdir() if p.is_dir()):
-            for file in sorted(group.rglob("*")):
-                if file.is_file():
-                    truth[file.relative_to(path).as_posix()] = group.name
+            for file in walk_files(group):
+                truth[file.relative_to(path).as_posix()] = group.name
         return truth
     if not path.is_file():
         raise FileNotFoundError(f"{path}: ground truth not found")

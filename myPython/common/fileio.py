@@ -86,9 +86,10 @@ def _umask() -> int:
     return mask
 
 
-def walk_files(folder: str | os.PathLike, suffixes: set[str] | frozenset[str] | None = None,
-               include_hidden: bool = False, on_skip: Callable[[Path, str], None] | None = None) -> list[Path]:
-    """Files under `folder`, sorted (folders first visited in name order), optionally by suffix.
+def walk_files(folder: str | os.PathLike, suffixes: set[str] | frozenset[str] | None = None, *,
+               recursive: bool = True, include_hidden: bool = False,
+               on_skip: Callable[[Path, str], None] | None = None) -> list[Path]:
+    """Files under `folder` (or directly in it), in name order within each folder, optionally by suffix.
 
     Hidden names (starting with ".") are left out unless `include_hidden`;
     `on_skip(path, reason)` hears of every file or folder left out, and of
@@ -107,6 +108,8 @@ def walk_files(folder: str | os.PathLike, suffixes: set[str] | frozenset[str] | 
                     on_skip(Path(dirpath) / name, "hidden folder")
                 dirnames.remove(name)
         dirnames.sort()
+        if not recursive:
+            dirnames.clear()
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if name.startswith(".") and not include_hidden:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from myPython.common import assets
+from myPython.common.fileio import atomic_write_text
 from myPython.datasets import edits
 from myPython.pool.images import load_image
 from myPython.pool.video import read_frames
@@ -79,7 +80,7 @@ def build_demo_data(root: str | os.PathLike) -> tuple[Path, dict[str, str]]:
             cv2.imwrite(str(pool / "photos" / f"{stem}.png"), image)
             for edit, fn in PHOTO_EDITS.items():
                 cv2.imwrite(str(pool / "photos" / f"{stem}_{edit}.jpg"), fn(image), [cv2.IMWRITE_JPEG_QUALITY, 92])
-        done_marker.write_text("ok\n")
+        atomic_write_text(done_marker, "ok\n")
     for name, group in VIDEO_SOURCES.items():
         truth[f"videos/{name}"] = group
     for name in EDITED_SOURCES:

@@ -17,7 +17,7 @@ from pathlib import Path
 from myPython.common import assets
 from myPython.common.fileio import atomic_write_text, atomic_write_with
 from myPython.retrieval.models import ModelSpec
-from myPython.training.copy_head import HeadSettings
+from myPython.retrieval.whitening import HeadSettings
 
 BUILDER_VERSION = "2"
 TRUNK_END = "relu_stage3_block2"

@@ -14,9 +14,9 @@ from typing import Any
 import caffe
 import cv2
 import numpy as np
-import yaml
 from scipy.spatial.distance import cdist
 
+from myPython.nets.param_str import parse_param_str
 from myPython.retrieval.grid import rmac_rois
 
 __all__ = [
@@ -33,17 +33,7 @@ __all__ = [
 
 def _parse_params(layer: caffe.Layer, allowed: Iterable[str]) -> dict[str, Any]:
     """The layer's param_str as a dict ("" and "{}" give {}); unknown keys are an error."""
-    text = (layer.param_str or "").strip()
-    params = yaml.safe_load(text) if text else None
-    if params is None:
-        return {}
-    name = type(layer).__name__
-    if not isinstance(params, dict):
-        raise ValueError(f"{name}: param_str must be a mapping, got {text!r}")
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise ValueError(f"{name}: unknown param_str keys {sorted(unknown)}; expected some of {sorted(allowed)}")
-    return params
+    return parse_param_str(layer.param_str, type(layer).__name__, allowed)
 
 
 def _check_counts(layer: caffe.Layer, bottom: Sequence, top: Sequence, bottoms: Iterable[int], tops: int = 1) -> None:
@@ -53,6 +43,16 @@ def _check_counts(layer: caffe.Layer, bottom: Sequence, top: Sequence, bottoms: 
             f"{type(layer).__name__}: expected {' or '.join(map(str, bottoms))} bottom(s) and {tops} top(s), "
             f"got {len(bottom)} and {len(top)}"
         )
+
+
+def _loss_backward_features(propagate_down: Sequence[bool], bottom: Sequence) -> np.ndarray | None:
+    """Zero the gradient of the second bottom (labels, targets); the first bottom as float64 N x D when its
+    gradient is wanted, else None."""
+    if propagate_down[1]:
+        bottom[1].diff[...] = 0
+    if not propagate_down[0]:
+        return None
+    return bottom[0].data.reshape(bottom[0].data.shape[0], -1).astype(np.float64)
 
 
 def _pair_grad(coef: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -293,12 +293,9 @@ class _PairLossLayer(caffe.Layer):
         top[0].data[...] = loss
 
     def backward(self, top: Sequence, propagate_down: Sequence[bool], bottom: Sequence) -> None:
-        if propagate_down[1]:
-            bottom[1].diff[...] = 0
-        if not propagate_down[0]:
+        x = _loss_backward_features(propagate_down, bottom)
+        if x is None:
             return
-        batch = bottom[0].data.shape[0]
-        x = bottom[0].data.reshape(batch, -1).astype(np.float64)
         grad = float(top[0].diff.reshape(-1)[0]) * _pair_grad(self.coef, x)
         bottom[0].diff[...] = grad.reshape(bottom[0].diff.shape)
 
@@ -384,21 +381,11 @@ class LiftedStructSimilaritySoftmaxLossLayer(caffe.Layer):
         self.pair_grad -= weight[:, None] * shifted
 
     def backward(self, top: Sequence, propagate_down: Sequence[bool], bottom: Sequence) -> None:
-        if propagate_down[1]:
-            bottom[1].diff[...] = 0
-        if not propagate_down[0]:
+        features = _loss_backward_features(propagate_down, bottom)
+        if features is None:
             return
-        batch = bottom[0].data.shape[0]
-        features = bottom[0].data.reshape(batch, -1).astype(np.float64)
         # Identical rows (D = 0, the diagonal included) contribute exactly 0, as f_a - f_b does in the C++ layer.
         coef = np.where(self.dist > 0, self.pair_grad / np.maximum(self.dist, 1e-12), 0.0)
         scale = float(top[0].diff.reshape(-1)[0])
         grad = scale * _pair_grad(coef + coef.T, features)
         bottom[0].diff[...] = grad.reshape(bottom[0].diff.shape)
-
-
-# Data layers live in their own module; prototxts load them as `module: 'custom_layers'` too.
-from myPython.nets import data_layers as _data_layers  # noqa: E402
-from myPython.nets.data_layers import *  # noqa: E402,F401,F403
-
-__all__ += _data_layers.__all__

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -342,26 +341,3 @@ def render(proto: caffe_pb2.NetParameter) -> str:
 def generated_files() -> dict[str, str]:
     """Relative path -> text of every prototxt the generator owns."""
     return {v.path: render(deploy_net(**v.kwargs)) for v in VARIANTS}
-
-
-def write_all(out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write every generated prototxt under ``out_dir``; return the paths written."""
-    out = Path(out_dir)
-    written = []
-    for rel, text in generated_files().items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        written.append(path)
-    return written
-
-
-def check(out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Generated files under ``out_dir`` that are missing or differ from the generator's output."""
-    out = Path(out_dir)
-    stale = []
-    for rel, text in generated_files().items():
-        path = out / rel
-        if not path.is_file() or path.read_text() != text:
-            stale.append(path)
-    return stale

@@ -27,14 +27,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from myPython.common.fileio import atomic_write_bytes
+from myPython.nets.folding import (  # noqa: F401  (UnsupportedLayerError re-exported)
+    Step,
+    UnsupportedLayerError,
+    active_layers,
+    bn_affine,
+    fold_plan,
+    folded_conv_params,
+    scale_affine,
+    ssa_steps,
+    truncate_at,
+)
+from myPython.nets.param_str import parse_param_str
 
 #: Bump whenever the exported graphs change (it is part of the ONNX cache key).
 EXPORTER_VERSION = "1"
@@ -49,8 +61,6 @@ SUPPORTED_TYPES = (
 PYTHON_LAYERS = ("NormalizeLayer", "AggregateLayer")
 
 
-class UnsupportedLayerError(ValueError):
-    """A layer that has no ONNX (or folding) equivalent; the message names the layer and its type."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -62,137 +72,6 @@ def _caffe():
     from myPython.nets.runtime import caffe, caffe_pb2, load_net, read_net_param
 
     return caffe, caffe_pb2, load_net, read_net_param
-
-
-def _active_layers(param, net) -> list:
-    """The prototxt's layers that Caffe instantiated in this phase (include/exclude rules applied)."""
-    names = set(net._layer_names)
-    return [layer for layer in param.layer if layer.name in names]
-
-
-def _truncate(layers: list, output: str) -> list:
-    """Layers Caffe runs for ``forward(end=output)``: up to the layer named ``output`` if there is one."""
-    for i, layer in enumerate(layers):
-        if layer.name == output:
-            return layers[: i + 1]
-    return layers
-
-
-@dataclass
-class _Step:
-    """One layer with its bottoms/tops renamed to single-assignment tensor names."""
-
-    layer: Any
-    inputs: list[str]
-    outputs: list[str]
-
-
-def _ssa(layers: Sequence, output: str | None) -> tuple[list[_Step], str, Counter]:
-    """Single-assignment names (in-place layers get new versions); also the output tensor and consumer counts."""
-    current: dict[str, str] = {}
-    versions: Counter = Counter()
-    steps = []
-    for layer in layers:
-        inputs = []
-        for bottom in layer.bottom:
-            if bottom not in current:
-                raise UnsupportedLayerError(f"layer {layer.name} ({layer.type}) reads blob {bottom!r}, "
-                                            "which no earlier layer produces")
-            inputs.append(current[bottom])
-        outputs = []
-        for top in layer.top:
-            if layer.type == "Input":
-                name = top
-            else:
-                versions[top] += 1
-                name = f"{top}#{versions[top]}"
-            current[top] = name
-            outputs.append(name)
-        steps.append(_Step(layer, inputs, outputs))
-    consumers: Counter = Counter(t for step in steps for t in step.inputs)
-    if output is None:
-        return steps, "", consumers
-    if output not in current:
-        raise ValueError(f"the net has no blob {output!r}")
-    consumers[current[output]] += 1
-    return steps, current[output], consumers
-
-
-# --------------------------------------------------------------------------------------------
-# Folding BatchNorm / Scale into convolutions
-# --------------------------------------------------------------------------------------------
-
-
-def _bn_affine(layer, blobs) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b) with BatchNorm(x) = a * x + b per channel, as Caffe computes it with global statistics."""
-    p = layer.batch_norm_param
-    if p.HasField("use_global_stats") and not p.use_global_stats:
-        raise UnsupportedLayerError(f"layer {layer.name} (BatchNorm) uses batch statistics "
-                                    "(use_global_stats: false); a deploy net needs global statistics")
-    factor = float(blobs[2].data.reshape(-1)[0])
-    factor = 0.0 if factor == 0 else 1.0 / factor
-    mean = blobs[0].data.astype(np.float64).reshape(-1) * factor
-    var = blobs[1].data.astype(np.float64).reshape(-1) * factor
-    a = 1.0 / np.sqrt(var + float(p.eps))
-    return a, -mean * a
-
-
-def _scale_affine(layer, blobs) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b) of a one-bottom Scale layer (bias zero without bias_term)."""
-    a = blobs[0].data.astype(np.float64).reshape(-1)
-    b = blobs[1].data.astype(np.float64).reshape(-1) if layer.scale_param.bias_term else np.zeros_like(a)
-    return a, b
-
-
-def _foldable(step: _Step, channels: int, params) -> bool:
-    layer = step.layer
-    if len(step.inputs) != 1 or len(step.outputs) != 1:
-        return False
-    if layer.type == "BatchNorm":
-        p = layer.batch_norm_param
-        return not (p.HasField("use_global_stats") and not p.use_global_stats)
-    if layer.type == "Scale":
-        p = layer.scale_param
-        blobs = params.get(layer.name, [])
-        return p.axis in (1, -3) and p.num_axes == 1 and len(blobs) >= 1 and blobs[0].data.size == channels
-    return False
-
-
-def _fold_plan(steps: Sequence[_Step], consumers: Counter, params) -> dict[str, list[_Step]]:
-    """Convolution layer name -> the BatchNorm/Scale steps that directly follow it and fold into it."""
-    readers: dict[str, list[_Step]] = {}
-    for s in steps:
-        for t in s.inputs:
-            readers.setdefault(t, []).append(s)
-    plan: dict[str, list[_Step]] = {}
-    for step in steps:
-        if step.layer.type != "Convolution" or len(step.outputs) != 1:
-            continue
-        channels = int(step.layer.convolution_param.num_output)
-        chain, tensor = [], step.outputs[0]
-        while consumers[tensor] == 1 and len(readers.get(tensor, [])) == 1:
-            nxt = readers[tensor][0]
-            if not _foldable(nxt, channels, params):
-                break
-            chain.append(nxt)
-            tensor = nxt.outputs[0]
-        if chain:
-            plan[step.layer.name] = chain
-    return plan
-
-
-def folded_conv_params(conv_layer, params, chain: Sequence) -> tuple[np.ndarray, np.ndarray]:
-    """(weights, bias) float32 of a convolution with the BatchNorm/Scale layers of `chain` folded in."""
-    blobs = params[conv_layer.name]
-    weight = blobs[0].data.astype(np.float64)
-    cout = weight.shape[0]
-    bias = blobs[1].data.astype(np.float64).reshape(-1) if conv_layer.convolution_param.bias_term else np.zeros(cout)
-    for item in chain:
-        layer = getattr(item, "layer", item)
-        a, b = (_bn_affine if layer.type == "BatchNorm" else _scale_affine)(layer, params[layer.name])
-        weight = weight * a.reshape(-1, *([1] * (weight.ndim - 1)))
-        bias = bias * a + b
-    return weight.astype(np.float32), bias.astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,15 +134,11 @@ def _unsupported(layer, why: str = "") -> UnsupportedLayerError:
 
 
 def _python_params(layer) -> dict:
-    import yaml
-
-    text = (layer.python_param.param_str or "").strip()
-    value = yaml.safe_load(text) if text else None
-    return value or {}
+    return parse_param_str(layer.python_param.param_str, layer.name)
 
 
 class _Builder:
-    def __init__(self, params, plan: dict[str, list[_Step]]) -> None:
+    def __init__(self, params, plan: dict[str, list[Step]]) -> None:
         self.g = _Graph()
         self.params = params
         self.plan = plan
@@ -278,7 +153,7 @@ class _Builder:
         return self.params.get(layer.name, [])
 
     # -- per layer ---------------------------------------------------------------------------
-    def add(self, step: _Step) -> None:
+    def add(self, step: Step) -> None:
         layer = step.layer
         if layer.name in self.folded:
             self.alias[step.outputs[0]] = self.t(step.inputs[0])
@@ -333,7 +208,7 @@ class _Builder:
         self.g.ranks[out] = rank
 
     def _batchnorm(self, layer, ins, outs) -> None:
-        a, b = _bn_affine(layer, self.blobs(layer))
+        a, b = bn_affine(layer, self.blobs(layer))
         self._channel_affine(layer, ins[0], outs[0], a, b)
 
     def _scale(self, layer, ins, outs) -> None:
@@ -341,7 +216,7 @@ class _Builder:
             raise _unsupported(layer, "a Scale with the scale taken from a second bottom is not supported")
         p = layer.scale_param
         blobs = self.blobs(layer)
-        a, b = _scale_affine(layer, blobs)
+        a, b = scale_affine(layer, blobs)
         self._channel_affine(layer, ins[0], outs[0], a, b, axis=p.axis, shape=list(blobs[0].data.shape))
 
     def _relu(self, layer, ins, outs) -> None:
@@ -543,15 +418,15 @@ def build_onnx(proto: str | os.PathLike, weights: str | os.PathLike | None, outp
     for layer in param.layer:  # name unsupported layers before Caffe builds anything
         if layer.type not in SUPPORTED_TYPES or (layer.type == "Python" and layer.python_param.layer
                                                  not in PYTHON_LAYERS):
-            truncated = _truncate(list(param.layer), output)
+            truncated = truncate_at(list(param.layer), output)
             if any(x.name == layer.name for x in truncated):
                 raise _unsupported(layer)
     if net is None:
         net = load_net(proto, weights)
-    layers = _truncate(_active_layers(param, net), output)
-    steps, out_tensor, consumers = _ssa(layers, output)
+    layers = truncate_at(active_layers(param, net), output)
+    steps, out_tensor, consumers = ssa_steps(layers, output)
     params = dict(net.params.items())
-    builder = _Builder(params, _fold_plan(steps, consumers, params))
+    builder = _Builder(params, fold_plan(steps, consumers, params))
     for step in steps:
         builder.add(step)
     final = builder.t(out_tensor)
@@ -580,144 +455,9 @@ def build_onnx(proto: str | os.PathLike, weights: str | os.PathLike | None, outp
     return model
 
 
-def _umask() -> int:
-    try:  # Linux: read it without changing it (os.umask would, for a moment, for every thread)
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _save_atomic(path: str | os.PathLike, write) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file next to `path`, then rename it into place (0666 & ~umask)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write bytes to `path` through a temporary file in the same folder and a rename."""
-    return _save_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
-
-
 def export_onnx(proto: str | os.PathLike, weights: str | os.PathLike | None, out_path: str | os.PathLike,
                 output: str = "rmac/normalized", net=None) -> Path:
     """Export the deploy net (prototxt + caffemodel) up to `output` to an ONNX file (atomic write)."""
     model = build_onnx(proto, weights, output, net=net)
-    return write_atomic(out_path, model.SerializeToString())
-
-
-# --------------------------------------------------------------------------------------------
-# Model surgery for the Caffe path
-# --------------------------------------------------------------------------------------------
-
-
-def fold_batchnorm(proto: str | os.PathLike, weights: str | os.PathLike, out_proto: str | os.PathLike,
-                   out_weights: str | os.PathLike) -> tuple[Path, Path]:
-    """Write a Caffe deploy copy with every BatchNorm/Scale that follows a convolution folded into it.
-
-    The folded convolutions get a bias; every other layer and weight is copied unchanged.
-    """
-    from google.protobuf import text_format
-
-    caffe, caffe_pb2, load_net, read_net_param = _caffe()
-    param = read_net_param(proto)
-    net = load_net(proto, weights)
-    active = _active_layers(param, net)
-    steps, _, consumers = _ssa(active, None)
-    params = dict(net.params.items())
-    plan = _fold_plan(steps, consumers, params)
-    dropped = {s.layer.name for chain in plan.values() for s in chain}
-    out = caffe_pb2.NetParameter()
-    out.CopyFrom(param)
-    del out.layer[:]
-    for layer in param.layer:
-        if layer.name in dropped:
-            continue
-        copy = out.layer.add()
-        copy.CopyFrom(layer)
-        if layer.name in plan:
-            copy.convolution_param.bias_term = True
-            copy.ClearField("blobs")
-            last = plan[layer.name][-1].layer
-            if last.top[0] != layer.top[0]:
-                del copy.top[:]
-                copy.top.append(last.top[0])
-    out_proto, out_weights = Path(out_proto), Path(out_weights)
-    header = f"# {Path(proto).name} with BatchNorm/Scale folded into {len(plan)} convolutions (nets.onnx_export)\n"
-    write_atomic(out_proto, (header + text_format.MessageToString(out)).encode())
-    folded = caffe.Net(str(out_proto), caffe.TEST)
-    for name, blobs in folded.params.items():
-        if name in plan:
-            layer = next(x for x in active if x.name == name)
-            weight, bias = folded_conv_params(layer, params, plan[name])
-            blobs[0].data[...] = weight
-            blobs[1].data[...] = bias
-        else:
-            for dst, src in zip(blobs, params[name]):
-                dst.data[...] = src.data
-    _save_atomic(out_weights, lambda tmp: folded.save(str(tmp)))
-    return out_proto, out_weights
-
-
-# --------------------------------------------------------------------------------------------
-# Random, well-conditioned weights (equivalence tests, benchmarks)
-# --------------------------------------------------------------------------------------------
-
-
-def randomize_weights(net, seed: int = 0, residual_gain: float = 0.3) -> None:
-    """Fill a caffe.Net with random but well-scaled weights (He-normal convs, plausible BatchNorm stats).
-
-    The last BatchNorm/Scale of each residual branch (``*branch2c``) gets a small gain so that
-    activations stay of the same order through a deep ResNet, as in a trained net.
-    """
-    rng = np.random.default_rng(seed)
-    layer_types = dict(zip(net._layer_names, (layer.type for layer in net.layers)))
-    for name, blobs in net.params.items():
-        kind = layer_types.get(name)
-        if kind == "Convolution":
-            w = blobs[0].data
-            fan_in = int(np.prod(w.shape[1:]))
-            w[...] = rng.standard_normal(w.shape) * np.sqrt(2.0 / fan_in)
-            if len(blobs) > 1:
-                blobs[1].data[...] = rng.normal(0, 0.05, blobs[1].data.shape)
-        elif kind == "BatchNorm":
-            c = blobs[0].data.size
-            factor = float(rng.uniform(0.5, 2.0))
-            blobs[0].data[...] = rng.normal(0, 0.2, c) * factor
-            blobs[1].data[...] = rng.uniform(0.5, 1.5, c) * factor
-            blobs[2].data[...] = factor
-        elif kind == "Scale":
-            gain = residual_gain if "branch2c" in name or "branch1" in name else 1.0
-            blobs[0].data[...] = rng.uniform(0.5, 1.0, blobs[0].data.shape) * gain
-            if len(blobs) > 1:
-                blobs[1].data[...] = rng.normal(0, 0.1 * gain, blobs[1].data.shape)
-        elif kind == "InnerProduct":
-            w = blobs[0].data
-            w[...] = rng.standard_normal(w.shape) / np.sqrt(w.shape[-1])
-            if len(blobs) > 1:
-                blobs[1].data[...] = rng.normal(0, 0.01, blobs[1].data.shape)
-        else:
-            for blob in blobs:
-                blob.data[...] = rng.normal(0, 0.05, blob.data.shape)
-
-
-def random_weights_file(proto: str | os.PathLike, out_weights: str | os.PathLike, seed: int = 0) -> Path:
-    """Write a caffemodel of random weights (`randomize_weights`) for a prototxt; returns its path."""
-    caffe, _, load_net, _ = _caffe()
-    net = load_net(proto)
-    randomize_weights(net, seed)
-    return _save_atomic(out_weights, lambda tmp: net.save(str(tmp)))
+    atomic_write_bytes(out_path, model.SerializeToString())
+    return Path(out_path)

@@ -24,9 +24,7 @@ except ImportError as exc:  # pragma: no cover - only without the built Caffe
 
 from google.protobuf import text_format  # noqa: E402
 
-
-class ModelError(ValueError):
-    """A prototxt or caffemodel that cannot be used, with the file named."""
+from myPython.errors import ModelError  # noqa: E402,F401  (re-exported: tools catch it from here)
 
 
 def build_info() -> dict[str, Any]:
@@ -95,52 +93,86 @@ def read_weights(weights: str | Path) -> caffe_pb2.NetParameter:
     return net
 
 
-def _param_shapes(net: caffe_pb2.NetParameter) -> dict[str, list[tuple[int, ...]]]:
-    shapes = {}
-    for layer in net.layer:
-        if layer.blobs:
-            shapes[layer.name] = [tuple(b.shape.dim) if b.HasField("shape") else
-                                  tuple(d for d in (b.num, b.channels, b.height, b.width)) for b in layer.blobs]
-    return shapes
+def blob_shape(blob: caffe_pb2.BlobProto) -> tuple[int, ...]:
+    """Declared shape of a BlobProto (new `shape` field or the legacy num/channels/height/width)."""
+    if blob.HasField("shape"):
+        return tuple(int(d) for d in blob.shape.dim)
+    return tuple(int(d) for d in (blob.num, blob.channels, blob.height, blob.width))
 
 
-def check_compatible(proto: str | Path, weights: str | Path, net: caffe.Net) -> None:
-    """Fail with one line when the caffemodel does not fit the prototxt.
+def caffemodel_shapes(weights: str | Path) -> dict[str, list[tuple[int, ...]]]:
+    """Layer name -> blob shapes of a caffemodel (layers without blobs are left out)."""
+    model = read_weights(weights)
+    return {layer.name: [blob_shape(b) for b in layer.blobs]
+            for layer in list(model.layer) or list(model.layers) if len(layer.blobs)}
 
-    Caffe silently leaves layers at their fillers when names differ, and aborts
-    the process when shapes differ; both are checked here first.
+
+def net_shapes(net: caffe.Net) -> dict[str, list[tuple[int, ...]]]:
+    """Layer name -> parameter blob shapes of a loaded net."""
+    return {name: [tuple(b.data.shape) for b in blobs] for name, blobs in net.params.items()}
+
+
+def copy_weights_checked(net: caffe.Net, weights: str | Path, *, require_all: bool = True,
+                         proto: str | Path | None = None) -> list[str]:
+    """`net.copy_from(weights)` after checking, with one-line errors, what Caffe would abort on or ignore.
+
+    Caffe aborts the process when blob sizes differ and silently keeps fillers for
+    layers the caffemodel lacks. Returns the net's parameter layers without weights
+    (an error instead when `require_all`).
     """
-    stored = _param_shapes(read_weights(weights))
-    missing = [name for name, blobs in net.params.items() if name not in stored]
-    if missing:
-        raise ModelError(
-            f"{weights}: does not match {proto}: no weights for layer(s) {', '.join(missing[:5])}"
-            + (" ..." if len(missing) > 5 else "")
-        )
-    for name, blobs in net.params.items():
-        want = [tuple(b.data.shape) for b in blobs]
-        have = stored[name]
-        if len(want) != len(have) or any(int(np.prod(w)) != int(np.prod(h)) for w, h in zip(want, have)):
-            raise ModelError(
-                f"{weights}: does not match {proto}: layer {name} has blobs {have}, the prototxt expects {want}"
-            )
+    stored = caffemodel_shapes(weights)
+    against = f" {proto}" if proto is not None else " the net"
+    missing = [name for name in net.params if name not in stored]
+    if missing and require_all:
+        raise ModelError(f"{weights}: does not match{against}: no weights for layer(s) {', '.join(missing[:5])}"
+                         + (" ..." if len(missing) > 5 else ""))
+    for name, want in net_shapes(net).items():
+        have = stored.get(name)
+        if have is not None and (len(have) != len(want)
+                                 or any(int(np.prod(a)) != int(np.prod(b)) for a, b in zip(have, want))):
+            raise ModelError(f"{weights}: does not match{against}: layer {name} has blobs {have}, "
+                             f"the prototxt expects {want}")
+    net.copy_from(str(weights))
+    return missing
 
 
-def load_net(proto: str | Path, weights: str | Path | None = None, phase: int | None = None) -> caffe.Net:
-    """caffe.Net from a prototxt (and caffemodel) with one-line errors for bad files."""
+def load_net(proto: str | Path, weights: str | Path | None = None, phase: int | None = None, *,
+             require_all: bool = True) -> caffe.Net:
+    """caffe.Net from a prototxt (and caffemodel) with one-line errors for bad or mismatched files.
+
+    `require_all=False` accepts a caffemodel that fills only some layers (initialising a training net).
+    """
     param = read_net_param(proto)  # clear parse errors before Caffe's fatal ones
     known = set(caffe.layer_type_list())
     for layer in param.layer:
         if layer.type not in known:
             raise ModelError(f"{proto}: layer {layer.name} has type {layer.type}, which this Caffe does not have")
-    phase = caffe.TEST if phase is None else phase
-    if weights is None:
-        return caffe.Net(str(proto), phase)
-    read_weights(weights)
-    net = caffe.Net(str(proto), phase)
-    check_compatible(proto, weights, net)
-    net.copy_from(str(weights))
+    net = caffe.Net(str(proto), caffe.TEST if phase is None else phase)
+    if weights is not None:
+        copy_weights_checked(net, weights, require_all=require_all, proto=proto)
     return net
+
+
+def save_net(net: caffe.Net, weights: str | Path) -> Path:
+    """Save a net's parameters as a caffemodel, atomically."""
+    from myPython.common.fileio import atomic_write_with
+
+    atomic_write_with(weights, lambda tmp: net.save(str(tmp)))
+    return Path(weights)
+
+
+def feed_net(net: caffe.Net, data: np.ndarray, rois: np.ndarray | None = None, end: str | None = None
+             ) -> np.ndarray:
+    """Reshape the `data` (and `rois`) inputs to the arrays, copy them in, run forward (up to `end`).
+
+    Returns the blob `end` (the net's last output when None); the one place nets are fed.
+    """
+    inputs = {"data": data} if rois is None else {"data": data, "rois": rois}
+    for name, array in inputs.items():
+        net.blobs[name].reshape(*array.shape)
+        net.blobs[name].data[...] = array
+    outputs = net.forward(end=end)
+    return outputs[end] if end in outputs else net.blobs[end or net.outputs[0]].data
 
 
 def forward_regions(net: caffe.Net, data: np.ndarray, levels: int, end: str | None = None) -> np.ndarray:
@@ -152,9 +184,5 @@ def forward_regions(net: caffe.Net, data: np.ndarray, levels: int, end: str | No
 
     batch = data[None] if data.ndim == 3 else data
     rois = rmac_rois(batch.shape[2], batch.shape[3], levels, len(batch))
-    net.blobs["data"].reshape(*batch.shape)
-    net.blobs["rois"].reshape(*rois.shape)
-    net.blobs["data"].data[...] = batch
-    net.blobs["rois"].data[...] = rois
-    net.forward(end=end)
+    feed_net(net, batch, rois, end)
     return rois

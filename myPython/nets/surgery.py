@@ -19,7 +19,6 @@ the process on shape mismatches in ``copy_from``, so every tool checks shapes it
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,19 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 from google.protobuf import text_format  # noqa: E402
 
-from myPython.nets.runtime import caffe, caffe_pb2, read_net_param, read_weights  # noqa: E402
+from myPython.common.fileio import atomic_write_text  # noqa: E402
+from myPython.nets import runtime  # noqa: E402
+from myPython.nets.folding import fold_batchnorm  # noqa: E402,F401  (surgery fold-bn)
+from myPython.nets.runtime import (  # noqa: E402
+    blob_shape,
+    caffe,
+    caffe_pb2,
+    caffemodel_shapes,
+    net_shapes,
+    read_net_param,
+    read_weights,
+    save_net,
+)
 
 # --------------------------------------------------------------------------------------------
 # Reading caffemodels without a prototxt
@@ -40,12 +51,8 @@ from myPython.nets.runtime import caffe, caffe_pb2, read_net_param, read_weights
 
 def blob_array(blob: caffe_pb2.BlobProto) -> np.ndarray:
     """A BlobProto as a float32 array of its declared shape."""
-    if blob.HasField("shape"):
-        shape = tuple(int(d) for d in blob.shape.dim)
-    else:
-        shape = tuple(int(d) for d in (blob.num, blob.channels, blob.height, blob.width))
     values = blob.data if len(blob.data) else blob.double_data
-    return np.asarray(values, dtype=np.float32).reshape(shape)
+    return np.asarray(values, dtype=np.float32).reshape(blob_shape(blob))
 
 
 def caffemodel_params(weights: str | os.PathLike[str]) -> dict[str, list[np.ndarray]]:
@@ -55,53 +62,10 @@ def caffemodel_params(weights: str | os.PathLike[str]) -> dict[str, list[np.ndar
     return {layer.name: [blob_array(b) for b in layer.blobs] for layer in layers if len(layer.blobs)}
 
 
-def caffemodel_shapes(weights: str | os.PathLike[str]) -> dict[str, list[tuple[int, ...]]]:
-    """Layer name -> blob shapes (reads the caffemodel once; no arrays are built)."""
-    net = read_weights(weights)
-    out = {}
-    for layer in list(net.layer) or list(net.layers):
-        if len(layer.blobs):
-            out[layer.name] = [tuple(int(d) for d in b.shape.dim) if b.HasField("shape")
-                               else (b.num, b.channels, b.height, b.width) for b in layer.blobs]
-    return out
-
-
-def net_shapes(net: caffe.Net) -> dict[str, list[tuple[int, ...]]]:
-    return {name: [tuple(b.data.shape) for b in blobs] for name, blobs in net.params.items()}
-
-
-def shape_conflicts(net: caffe.Net, weights: str | os.PathLike[str]) -> list[str]:
-    """Layers present in both the net and the caffemodel whose blobs differ (Caffe would abort on them)."""
-    stored = caffemodel_shapes(weights)
-    bad = []
-    for name, want in net_shapes(net).items():
-        have = stored.get(name)
-        if have is None:
-            continue
-        if len(have) != len(want) or any(int(np.prod(a)) != int(np.prod(b)) for a, b in zip(have, want)):
-            bad.append(f"{name}: caffemodel {have} vs net {want}")
-    return bad
-
-
-def safe_copy_from(net: caffe.Net, weights: str | os.PathLike[str]) -> list[str]:
-    """net.copy_from after checking shapes; returns the net's parameter layers the caffemodel lacks."""
-    bad = shape_conflicts(net, weights)
-    if bad:
-        raise ValueError(f"{weights}: blobs do not fit the net (use model_tools copy/truncate-pca): "
-                         + "; ".join(bad[:5]))
-    net.copy_from(str(weights))
-    stored = caffemodel_shapes(weights)
-    return [name for name in net.params if name not in stored]
-
-
 def load_net(proto: str | os.PathLike[str], weights: str | os.PathLike[str] | None = None,
              phase: int | None = None) -> caffe.Net:
-    """A net from a prototxt (Python layers allowed) with optional, shape-checked weights."""
-    read_net_param(proto)
-    net = caffe.Net(str(proto), caffe.TEST if phase is None else phase)
-    if weights is not None:
-        safe_copy_from(net, weights)
-    return net
+    """A net whose caffemodel may fill only some layers (surgery and training start from such pairs)."""
+    return runtime.load_net(proto, weights, phase, require_all=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,8 +187,7 @@ def copy_weights(src_weights: str | os.PathLike[str], dst_proto: str | os.PathLi
     """Write ``out``: the net of ``dst_proto`` (optionally initialised from ``init``) filled from ``src``."""
     net = load_net(dst_proto, init)
     report = copy_params(caffemodel_params(src_weights), net, rename, prefixes, strict)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    net.save(str(out))
+    save_net(net, out)
     return report
 
 
@@ -255,22 +218,21 @@ def toggle(proto: str | os.PathLike[str], to: str, out: str | os.PathLike[str],
 
 
 def write_proto(net: caffe_pb2.NetParameter, out: str | os.PathLike[str], header: str = "") -> Path:
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + text_format.MessageToString(net))
-    return path
+    atomic_write_text(out, header + text_format.MessageToString(net))
+    return Path(out)
 
 
 def make_teacher(proto: str | os.PathLike[str], weights: str | os.PathLike[str], out_proto: str | os.PathLike[str],
                  out_weights: str | os.PathLike[str], sizes: Sequence[tuple[int, int]] | None = None,
                  mean: Sequence[float] | None = None) -> CopyReport:
     """3-tower teacher (l_/m_/h_, shared params) from a deploy net and its weights."""
+    from myPython.nets import netgen_recipes as R
     from myPython.nets import netgen_train as G
 
     deploy = read_net_param(proto)
     sizes = tuple(sizes) if sizes else G.TEACHER_SIZES
     mean = tuple(mean) if mean else G.MODEL_MEAN_BGR
-    write_proto(G.make_teacher(deploy, sizes, mean, input_hw=sizes[1]), out_proto,
+    write_proto(R.make_teacher(deploy, sizes, mean, input_hw=sizes[1]), out_proto,
                 "# 3-resolution teacher made by myPython.nets.surgery teacher\n")
     return copy_weights(weights, out_proto, out_weights, prefixes=G.TEACHER_PREFIXES, strict=True)
 
@@ -278,90 +240,6 @@ def make_teacher(proto: str | os.PathLike[str], weights: str | os.PathLike[str],
 # --------------------------------------------------------------------------------------------
 # fold BatchNorm + Scale into convolutions
 # --------------------------------------------------------------------------------------------
-
-
-def _bn_stats(blobs: Sequence[np.ndarray], eps: float) -> tuple[np.ndarray, np.ndarray]:
-    factor = float(blobs[2].ravel()[0]) if blobs[2].size else 1.0
-    scale = 0.0 if factor == 0 else 1.0 / factor
-    mean = blobs[0].astype(np.float64) * scale
-    var = blobs[1].astype(np.float64) * scale
-    return mean, np.sqrt(var + eps)
-
-
-def fold_batchnorm(proto: str | os.PathLike[str], weights: str | os.PathLike[str],
-                   out_proto: str | os.PathLike[str], out_weights: str | os.PathLike[str]) -> list[str]:
-    """Fold every Convolution/InnerProduct -> BatchNorm (-> Scale) chain into the layer's weights and bias.
-
-    Only chains whose intermediate blobs feed nothing else are folded. Returns the folded layer names.
-    """
-    param = read_net_param(proto)
-    params = net_params(load_net(proto, weights))
-    layers = list(param.layer)
-    consumers: dict[str, int] = {}
-    for layer in layers:
-        for b in layer.bottom:
-            consumers[b] = consumers.get(b, 0) + 1
-    folds: dict[str, tuple[int, int | None]] = {}
-    drop: set[int] = set()
-    renames: dict[str, str] = {}
-    for i, layer in enumerate(layers[:-1]):
-        bn = layers[i + 1]
-        if layer.type not in ("Convolution", "InnerProduct") or bn.type != "BatchNorm" \
-                or bn.bottom[0] != layer.top[0] or len(layer.top) != 1:
-            continue
-        if bn.top[0] != bn.bottom[0] and consumers.get(layer.top[0], 0) != 1:
-            continue  # the raw output is used elsewhere too
-        scale_i = None
-        if i + 2 < len(layers):
-            sc = layers[i + 2]
-            if sc.type == "Scale" and len(sc.bottom) == 1 and sc.bottom[0] == bn.top[0] and (
-                    sc.top[0] == sc.bottom[0] or consumers.get(bn.top[0], 0) == 1):
-                scale_i = i + 2
-        folds[layer.name] = (i + 1, scale_i)
-        drop.add(i + 1)
-        final_top = bn.top[0] if scale_i is None else layers[scale_i].top[0]
-        if scale_i is not None:
-            drop.add(scale_i)
-        if final_top != layer.top[0]:
-            renames[final_top] = layer.top[0]
-    new = caffe_pb2.NetParameter()
-    new.CopyFrom(param)
-    del new.layer[:]
-    for i, layer in enumerate(layers):
-        if i in drop:
-            continue
-        layer = copy.deepcopy(layer)
-        for k, b in enumerate(layer.bottom):
-            layer.bottom[k] = renames.get(b, b)
-        if layer.name in folds:
-            if layer.type == "Convolution":
-                layer.convolution_param.bias_term = True
-            else:
-                layer.inner_product_param.bias_term = True
-            if len(layer.param) == 1:
-                layer.param.add().CopyFrom(layer.param[0])
-                layer.param[1].ClearField("name")
-        new.layer.add().CopyFrom(layer)
-    write_proto(new, out_proto, "# BatchNorm/Scale folded by myPython.nets.surgery fold-bn\n")
-    folded = dict(params)
-    for name, (bn_i, scale_i) in folds.items():
-        w = params[name][0].astype(np.float64)
-        b = params[name][1].astype(np.float64) if len(params[name]) > 1 else np.zeros(w.shape[0])
-        bn = layers[bn_i]
-        mean, std = _bn_stats(params[bn.name], bn.batch_norm_param.eps)
-        gamma, beta = np.ones_like(mean), np.zeros_like(mean)
-        if scale_i is not None:
-            sc = params[layers[scale_i].name]
-            gamma = sc[0].astype(np.float64).ravel()
-            if len(sc) > 1:
-                beta = sc[1].astype(np.float64).ravel()
-        factor = gamma / std
-        folded[name] = [(w * factor.reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32),
-                        ((b - mean) * factor + beta).astype(np.float32)]
-    net = load_net(out_proto)
-    copy_params(folded, net, strict=True)
-    net.save(str(out_weights))
-    return list(folds)
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,8 +283,7 @@ def truncate_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str],
     report = copy_params(src, net)
     if new_name not in dict(report.copied):
         raise ValueError(f"truncate-pca: {target_proto} has no {dim}-output layer {new_name}")
-    Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
-    net.save(str(out_weights))
+    save_net(net, out_weights)
     return Path(target_proto)
 
 

@@ -53,7 +53,7 @@ def install_weights(url: str, proto: Path = DEFAULT_PROTO, out: Path = DEFAULT_O
         _download(url, download)
         weights = _find_caffemodel(download, tmp_dir)
         load_net(proto, weights)  # raises a one-line ModelError when they do not fit
-        os.replace(weights, out)
+        os.replace(weights, out)  # same folder: an atomic rename
     return out
 
 

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from myPython.common.ids import frame_id
 from myPython.pool.images import InputError, load_image
 from myPython.pool.inputs import InputItem
 from myPython.pool.store import DescriptorStore
-from myPython.pool.video import frame_id, read_frames
+from myPython.pool.video import read_frames
 from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings, prepare_inputs
 
 # Network inputs with a shorter side make Caffe abort the process (a pooling output of size 0):

@@ -10,13 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from myPython.errors import InputError  # noqa: F401  (decoding errors are InputErrors)
+
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jp2"}
 # Refuse to decode more than this many pixels (decompression bombs).
 MAX_PIXELS = 178_956_970
-
-
-class InputError(ValueError):
-    """An input that cannot be used; the message names it and says why."""
 
 
 # In JPEG entropy-coded data 0xFF is followed by 0x00 (stuffing), a restart marker or 0xFF (fill);

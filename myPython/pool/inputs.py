@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from myPython.common.fileio import walk_files
 from myPython.pool.images import IMAGE_EXTENSIONS
 from myPython.pool.video import VIDEO_EXTENSIONS
 
@@ -28,16 +29,6 @@ def kind_of(path: str | os.PathLike) -> str | None:
     return None
 
 
-def _walk(folder: Path) -> list[Path]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=None):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                found.append(Path(dirpath) / name)
-    return found
-
-
 def expand_inputs(inputs: list[str | os.PathLike]) -> tuple[list[InputItem], list[dict]]:
     """(items, problems): every image and video under the inputs, in a stable order.
 
@@ -50,7 +41,7 @@ def expand_inputs(inputs: list[str | os.PathLike]) -> tuple[list[InputItem], lis
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            roots.append((path, _walk(path)))
+            roots.append((path, walk_files(path)))
         elif path.is_file() and path.suffix.lower() in LIST_EXTENSIONS:
             base = path.parent
             listed = []

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_text
+from myPython.common.fileio import atomic_write_text, atomic_write_with
 from myPython.pool.store import DescriptorStore
 
 if TYPE_CHECKING:
@@ -70,30 +70,19 @@ def read_mapped(path: str | os.PathLike) -> dict[str, Neighbours]:
 
 
 # ---- exact search, streamed over shards ------------------------------------
-def _merge_topk(scores: np.ndarray, index: np.ndarray, new_scores: np.ndarray, new_index: np.ndarray,
-                k: int) -> tuple[np.ndarray, np.ndarray]:
-    s = np.concatenate([scores, new_scores], axis=1)
-    i = np.concatenate([index, new_index], axis=1)
-    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(s, order, 1), np.take_along_axis(i, order, 1)
-
-
 def exact_knn(queries: np.ndarray, db: DescriptorStore, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k inner products of queries against every row of the store (global row numbers).
+    """Top-k inner products of queries against every row of the store (global row numbers; -1: none).
 
-    Consecutive shards are read into blocks of about DB_BLOCK rows, one block in memory at a time.
+    Consecutive shards are read into blocks of about DB_BLOCK rows, one block in memory at a time, and
+    merged in a result heap (faiss.contrib's streamed ground truth).
     """
     import faiss
+    from faiss.contrib.exhaustive_search import knn_ground_truth
 
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
-    index = np.zeros((len(queries), 0), dtype=np.int64)
-    offset = 0
-    for rows in _row_blocks(db, DB_BLOCK):
-        kk = min(k, len(rows))
-        s, i = faiss.knn(queries, rows, kk, metric=faiss.METRIC_INNER_PRODUCT)
-        scores, index = _merge_topk(scores, index, s, i + offset, k)
-        offset += len(rows)
+    scores, index = knn_ground_truth(queries, _row_blocks(db, DB_BLOCK), k, faiss.METRIC_INNER_PRODUCT, ngpu=0)
+    # A block smaller than k pads with (-FLT_MAX, -1) and the offset shifts those -1; put them back.
+    index[scores <= -0.5 * np.finfo(np.float32).max] = -1
     return scores, index
 
 
@@ -167,10 +156,7 @@ def build_index(db: DescriptorStore, factory: str, *, train_size: int = 100_000,
         index.train(sample_rows(db, train_size, seed))
     for shard in db.shards():
         index.add(np.ascontiguousarray(shard.vectors(), dtype=np.float32))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    faiss.write_index(index, str(tmp))
-    os.replace(tmp, path)
+    atomic_write_with(path, lambda tmp: faiss.write_index(index, str(tmp)))
     stale = re.compile(re.escape(_index_stem(factory)) + r"\.[0-9a-f]{12}\.faiss")
     for old in path.parent.iterdir():
         if old != path and stale.fullmatch(old.name):

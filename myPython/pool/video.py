@@ -19,11 +19,6 @@ class Frame:
     image: np.ndarray  # BGR uint8
 
 
-def frame_id(video_id: str, time: float) -> str:
-    """Row id of a frame: `<video path>#t=<seconds, 3 decimals>`."""
-    return f"{video_id}#t={time:.3f}"
-
-
 def read_frames(path: str | os.PathLike, fps: float = 1.0, max_frames: int | None = None
                 ) -> tuple[list[Frame], str | None]:
     """All sampled frames plus a one-line problem description (None when clean).

@@ -20,13 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from myPython.errors import ModelError
+
 ENGINE_KINDS = ("auto", "caffe", "caffe-folded", "onnxruntime")
 # Max |ONNX - Caffe| allowed by the build-time check, relative to max(1, max |Caffe output|).
 CHECK_TOLERANCE = 1e-4
 CHECK_SHAPE = (2, 96, 128)  # batch, height, width of the random check input
 
 
-class EquivalenceError(RuntimeError):
+class EquivalenceError(ModelError, RuntimeError):
     """An exported net whose outputs differ from Caffe's."""
 
 
@@ -128,7 +130,7 @@ def folded_paths_for(proto: str | os.PathLike, weights: str | os.PathLike) -> tu
 
 def ensure_folded(proto: str | os.PathLike, weights: str | os.PathLike) -> tuple[Path, Path]:
     """The BatchNorm-folded deploy copy, built on first use (and whenever prototxt or caffemodel change)."""
-    from myPython.nets.onnx_export import fold_batchnorm
+    from myPython.nets.folding import fold_batchnorm
 
     out_proto, out_weights = folded_paths_for(proto, weights)
     if not (out_proto.exists() and out_weights.exists()):
@@ -171,24 +173,22 @@ class CaffeEngine:
                 raise ModelError(f"{proto}: the net has no input blob '{blob}'")
         if output not in self.net.blobs:
             raise ModelError(f"{proto}: the net has no blob '{output}' (use --end/--output to pick one)")
-        self._shape: tuple[tuple[int, ...], tuple[int, ...]] | None = None
-        self.batchable = self._probe_batchable()
+        self.batchable = _probe_batchable(self)
 
-    def _probe_batchable(self) -> bool:
-        """True when the net keeps one output row per image (region sum by batch index)."""
-        return _probe_batchable(self)
-
-    def _reshape(self, data_shape: tuple[int, ...], rois_shape: tuple[int, ...]) -> None:
-        if self._shape != (data_shape, rois_shape):
-            self.net.blobs["data"].reshape(*data_shape)
-            self.net.blobs["rois"].reshape(*rois_shape)
-            self._shape = (data_shape, rois_shape)
+    @classmethod
+    def from_net(cls, net, output: str = "rmac/normalized") -> CaffeEngine:
+        """An engine over a net already in memory (training-time validation keeps it updated)."""
+        engine = cls.__new__(cls)
+        engine.net, engine.output, engine.device = net, output, "current"
+        engine.proto = engine.weights = None
+        engine.source = (None, None)
+        engine.batchable = _probe_batchable(engine)
+        return engine
 
     def forward(self, data: np.ndarray, rois: np.ndarray) -> np.ndarray:
-        self._reshape(data.shape, rois.shape)
-        self.net.blobs["data"].data[...] = data
-        self.net.blobs["rois"].data[...] = rois
-        out = self.net.forward(end=self.output)[self.output]
+        from myPython.nets.runtime import feed_net
+
+        out = feed_net(self.net, data, rois, self.output)
         return np.array(out.reshape(out.shape[0], -1), dtype=np.float32)
 
 
@@ -238,14 +238,11 @@ def check_against_caffe(session, net, output: str, seed: int = 0) -> float:
     rng = np.random.default_rng(seed)
     data = rng.uniform(-120, 120, (batch, channels, h, w)).astype(np.float32)
     rois = rmac_rois(h, w, 2, batch)
-    net.blobs["data"].reshape(*data.shape)
-    net.blobs["rois"].reshape(*rois.shape)
-    net.blobs["data"].data[...] = data
-    net.blobs["rois"].data[...] = rois
-    ref = np.array(net.forward(end=output)[output], dtype=np.float64) if output in list(net._layer_names) else None
-    if ref is None:
-        net.forward()
-        ref = np.array(net.blobs[output].data, dtype=np.float64)
+    from myPython.nets.runtime import feed_net
+
+    end = output if output in list(net._layer_names) else None
+    feed_net(net, data, rois, end)
+    ref = np.array(net.blobs[output].data, dtype=np.float64)
     got = _run_session(session, output, data, rois).astype(np.float64)
     if got.shape != ref.shape:
         return float("inf")
@@ -259,7 +256,8 @@ def ensure_onnx(proto: str | os.PathLike, weights: str | os.PathLike, output: st
     Only an export that passes the check is written (atomically), so a cached file is a checked one.
     A failed check leaves ``<onnx>.failed`` with the reason and raises `EquivalenceError`.
     """
-    from myPython.nets.onnx_export import build_onnx, write_atomic
+    from myPython.common.fileio import atomic_write_bytes
+    from myPython.nets.onnx_export import build_onnx
     from myPython.nets.runtime import load_net, set_device
 
     path = onnx_path_for(proto, weights, output)
@@ -273,9 +271,9 @@ def ensure_onnx(proto: str | os.PathLike, weights: str | os.PathLike, output: st
     failed = path.with_name(path.name + ".failed")
     if not diff <= CHECK_TOLERANCE:
         reason = f"{proto}: the ONNX export differs from Caffe by {diff:.3g} (> {CHECK_TOLERANCE:g}) at {output}"
-        write_atomic(failed, json.dumps({"reason": reason, "diff": diff}).encode())
+        atomic_write_bytes(failed, json.dumps({"reason": reason, "diff": diff}).encode())
         raise EquivalenceError(reason)
-    write_atomic(path, data)
+    atomic_write_bytes(path, data)
     failed.unlink(missing_ok=True)
     return path
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from myPython.common.assets import sha256_file
+from myPython.common.fileio import atomic_write_text
 from myPython.retrieval.extractor import MODEL_MEAN_BGR, ExtractionSettings
 
 
@@ -55,9 +56,7 @@ class ModelSpec:
         data = asdict(self)
         data["proto"] = os.path.relpath(self.proto, path.parent)
         data["weights"] = os.path.basename(self.weights)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
         return path
 
 

@@ -20,9 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _l2(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+from myPython.retrieval.functional import l2_normalize
 
 
 @dataclass
@@ -116,12 +114,12 @@ def head_blobs(pca: PCA) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
 
 def raw_rmac(regions: Sequence[np.ndarray]) -> np.ndarray:
     """Raw R-MAC: L2 of the sum of the (L2-normalised) regional vectors of each image."""
-    return _l2(np.stack([r.sum(axis=0) for r in regions]))
+    return l2_normalize(np.stack([r.sum(axis=0) for r in regions]))
 
 
 def pca_rmac(regions: Sequence[np.ndarray], pca: PCA) -> np.ndarray:
     """R-MAC through a PCA: per-region transform, L2, sum per image, L2."""
-    return _l2(np.stack([_l2(pca.transform(r)).sum(axis=0) for r in regions]))
+    return l2_normalize(np.stack([l2_normalize(pca.transform(r)).sum(axis=0) for r in regions]))
 
 
 def learn_whitening(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, dim: int | None = None,
@@ -149,3 +147,15 @@ def learn_whitening(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, dim: int 
     eigvec = eigvec * np.sign(eigvec[np.abs(eigvec).argmax(axis=0), np.arange(eigvec.shape[1])])
     projection = eigvec.T @ p1
     return PCA(mean, projection, eigval[order], whiten=False)
+
+
+@dataclass(frozen=True)
+class HeadSettings:
+    scales: tuple[int, ...] = (384,)
+    L: int = 2
+    mirror: bool = False  # descriptor of image + mirror (twice the cost, mirror-invariant)
+    whitening: str = "learned"  # "learned" (image pairs), "regions" (matched region pairs) or "pca" (the old head)
+
+    def label(self) -> str:
+        return (f"S={'+'.join(map(str, self.scales))} L={self.L} mirror={'yes' if self.mirror else 'no'} "
+                f"{self.whitening}")

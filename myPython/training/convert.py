@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from myPython.common.fileio import atomic_save_npy, atomic_write_text, walk_files  # noqa: E402
+from myPython.nets.runtime import feed_net  # noqa: E402
 from myPython.pool.images import IMAGE_EXTENSIONS, load_image  # noqa: E402
 
 TEACHER_OUTPUT = "rmac/eltwise/normalized"
@@ -42,8 +44,7 @@ def list_images(img_dir: str | os.PathLike[str], recursive: bool = False) -> lis
     root = Path(img_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"image folder not found: {root}")
-    pattern = root.rglob("*") if recursive else root.iterdir()
-    files = sorted((p for p in pattern if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
+    files = sorted(walk_files(root, IMAGE_EXTENSIONS, recursive=recursive),
                    key=lambda p: p.relative_to(root).as_posix())
     if not files:
         raise ValueError(f"no images in {root}")
@@ -64,9 +65,7 @@ def teacher_descriptors(net, images: Sequence[Path], output: str = TEACHER_OUTPU
         for start in range(0, len(members), batch):
             idx = members[start:start + batch]
             data = np.stack([arrays[i].astype(np.float32).transpose(2, 0, 1) for i in idx])
-            net.blobs["data"].reshape(*data.shape)
-            net.blobs["data"].data[...] = data
-            out = net.forward(end=output)[output].reshape(len(idx), -1)
+            out = feed_net(net, data, end=output).reshape(len(idx), -1)
             for k, i in enumerate(idx):
                 rows[i] = out[k].copy()
             for i in idx:
@@ -81,12 +80,12 @@ def write_outputs(features: np.ndarray, names: Sequence[str], features_npy: str 
     for path in (features_npy, features_txt, index_txt):
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    np.save(features_npy, np.ascontiguousarray(features, dtype=np.float32))
+    atomic_save_npy(features_npy, np.ascontiguousarray(features, dtype=np.float32))
     if features_txt:
         order = np.random.default_rng(seed).permutation(len(names))
-        Path(features_txt).write_text("".join(f"{names[i]} {i}\n" for i in order))
+        atomic_write_text(features_txt, "".join(f"{names[i]} {i}\n" for i in order))
     if index_txt:
-        Path(index_txt).write_text("".join(f"{i}\t{Path(name).stem}\n" for i, name in enumerate(names)))
+        atomic_write_text(index_txt, "".join(f"{i}\t{Path(name).stem}\n" for i, name in enumerate(names)))
 
 
 def convert(proto: str | os.PathLike[str], weights: str | os.PathLike[str], img_dir: str | os.PathLike[str],
@@ -108,15 +107,15 @@ def convert(proto: str | os.PathLike[str], weights: str | os.PathLike[str], img_
     else:
         from dataclasses import replace
 
+        from myPython.retrieval.engines import CaffeEngine
         from myPython.retrieval.extractor import DescriptorExtractor
         from myPython.retrieval.models import load_model
-        from myPython.training.train import NetEngine
 
         spec = load_model(proto, weights)
         settings = spec.settings(L=levels, scales=tuple(int(s) for s in scales))
         if mean is not None:
             settings = replace(settings, mean_bgr=tuple(float(m) for m in mean))
-        extractor = DescriptorExtractor(NetEngine(net, output or spec.output), settings, batch)
+        extractor = DescriptorExtractor(CaffeEngine.from_net(net, output or spec.output), settings, batch)
         features = extractor.describe_all(images)
     write_outputs(features, names, features_npy, features_txt, index_txt, seed)
     return features

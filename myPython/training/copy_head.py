@@ -16,33 +16,21 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from myPython.retrieval.whitening import PCA, learn_pca, learn_whitening
+from myPython.retrieval.functional import l2_normalize
+from myPython.retrieval.whitening import PCA, HeadSettings, learn_pca, learn_whitening
 
 TRAIN_SEED = 101  # edits of the training photos
 VALIDATION_SEED = 202  # edits of the validation photos
 CALIBRATION_SEED = 303  # edits of the calibration photos
 
 
-@dataclass(frozen=True)
-class HeadSettings:
-    scales: tuple[int, ...] = (384,)
-    L: int = 2
-    mirror: bool = False  # descriptor of image + mirror (twice the cost, mirror-invariant)
-    whitening: str = "learned"  # "learned" (image pairs), "regions" (matched region pairs) or "pca" (the old head)
-
-    def label(self) -> str:
-        return (f"S={'+'.join(map(str, self.scales))} L={self.L} mirror={'yes' if self.mirror else 'no'} "
-                f"{self.whitening}")
-
-
 def regions_of(engine, image: np.ndarray, size: int, levels: int, mean_bgr: Sequence[float]) -> np.ndarray:
     """(R, C) L2-normalised regional features of one image at one scale (the `pooled_rois/normalized` blob)."""
-    from myPython.retrieval.extractor import prepare_input
     from myPython.retrieval.grid import get_rmac_region_coordinates, pack_regions_for_network
+    from myPython.retrieval.preparation import prepare_input
 
     data = prepare_input(image, size, mean_bgr)
     grid = get_rmac_region_coordinates(data.shape[1], data.shape[2], levels)
@@ -62,18 +50,15 @@ def extract(engine, images: Sequence[np.ndarray], settings: HeadSettings, mean_b
     return out
 
 
-def _l2(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 def raw_vectors(regions: list[list[np.ndarray]]) -> np.ndarray:
     """Image-level vectors before whitening: per view L2(sum of regions), summed over views, L2."""
-    return _l2(np.stack([sum(_l2(r.sum(axis=0)) for r in views) for views in regions]))
+    return l2_normalize(np.stack([sum(l2_normalize(r.sum(axis=0)) for r in views) for views in regions]))
 
 
 def describe(regions: list[list[np.ndarray]], head: PCA) -> np.ndarray:
     """The net's descriptors for a head: per view L2(sum_r L2(head(r))), summed over views, L2."""
-    return _l2(np.stack([sum(_l2(_l2(head.transform(r)).sum(axis=0)) for r in views) for views in regions]))
+    return l2_normalize(np.stack([sum(l2_normalize(l2_normalize(head.transform(r)).sum(axis=0)) for r in views)
+                                  for views in regions]))
 
 
 def same_origin_pairs(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from myPython.errors import UsageError
+from myPython.retrieval.functional import l2_normalize, roi_max_pool
+from myPython.retrieval.preparation import MODEL_MEAN_BGR
 from myPython.retrieval.whitening import PCA, head_blobs, learn_pca, pca_rmac, raw_rmac  # noqa: F401
 
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -53,7 +55,7 @@ def write_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], pc
     When the InnerProduct has another number of outputs than the PCA, ``out_proto`` (a copy of ``proto``
     with ``num_output`` changed) is written and used. Returns the prototxt matching ``out_weights``.
     """
-    from myPython.nets.runtime import read_net_param
+    from myPython.nets.runtime import read_net_param, save_net
     from myPython.nets.surgery import caffemodel_params, copy_params, load_net, write_proto
 
     net_param = read_net_param(proto)
@@ -84,8 +86,7 @@ def write_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], pc
     ip[0].data[...] = w
     if len(ip) > 1:
         ip[1].data[...] = b
-    Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
-    net.save(str(out_weights))
+    save_net(net, out_weights)
     return target
 
 
@@ -94,29 +95,8 @@ def write_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], pc
 # --------------------------------------------------------------------------------------------
 
 
-def _round(v: np.ndarray) -> np.ndarray:
-    return np.sign(v) * np.floor(np.abs(v) + 0.5)  # C round(): half away from zero
-
-
-def roi_max_pool(features: np.ndarray, rois: np.ndarray, scale: float) -> np.ndarray:
-    """Fast-RCNN ROIPooling with one bin: C x H x W map, R x 4 (x1, y1, x2, y2) boxes -> R x C maxima."""
-    c, h, w = features.shape
-    out = np.zeros((len(rois), c), dtype=np.float32)
-    for r, (x1, y1, x2, y2) in enumerate(_round(np.asarray(rois, np.float64) * scale).astype(int)):
-        xs, ys = min(max(x1, 0), w), min(max(y1, 0), h)
-        xe = min(max(x1 + max(x2 - x1 + 1, 1), 0), w)
-        ye = min(max(y1 + max(y2 - y1 + 1, 1), 0), h)
-        if xe > xs and ye > ys:
-            out[r] = features[:, ys:ye, xs:xe].reshape(c, -1).max(axis=1)
-    return out
-
-
-def _l2(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), 1e-12)
-
-
 def extract(net, images: Sequence[str | os.PathLike[str]], layers: Sequence[str], S: int = 512, L: int = 2,
-            mean: Sequence[float] = (103.93900299, 116.77899933, 123.68000031),
+            mean: Sequence[float] = MODEL_MEAN_BGR,
             output: str | None = "rmac/normalized") -> tuple[np.ndarray | None, dict[str, list[np.ndarray]]]:
     """Per image: the net's descriptor (``output``) and L2-normalised regional features of ``layers``.
 
@@ -144,7 +124,7 @@ def extract(net, images: Sequence[str | os.PathLike[str]], layers: Sequence[str]
             else:
                 stride = 2 ** round(np.log2(w / blob.shape[3]))
                 feats = roi_max_pool(blob[0], rois[:, 1:], 1.0 / stride)
-            regional[name].append(_l2(feats.astype(np.float64)).astype(np.float32))
+            regional[name].append(l2_normalize(feats.astype(np.float64)).astype(np.float32))
     return (np.stack(master) if output else None), regional
 
 
@@ -158,16 +138,16 @@ def experiment_descriptors(master: np.ndarray | None, regional: Mapping[str, lis
     """Descriptors of every offline configuration (name -> N x D, rows unit length)."""
     out: dict[str, np.ndarray] = {}
     if master is not None:
-        out["master"] = _l2(master)
+        out["master"] = l2_normalize(master)
     raw = {name: raw_rmac(regs) for name, regs in regional.items()}
     for name, x in raw.items():
         out[f"raw:{name}"] = x
     if len(raw) > 1:
-        out["raw-concat"] = _l2(np.concatenate(list(raw.values()), axis=1))
-        out["raw-concat-dimw"] = _l2(np.concatenate([x * x.shape[1] for x in raw.values()], axis=1))
+        out["raw-concat"] = l2_normalize(np.concatenate(list(raw.values()), axis=1))
+        out["raw-concat-dimw"] = l2_normalize(np.concatenate([x * x.shape[1] for x in raw.values()], axis=1))
     if master is not None and raw:
         parts = [out["master"] * master.shape[1]] + [x * x.shape[1] for x in raw.values()]
-        out["master+raw"] = _l2(np.concatenate(parts, axis=1))
+        out["master+raw"] = l2_normalize(np.concatenate(parts, axis=1))
     pcas = {}
     for name, regs in regional.items():
         stacked = np.concatenate(regs)
@@ -177,7 +157,7 @@ def experiment_descriptors(master: np.ndarray | None, regional: Mapping[str, lis
         out[f"pca:{name}"] = pcas[name]
     if master is not None and pcas:
         parts = [x * x.shape[1] for x in pcas.values()] + [out["master"] * master.shape[1]]
-        out["pca-concat+master"] = _l2(np.concatenate(parts, axis=1))
+        out["pca-concat+master"] = l2_normalize(np.concatenate(parts, axis=1))
     return out
 
 

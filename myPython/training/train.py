@@ -23,13 +23,11 @@ runs and the learning test (``DIR/train`` and ``DIR/val`` class folders made fro
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,251 +40,20 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # prototxts name their Python layers `custom_layers` (repo root)
     sys.path.insert(0, str(REPO))
 
-from google.protobuf import text_format  # noqa: E402
-
-from myPython.nets.data_layers import DATA_ROOT_ENV  # noqa: E402
-from myPython.nets.runtime import caffe, caffe_pb2, read_prototxt, set_device  # noqa: E402
-
-# --------------------------------------------------------------------------------------------
-# Solver files
-# --------------------------------------------------------------------------------------------
-
-
-def read_solver(path: str | os.PathLike[str]) -> caffe_pb2.SolverParameter:
-    return read_prototxt(path, caffe_pb2.SolverParameter(), "solver prototxt")
-
-
-def _absolute(path: str, base: Path) -> str:
-    p = Path(os.path.expanduser(path))
-    return str(p if p.is_absolute() else (base / p).resolve())
-
-
-def effective_solver(solver: str | os.PathLike[str], output_dir: str | os.PathLike[str] = ".",
-                     max_iter: int | None = None, seed: int | None = None) -> tuple[Path, caffe_pb2.SolverParameter]:
-    """Write the solver with absolute ``net`` and ``snapshot_prefix`` paths; return (path, parameters).
-
-    Nets resolve against the solver's directory, the snapshot prefix against ``output_dir``. The solver's
-    own testing is switched off (``train`` runs the TEST net itself to log its loss).
-    """
-    solver = Path(solver).resolve()
-    param = read_solver(solver)
-    base = solver.parent
-    for name in ("net", "train_net"):
-        if param.HasField(name):
-            setattr(param, name, _absolute(getattr(param, name), base))
-    for i, net in enumerate(param.test_net):
-        param.test_net[i] = _absolute(net, base)
-    if not (param.HasField("net") or param.HasField("train_net") or param.HasField("net_param")
-            or param.HasField("train_net_param")):
-        raise ValueError(f"{solver}: names no net")
-    for name in ("net", "train_net"):
-        if param.HasField(name) and not Path(getattr(param, name)).is_file():
-            raise FileNotFoundError(f"{solver}: net not found: {getattr(param, name)}")
-    prefix = param.snapshot_prefix or f"snapshots/{solver.stem}"
-    param.snapshot_prefix = _absolute(prefix, Path(output_dir).resolve())
-    Path(param.snapshot_prefix).parent.mkdir(parents=True, exist_ok=True)
-    if max_iter is not None:
-        param.max_iter = int(max_iter)
-    if seed is not None:
-        param.random_seed = int(seed)
-    if len(param.test_iter):  # tested by `train` itself (loss logged); the TEST net is still built
-        param.test_interval = 2**31 - 1
-    param.test_initialization = False
-    param.snapshot_after_train = False
-    path = Path(param.snapshot_prefix + "_solver.prototxt")
-    path.write_text("# effective solver written by myPython.training.train (absolute paths)\n"
-                    + text_format.MessageToString(param))
-    return path, param
-
-
-SOLVERS = {"SGD": "SGDSolver", "Nesterov": "NesterovSolver", "AdaGrad": "AdaGradSolver",
-           "RMSProp": "RMSPropSolver", "AdaDelta": "AdaDeltaSolver", "Adam": "AdamSolver"}
-
-
-@contextlib.contextmanager
-def working_directory(path: Path) -> Iterator[None]:
-    old, old_env = os.getcwd(), os.environ.get(DATA_ROOT_ENV)
-    os.chdir(path)
-    os.environ[DATA_ROOT_ENV] = str(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-        if old_env is None:
-            os.environ.pop(DATA_ROOT_ENV, None)
-        else:
-            os.environ[DATA_ROOT_ENV] = old_env
-
+from myPython.nets.runtime import caffe, set_device  # noqa: E402
+from myPython.training.logs import CsvLog, TrainResult, plot_logs  # noqa: E402
+from myPython.training.solver_setup import (  # noqa: E402
+    SOLVERS,
+    effective_solver,
+    load_initial_weights,
+    read_solver,
+    working_directory,
+)
+from myPython.training.validation import Validator  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
-# Validation: retrieval mAP on a held-out set
+# The training loop
 # --------------------------------------------------------------------------------------------
-
-
-class NetEngine:
-    """`descriptor.Engine` over an in-memory caffe.Net (the deploy net the hook keeps updated)."""
-
-    name = "caffe"
-
-    def __init__(self, net: caffe.Net, output: str = "rmac/normalized") -> None:
-        self.net, self.output = net, output
-        self.batchable = True
-
-    def forward(self, data: np.ndarray, rois: np.ndarray) -> np.ndarray:
-        self.net.blobs["data"].reshape(*data.shape)
-        self.net.blobs["rois"].reshape(*rois.shape)
-        self.net.blobs["data"].data[...] = data
-        self.net.blobs["rois"].data[...] = rois
-        out = self.net.forward(end=self.output)[self.output]
-        rows = np.array(out.reshape(out.shape[0], -1), dtype=np.float32)
-        if len(rows) != len(data):  # a net that sums every region into one row
-            raise ValueError("validation net must give one descriptor per image (AggregateLayer with rois)")
-        return rows
-
-
-@dataclass
-class HeldOutSet:
-    """Database images, query rows (into the database) and positive/junk masks."""
-
-    images: list[Path]
-    queries: np.ndarray
-    positives: np.ndarray
-    junk: np.ndarray
-
-    @classmethod
-    def load(cls, root: str | os.PathLike[str]) -> HeldOutSet:
-        root = Path(root).resolve()  # training runs inside the data root
-        if (root / "jpg").is_dir() and (root / "lab").is_dir():
-            from evaluation.datasets import load_oxford_paris
-
-            ds = load_oxford_paris(root)
-            return cls(list(ds.image_paths), ds.query_indices(), ds.positive_mask(), ds.junk_mask())
-        from myPython.nets.data_layers import iter_class_images
-
-        items = list(iter_class_images(root))
-        if not items:
-            raise ValueError(f"{root}: no class folders with images")
-        labels = np.array([label for label, _ in items])
-        same = labels[:, None] == labels[None, :]
-        eye = np.eye(len(labels), dtype=bool)
-        return cls([p for _, p in items], np.arange(len(items)), same & ~eye, eye)
-
-    def mean_ap(self, descriptors: np.ndarray) -> float:
-        from evaluation.ap import average_precision
-
-        sim = descriptors[self.queries] @ descriptors.T
-        return float(np.nanmean(average_precision(sim, self.positives, self.junk)))
-
-
-class Validator:
-    """Every ``every`` iterations: copy the training weights into a deploy net and compute held-out mAP."""
-
-    def __init__(self, val_dir: str | os.PathLike[str], proto: str | os.PathLike[str],
-                 weights: str | os.PathLike[str] | None, every: int, S: int | None = None, L: int | None = None,
-                 mean: Sequence[float] | None = None, output: str | None = None) -> None:
-        from myPython.nets.surgery import load_net
-        from myPython.retrieval.extractor import DescriptorExtractor
-        from myPython.retrieval.models import ModelSpec, load_model
-
-        self.every = int(every)
-        self.data = HeldOutSet.load(val_dir)
-        spec = load_model(proto, weights) if weights else ModelSpec(name="val", proto=str(proto), weights=None)
-        self.net = load_net(proto, weights)
-        settings = spec.settings(S=S, L=L)
-        if mean is not None:
-            from dataclasses import replace
-
-            settings = replace(settings, mean_bgr=tuple(float(m) for m in mean))
-        self.extractor = DescriptorExtractor(NetEngine(self.net, output or spec.output), settings)
-
-    def __call__(self, train_net: caffe.Net) -> float:
-        for name, blobs in self.net.params.items():
-            if name in train_net.params:
-                src = train_net.params[name]
-                if len(src) == len(blobs) and all(a.data.size == b.data.size for a, b in zip(src, blobs)):
-                    for a, b in zip(src, blobs):
-                        b.data[...] = a.data.reshape(b.data.shape)
-        return self.data.mean_ap(self.extractor.describe_all(self.data.images))
-
-
-# --------------------------------------------------------------------------------------------
-# Logs and plot
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class TrainResult:
-    iterations: int
-    weights: Path | None
-    solverstate: Path | None
-    losses: list[tuple[int, float]] = field(default_factory=list)
-    test_losses: list[tuple[int, float]] = field(default_factory=list)
-    val: list[tuple[int, float]] = field(default_factory=list)
-    logs: dict[str, Path] = field(default_factory=dict)
-    seconds: float = 0.0
-
-
-class _Csv:
-    def __init__(self, path: Path, header: Sequence[str], append: bool) -> None:
-        self.path = path
-        fresh = not (append and path.exists())
-        self.handle = open(path, "w" if fresh else "a", newline="")
-        self.writer = csv.writer(self.handle)
-        if fresh:
-            self.writer.writerow(header)
-
-    def row(self, *values: object) -> None:
-        self.writer.writerow(values)
-        self.handle.flush()
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _read_csv(path: Path) -> list[list[float]]:
-    if not path.exists():
-        return []
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))[1:]
-    return [[float(v) for v in row] for row in rows if row]
-
-
-def plot_logs(prefix: str, out: Path) -> Path:
-    """PNG of the training loss (raw and moving average), test loss and validation mAP."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    train = _read_csv(Path(prefix + "_train_log.csv"))
-    test = _read_csv(Path(prefix + "_test_log.csv"))
-    val = _read_csv(Path(prefix + "_val_log.csv"))
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    if train:
-        it = np.array([r[0] for r in train])
-        loss = np.array([r[2] for r in train])
-        ax.plot(it, loss, color="tab:blue", alpha=0.25, lw=0.8, label="train loss")
-        k = max(1, min(50, len(loss) // 10))
-        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
-        ax.plot(it[k - 1:], smooth, color="tab:blue", lw=1.6, label=f"train loss ({k}-iter mean)")
-    if test:
-        ax.plot([r[0] for r in test], [r[1] for r in test], "o-", color="tab:orange", label="test loss")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss")
-    handles, labels = ax.get_legend_handles_labels()
-    if val:
-        ax2 = ax.twinx()
-        ax2.plot([r[0] for r in val], [r[1] for r in val], "s-", color="tab:green", label="held-out mAP")
-        ax2.set_ylabel("mAP")
-        h2, l2 = ax2.get_legend_handles_labels()
-        handles, labels = handles + h2, labels + l2
-    if handles:
-        ax.legend(handles, labels, loc="best", fontsize=8)
-    ax.set_title(Path(prefix).name)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
 
 
 def _loss(net: caffe.Net) -> float:
@@ -303,20 +70,87 @@ def _test_loss(solver, iters: int) -> float:
     return total / max(iters, 1)
 
 
-# --------------------------------------------------------------------------------------------
-# train()
-# --------------------------------------------------------------------------------------------
+@dataclass
+class _Run:
+    """What one training run needs besides the solver: logs, validation, printing."""
+
+    prefix: str
+    logs: dict[str, Path]
+    train_log: CsvLog
+    test_log: CsvLog | None
+    val_log: CsvLog | None
+    validator: Callable[[caffe.Net], float] | None
+    every: int
+    display: int
+    test_iter: int
+    test_interval: int
+    say: Callable[..., None]
+    result: TrainResult
+
+    def close(self) -> None:
+        for log in (self.train_log, self.test_log, self.val_log):
+            if log is not None:
+                log.close()
+
+    def validate(self, s) -> None:
+        value = self.validator(s.net)
+        self.result.val.append((s.iter, value))
+        self.val_log.row(s.iter, f"{value:.6f}")
+        self.say(f"train: iter {s.iter} held-out mAP {value:.4f}")
 
 
-def load_initial_weights(net: caffe.Net, weights: str | Sequence[str]) -> list[str]:
-    """Copy one or more caffemodels into the net (shape-checked); returns parameter layers left at fillers."""
-    from myPython.nets.surgery import safe_copy_from
+def _resolve_inputs(solver: str | os.PathLike[str], weights: str | Sequence[str] | None,
+                    snapshot: str | os.PathLike[str] | None, data_root: str | os.PathLike[str] | None
+                    ) -> tuple[Path, Path, Path | None, list[str]]:
+    """Absolute (solver, data root, solverstate, weight files), each checked to exist."""
+    solver = Path(solver).resolve()
+    root = Path(data_root).resolve() if data_root else solver.parent
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root not found: {root}")
+    state = Path(snapshot).resolve() if snapshot else None
+    if state is not None and not state.is_file():
+        raise FileNotFoundError(f"solverstate not found: {state}")
+    files = [str(Path(w).resolve()) for w in (weights.split(",") if isinstance(weights, str) else weights or [])
+             if w]
+    for w in files:
+        if not Path(w).is_file():
+            raise FileNotFoundError(f"weights not found: {w}")
+    return solver, root, state, files
 
-    files = [w for w in (weights.split(",") if isinstance(weights, str) else weights) if w]
-    untouched = set(net.params)
-    for path in files:
-        untouched &= set(safe_copy_from(net, path))
-    return [name for name in net.params if name in untouched]
+
+def _open_solver(path: Path, solver_type: str, snapshot: Path | None, weights: list[str], say):
+    s = getattr(caffe, SOLVERS.get(solver_type or "SGD", "SGDSolver"))(str(path))
+    if snapshot is not None:
+        s.restore(str(snapshot))
+        say(f"train: resumed from {snapshot} at iteration {s.iter}")
+    elif weights:
+        left = load_initial_weights(s.net, weights)
+        say(f"train: initialised from {', '.join(weights)}"
+            + (f"; at fillers: {', '.join(left[:8])}{' ...' if len(left) > 8 else ''}" if left else ""))
+    if s.test_nets:
+        s.test_nets[0].share_with(s.net)
+    return s
+
+
+def _step(s, run: _Run, start: float, window: list[float]) -> None:
+    """One iteration with its logging, test loss and validation."""
+    lr = float(s.lr) if hasattr(s, "lr") else float("nan")
+    s.step(1)
+    loss = _loss(s.net)
+    window.append(loss)
+    run.result.losses.append((s.iter, loss))
+    run.train_log.row(s.iter, f"{time.time() - start:.3f}", f"{loss:.6g}", f"{lr:.6g}")
+    if run.display and s.iter % run.display == 0:
+        run.say(f"train: iter {s.iter} loss {np.mean(window):.5g} lr {lr:.3g} ({time.time() - start:.1f} s)")
+        window.clear()
+    if run.test_log is not None and run.test_interval and s.iter % run.test_interval == 0:
+        value = _test_loss(s, run.test_iter)
+        run.result.test_losses.append((s.iter, value))
+        run.test_log.row(s.iter, f"{value:.6g}")
+        run.say(f"train: iter {s.iter} test loss {value:.5g}")
+    if run.validator is not None and run.every and s.iter % run.every == 0:
+        run.validate(s)
+        plot_logs(run.prefix, run.logs["plot"])
 
 
 def train(
@@ -334,90 +168,42 @@ def train(
     quiet: bool = False,
 ) -> TrainResult:
     """Run the solver to ``max_iter`` (from the solver unless given), logging and validating on the way."""
-    solver = Path(solver).resolve()
-    data_root = Path(data_root).resolve() if data_root else solver.parent
-    if not data_root.is_dir():
-        raise FileNotFoundError(f"data root not found: {data_root}")
-    snapshot = Path(snapshot).resolve() if snapshot else None
-    if snapshot is not None and not snapshot.is_file():
-        raise FileNotFoundError(f"solverstate not found: {snapshot}")
-    weights_list = [str(Path(w).resolve()) for w in (weights.split(",") if isinstance(weights, str)
-                                                      else weights or []) if w]
-    for w in weights_list:
-        if not Path(w).is_file():
-            raise FileNotFoundError(f"weights not found: {w}")
+    solver, data_root, snapshot, weights_list = _resolve_inputs(solver, weights, snapshot, data_root)
     path, param = effective_solver(solver, output_dir, max_iter, seed)
     prefix = param.snapshot_prefix
     device = set_device(gpu)
     if seed is not None:
         caffe.set_random_seed(int(seed))
-    every = val_every or getattr(validator, "every", 0) or 0
-    display = display if display is not None else (param.display or 100)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     test_iter = int(param.test_iter[0]) if len(param.test_iter) else 0
-    test_interval = int(read_solver(solver).test_interval) if test_iter else 0
-    result = TrainResult(iterations=0, weights=None, solverstate=None)
+    append = snapshot is not None
+    logs = {"train": Path(prefix + "_train_log.csv"), "test": Path(prefix + "_test_log.csv"),
+            "val": Path(prefix + "_val_log.csv"), "plot": Path(prefix + "_loss.png")}
+    result = TrainResult(iterations=0, weights=None, solverstate=None, logs=logs)
     with working_directory(data_root):
-        kind = getattr(caffe, SOLVERS.get(param.type or "SGD", "SGDSolver"))
-        s = kind(str(path))
-        if snapshot is not None:
-            s.restore(str(snapshot))
-            say(f"train: resumed from {snapshot} at iteration {s.iter}")
-        elif weights_list:
-            left = load_initial_weights(s.net, weights_list)
-            say(f"train: initialised from {', '.join(weights_list)}"
-                + (f"; at fillers: {', '.join(left[:8])}{' ...' if len(left) > 8 else ''}" if left else ""))
-        if s.test_nets:
-            s.test_nets[0].share_with(s.net)
-        append = snapshot is not None
-        logs = {"train": Path(prefix + "_train_log.csv"), "test": Path(prefix + "_test_log.csv"),
-                "val": Path(prefix + "_val_log.csv"), "plot": Path(prefix + "_loss.png")}
-        train_log = _Csv(logs["train"], ("iter", "seconds", "loss", "lr"), append)
-        test_log = _Csv(logs["test"], ("iter", "loss"), append) if test_iter else None
-        val_log = _Csv(logs["val"], ("iter", "mAP"), append) if validator else None
+        s = _open_solver(path, param.type, snapshot, weights_list, say)
+        run = _Run(prefix, logs, CsvLog(logs["train"], ("iter", "seconds", "loss", "lr"), append),
+                   CsvLog(logs["test"], ("iter", "loss"), append) if test_iter else None,
+                   CsvLog(logs["val"], ("iter", "mAP"), append) if validator else None,
+                   validator, val_every or getattr(validator, "every", 0) or 0,
+                   display if display is not None else (param.display or 100), test_iter,
+                   int(read_solver(solver).test_interval) if test_iter else 0, say, result)
         say(f"train: {solver.name} on {device}, data root {data_root}, iterations {s.iter} -> {param.max_iter}")
         start = time.time()
-
-        def validate() -> None:
-            value = validator(s.net)
-            result.val.append((s.iter, value))
-            val_log.row(s.iter, f"{value:.6f}")
-            say(f"train: iter {s.iter} held-out mAP {value:.4f}")
-
         try:
             if validator is not None and (s.iter == 0 or not append):
-                validate()
+                run.validate(s)
             window: list[float] = []
             while s.iter < param.max_iter:
-                lr = float(s.lr) if hasattr(s, "lr") else float("nan")
-                s.step(1)
-                loss = _loss(s.net)
-                window.append(loss)
-                result.losses.append((s.iter, loss))
-                train_log.row(s.iter, f"{time.time() - start:.3f}", f"{loss:.6g}", f"{lr:.6g}")
-                if display and s.iter % display == 0:
-                    say(f"train: iter {s.iter} loss {np.mean(window):.5g} lr {lr:.3g} ({time.time() - start:.1f} s)")
-                    window = []
-                if test_log is not None and test_interval and s.iter % test_interval == 0:
-                    value = _test_loss(s, test_iter)
-                    result.test_losses.append((s.iter, value))
-                    test_log.row(s.iter, f"{value:.6g}")
-                    say(f"train: iter {s.iter} test loss {value:.5g}")
-                if validator is not None and every and s.iter % every == 0:
-                    validate()
-                    plot_logs(prefix, logs["plot"])
+                _step(s, run, start, window)
             if validator is not None and (not result.val or result.val[-1][0] != s.iter):
-                validate()
+                run.validate(s)
             s.snapshot()
         finally:
-            for log in (train_log, test_log, val_log):
-                if log is not None:
-                    log.close()
-        result.iterations = s.iter
-        result.seconds = time.time() - start
+            run.close()
+        result.iterations, result.seconds = s.iter, time.time() - start
         result.weights = Path(f"{prefix}_iter_{s.iter}.caffemodel")
         result.solverstate = Path(f"{prefix}_iter_{s.iter}.solverstate")
-        result.logs = logs
         plot_logs(prefix, logs["plot"])
     say(f"train: done, {result.iterations} iterations in {result.seconds:.1f} s; weights {result.weights}")
     return result
@@ -496,10 +282,12 @@ def cache_regions(proto: str | os.PathLike[str], weights: str | os.PathLike[str]
 
     ``flips`` adds the mirrored image of every item after it (same label): twice the samples.
     """
-    from myPython.nets.data_layers import resize_image, save_region_cache
+    from myPython.nets.runtime import feed_net
     from myPython.nets.surgery import load_net
     from myPython.pool.images import load_image
     from myPython.retrieval.grid import rmac_rois
+    from myPython.training.data_layers import save_region_cache
+    from myPython.training.samplers import resize_image
 
     net = load_net(proto, weights)
     regions: list[np.ndarray] = []
@@ -514,11 +302,7 @@ def cache_regions(proto: str | os.PathLike[str], weights: str | os.PathLike[str]
             labels += [label, label] if flips else [label]
         data = np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2))
         rois = rmac_rois(height, width, levels, len(images))
-        net.blobs["data"].reshape(*data.shape)
-        net.blobs["rois"].reshape(*rois.shape)
-        net.blobs["data"].data[...] = data
-        net.blobs["rois"].data[...] = rois
-        feats = net.forward(end=blob)[blob].reshape(len(rois), -1)
+        feats = feed_net(net, data, rois, blob).reshape(len(rois), -1)
         regions += [feats[rois[:, 0] == k].copy() for k in range(len(images))]
     return save_region_cache(out, regions, labels)
 
