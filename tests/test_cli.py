@@ -199,3 +199,38 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert code == 1 and err[-1].startswith("deep-retrieval embed: error:") and "none.prototxt" in err[-1]
     assert main(["search", "--db", str(tmp_path / "nodb"), "--out", str(tmp_path / "m")]) == 1
     assert "not a descriptor store" in capsys.readouterr().err
+
+
+def test_search_writes_the_fused_score_by_default_and_cosine_with_raw(clip_store):
+    root, _, store_dir = clip_store
+    fused, raw = root / "fused.mapped", root / "raw.mapped"
+    assert main(["search", "--db", str(store_dir), "--top-k", "5", "--out", str(fused)]) == 0
+    assert main(["search", "--db", str(store_dir), "--top-k", "5", "--raw", "--out", str(raw)]) == 0
+    store = DescriptorStore.open(store_dir)
+    assert store.meta["local_features"] and all(s.local_features() is not None for s in store.shards())
+    ids, x = store.load()
+    row = {ident: n for n, ident in enumerate(ids)}
+    spec = load_model()
+    fusion = spec.info["fusion"]
+    for query, found in read_mapped(raw).items():  # plain cosine, best first
+        assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+        for ident, score in found:
+            assert score == pytest.approx(float(x[row[query]] @ x[row[ident]]), abs=1e-4)
+    differs = 0
+    for query, found in read_mapped(fused).items():  # probabilities, never below the unverified value
+        for ident, score in found:
+            cosine = float(x[row[query]] @ x[row[ident]])
+            floor = 1 / (1 + np.exp(-(fusion["w_cosine"] * cosine + fusion["bias"])))
+            assert 0.0 <= score <= 1.0 and score >= floor - 1e-4
+            differs += score > floor + 1e-3  # verified: inliers raised it
+    assert differs > 0
+
+
+def test_model_info_prints_the_calibrated_operating_points(capsys):
+    assert main(["model", "info"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert 0.0 < info["recommended_threshold"] < 1.0 and 0.0 < info["recommended_cosine_threshold"] < 1.0
+    assert set(info["fusion"]) >= {"w_cosine", "w_inliers", "bias", "min_cosine", "candidates"}
+    calibration = info["calibration"]
+    assert calibration["target_precision"] == 0.97 and calibration["fused"]["precision"] >= 0.97
+    assert info["scales"] == [384, 512] and info["group_min_link_fraction"] in (1.0, 0.8, 0.6, 0.5)

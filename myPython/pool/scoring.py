@@ -109,10 +109,13 @@ def verified_inliers(pairs: list[tuple[int, int]], left: LocalFeatureIndex, righ
     from myPython.pool.verify import verify
 
     out = np.zeros(len(pairs), np.int64)
+    done: dict[tuple[int, int], int] = {}  # within one store, (a, b) and (b, a) are verified once
     for n, (a, b) in enumerate(pairs):
-        fa, fb = left[a], right[b]
-        if fa is not None and fb is not None:
-            out[n] = verify(fa, fb).inliers
+        key = (min(a, b), max(a, b)) if left is right else (a, b)
+        if key not in done:
+            fa, fb = left[key[0]], right[key[1]]
+            done[key] = verify(fa, fb).inliers if fa is not None and fb is not None else 0
+        out[n] = done[key]
     return out
 
 

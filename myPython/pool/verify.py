@@ -21,10 +21,16 @@ import numpy as np
 
 FEATURE_SIDE = 512  # long side of the image features are computed on (small copies are upsampled)
 MAX_KEYPOINTS = 256
+# Half OpenCV's default contrast threshold: dark and low-contrast images keep enough keypoints. Chosen on
+# the validation split (positive pairs above the negatives' 99.5 % quantile of inliers: 0.811 -> 0.851;
+# a long side of 768 lost, 0.768; 512 keypoints gained 0.009 for twice the storage).
+CONTRAST_THRESHOLD = 0.02
 BYTES_PER_KEYPOINT = 132
 RATIO = 0.8  # Lowe's ratio test
 RANSAC_PIXELS = 3.0  # reprojection error allowed, in pixels at FEATURE_SIDE (copies are exact transforms)
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # similarity scales outside this range are not copies
+# Names the features a store holds (its meta "local_features"): other values mean other features.
+FEATURES_VERSION = f"rootsift-{FEATURE_SIDE}-{MAX_KEYPOINTS}-{CONTRAST_THRESHOLD}"
 # Descriptor permutation of a horizontally mirrored image (OpenCV's 4x4 grid x 8 orientation bins).
 _GRID = np.arange(128).reshape(4, 4, 8)
 MIRROR_PERMUTATION = _GRID[::-1][:, :, (-np.arange(8)) % 8].reshape(-1)
@@ -37,7 +43,8 @@ def local_features(image: np.ndarray) -> np.ndarray:
     if scale != 1:
         grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    keypoints, desc = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS).detectAndCompute(grey, None)
+    sift = cv2.SIFT_create(nfeatures=MAX_KEYPOINTS, contrastThreshold=CONTRAST_THRESHOLD)
+    keypoints, desc = sift.detectAndCompute(grey, None)
     packed = np.zeros((MAX_KEYPOINTS, BYTES_PER_KEYPOINT), np.uint8)
     geometry = np.full((MAX_KEYPOINTS, 2), np.nan, np.float16)
     if desc is not None and len(keypoints):

@@ -123,6 +123,7 @@ CANDIDATES = (
     HeadSettings((384,), 2, False, "regions"),
     HeadSettings((384,), 3, False, "pca"),
     HeadSettings((384,), 3, False, "regions"),
+    HeadSettings((384, 512), 2, False, "regions"),
 )
 SELECT_EVERY = 2  # selection learns from every other training photo (half the time; relative comparisons)
 

@@ -45,10 +45,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     spec, extractor = open_extractor(args, args.batch)
     dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
+    from myPython.pool.verify import FEATURES_VERSION
+
     local = not args.no_local_features and args.ray is None  # Ray actors compute descriptors only
     meta = {
         "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key(),
-        "dim": dim, "fps": args.fps, "output": spec.output, "local_features": local,
+        "dim": dim, "fps": args.fps, "output": spec.output,
+        "local_features": FEATURES_VERSION if local else None,
         "inputs": [str(Path(i).resolve()) for i in args.inputs],
     }
     store = DescriptorStore.create(args.out, meta)

@@ -69,13 +69,14 @@ def run(args: argparse.Namespace) -> int:
     pool, items = build_heldout_set(out / "set")
     spec, extractor = open_extractor(args)
     options = score_options(spec, raw=args.raw)
-    store_dir = out / f"store-{spec.fingerprint()}-{extractor.settings.key()}"
+    from myPython.pool.verify import FEATURES_VERSION
+
+    store_dir = out / f"store-{spec.fingerprint()}-{extractor.settings.key()}-{FEATURES_VERSION}"
     inputs, _ = expand_inputs([str(pool)])
     store = DescriptorStore.create(store_dir, {"model": spec.fingerprint(), "settings": extractor.settings.key(),
                                                "dim": spec.dim or extractor.describe(np.zeros((64, 64, 3), np.uint8))
-                                               .shape[0], "local_features": options.verify is not None})
-    embed_items(inputs, extractor, store, EmbedOptions(local_features=options.verify is not None),
-                progress=not args.quiet)
+                                               .shape[0], "local_features": FEATURES_VERSION})
+    embed_items(inputs, extractor, store, EmbedOptions(local_features=True), progress=not args.quiet)
     ids = [i for shard in store.shards() for i in shard.ids()]
     by_path = {i.path: i for i in items}
     order = [by_path[i] for i in ids]
