@@ -27,7 +27,7 @@ class Group:
 
 
 def _links_by_pair(a: np.ndarray, b: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One link per unordered pair (the highest score), as (low row, high row, score)."""
+    """One link per unordered pair (the highest score), as (low row, high row, score), best first."""
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keep = lo != hi
     lo, hi, score = lo[keep], hi[keep], score[keep]
@@ -35,7 +35,9 @@ def _links_by_pair(a: np.ndarray, b: np.ndarray, score: np.ndarray) -> tuple[np.
     lo, hi, score = lo[order], hi[order], score[order]
     first = np.ones(len(lo), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    return lo[first], hi[first], score[first]
+    lo, hi, score = lo[first], hi[first], score[first]
+    order = np.lexsort((hi, lo, -score))  # best link first; ties by row numbers
+    return lo[order], hi[order], score[order]
 
 
 def group_links(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, threshold: float, *,

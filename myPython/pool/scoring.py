@@ -35,7 +35,7 @@ class Fusion:
 
     def score(self, cosine: np.ndarray | float, inliers: np.ndarray | float) -> np.ndarray:
         z = self.w_cosine * np.asarray(cosine, np.float64) + self.w_inliers * np.log1p(inliers) + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
 
     def to_dict(self) -> dict:
         return asdict(self)
