@@ -109,13 +109,16 @@ def test_search_with_separate_queries_and_threshold(tmp_path):
 
 
 def test_mapped_format_round_trips():
-    neighbours = [("dir with space/a.jpg", 0.98765), ("v.mp4#t=1.000", 0.5), ("100%:odd", -0.25)]
-    line = format_mapped_line("q 1\tx", neighbours)
+    # ids are escaped when made (common.ids): no spaces, tabs or newlines inside one
+    neighbours = [("dir%20with%20space/a.jpg", 0.98765), ("v.mp4#t=1.000", 0.5), ("100%25:odd", -0.25)]
+    line = format_mapped_line("q%201%09x", neighbours)
     assert line.count("\t") == 1
     query, parsed = parse_mapped_line(line)
-    assert query == "q 1\tx"
-    assert parsed == [("dir with space/a.jpg", 0.9877), ("v.mp4#t=1.000", 0.5), ("100%:odd", -0.25)]
+    assert query == "q%201%09x"
+    assert parsed == [("dir%20with%20space/a.jpg", 0.9877), ("v.mp4#t=1.000", 0.5), ("100%25:odd", -0.25)]
     assert format_mapped_line("q", [("a", 0.9)]) == "q\ta:0.9000"
+    with pytest.raises(ValueError):
+        format_mapped_line("q 1", [])
 
 
 def test_write_and_read_mapped(tmp_path):

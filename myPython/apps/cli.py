@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "group": ("myPython.apps.commands.group", "same-origin groups"),
     "threshold-study": ("myPython.apps.commands.study", "same-origin vs unrelated counts per threshold"),
     "report": ("myPython.apps.commands.report", "self-contained HTML report"),
+    "verify": ("myPython.apps.commands.verify", "check a store's checksums; --quarantine moves damaged shards"),
     "eval-images": ("myPython.apps.commands.eval_images", "held-out same-origin evaluation on images (`make eval`)"),
     "copy-head": ("myPython.training.copy_head", "choose the copy head's settings on the validation split"),
     "model": ("myPython.apps.commands.model", "show a model, or build the embedded default"),
@@ -58,14 +59,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run one command; `prog` names the script in error lines (``test.py``, ``train.py``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(chosen if chosen in COMMANDS else None)
-    args = parser.parse_args(argv)
-    who = prog or f"deep-retrieval {args.command}"
+    who = prog or f"deep-retrieval {chosen if chosen in COMMANDS else ''}".rstrip()
     try:
+        args = build_parser(chosen if chosen in COMMANDS else None).parse_args(argv)
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
-        print(f"{who}: interrupted; committed work is kept, rerun to resume",
-              file=sys.stderr)
+        print(f"{who}: interrupted; committed work is kept, rerun to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (DeepRetrievalError, OSError, ValueError, RuntimeError) as exc:
         print(f"{who}: error: {one_line(exc)}", file=sys.stderr)

@@ -3,8 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
+from pathlib import Path
 
 from myPython.errors import UsageError
+
+# Network inputs: the long side of every scale lies in [MIN_SCALE, MAX_SCALE]. One prepared row takes
+# 3 x S x S*3/4 float32 (MAX_SCALE: 38 MB), and images are never decoded smaller than
+# pool.images.REDUCED_LONG_SIDE (>= MAX_SCALE).
+MIN_SCALE, MAX_SCALE = 32, 2048
+MAX_LEVELS = 8  # R-MAC grid levels
+
+
+def check_range(name: str, value: float | None, low: float | None = None, high: float | None = None, *,
+                above: bool = False) -> None:
+    """UsageError unless `value` (when given) is finite and within [low, high] (`above`: strictly over low)."""
+    if value is None:
+        return
+    low_text = "" if low is None else f"{'>' if above else '>='} {low:g}"
+    high_text = "" if high is None else f"<= {high:g}"
+    wanted = " and ".join(t for t in (low_text, high_text) if t) or "finite"
+    if not math.isfinite(value) or (low is not None and (value < low or (above and value == low))) \
+            or (high is not None and value > high):
+        raise UsageError(f"{name} must be {wanted}, got {value:g}")
+
+
+def check_output_file(name: str, path: str | None) -> None:
+    """UsageError when an output file would replace a folder (or its parent is a file)."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise UsageError(f"{name} {path} is a folder; give a file name")
+    parent = Path(path).parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{name} {path}: {parent} is not a folder")
+
+
+def check_model_args(args: argparse.Namespace) -> None:
+    """Range checks of the model options, before any model is loaded."""
+    check_range("--S", args.S, MIN_SCALE, MAX_SCALE)
+    check_range("--L", args.L, 1, MAX_LEVELS)
+    if args.gpu is not None:
+        check_range("--gpu", args.gpu, 0)
+    scales = list(args.scales or [])
+    if args.multires and args.S is not None and not args.scales:
+        scales = [args.S - 250, args.S + 250]
+    for scale in scales:
+        if not MIN_SCALE <= scale <= MAX_SCALE:
+            raise UsageError(f"every scale must lie in [{MIN_SCALE}, {MAX_SCALE}], got {scale}"
+                             + (" (--multires uses S-250 and S+250)" if not args.scales else ""))
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -37,6 +87,7 @@ def open_extractor(args: argparse.Namespace, batch: int = 8):
 
     if (args.proto is None) != (args.weights is None):
         raise UsageError("--proto and --weights go together")
+    check_model_args(args)
     spec = load_model(args.proto, args.weights, args.model)
     if args.output:
         spec.output = args.output

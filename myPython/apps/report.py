@@ -15,10 +15,10 @@ from myPython.apps.threshold_study import ThresholdRow, group_of, pair_scores
 from myPython.common.fileio import atomic_write_text, atomic_write_with
 from myPython.common.ids import frame_id, split_row_id
 from myPython.pool.images import InputError, load_image
-from myPython.pool.inputs import expand_inputs
+from myPython.pool.inputs import path_of
 from myPython.pool.search import Neighbours
 from myPython.pool.store import DescriptorStore
-from myPython.pool.video import read_frames
+from myPython.pool.video import FrameReader
 
 THUMB = 160
 
@@ -39,39 +39,44 @@ class ReportData:
 
 
 class ThumbnailSource:
-    """Finds the pixels of a row id (image path or video frame) and makes a JPEG thumbnail."""
+    """Finds the pixels of a row id (image path or video frame) and makes a JPEG thumbnail.
+
+    Ids go back to files through the store's root labels; a video is decoded once, keeping the
+    thumbnails (not the frames) of the most recent one.
+    """
 
     def __init__(self, store: DescriptorStore) -> None:
-        roots = store.meta.get("inputs", [])
-        items, _ = expand_inputs(roots) if roots else ([], [])
-        self.paths = {item.key: item.path for item in items}
+        self.labels = store.root_labels()
         self.fps = float(store.meta.get("fps", 1.0))
         self._frames: dict[str, dict[str, np.ndarray]] = {}
 
     def image(self, ident: str) -> np.ndarray | None:
+        """The thumbnail-sized pixels of a row (None when its file is gone or unreadable)."""
         key, time = split_row_id(ident)
-        path = self.paths.get(key)
+        path = path_of(key, self.labels)
         if path is None:
             return None
         try:
             if time is None:
-                return load_image(path)
+                return _shrink(load_image(path))
             if key not in self._frames:
-                frames, _ = read_frames(path, self.fps)
-                self._frames[key] = {frame_id(key, f.time): f.image for f in frames}
+                self._frames = {key: {frame_id(key, f.time): _shrink(f.image) for f in FrameReader(path, self.fps)}}
             return self._frames[key].get(ident)
         except InputError:
             return None
 
     def data_uri(self, ident: str) -> str | None:
-        image = self.image(ident)
-        if image is None:
+        small = self.image(ident)
+        if small is None:
             return None
-        h, w = image.shape[:2]
-        scale = THUMB / max(h, w)
-        small = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
         ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 80])
         return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode() if ok else None
+
+
+def _shrink(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = THUMB / max(h, w)
+    return cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def _png_uri(path: Path) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from myPython.common.fileio import atomic_write_text, atomic_write_with, walk_files
-from myPython.common.ids import input_of, is_frame
+from myPython.common.ids import escape, input_of, is_frame
 from myPython.pool.search import Neighbours
 
 
@@ -25,13 +25,14 @@ class ThresholdRow:
 
 
 def read_ground_truth(path: str | os.PathLike) -> dict[str, str]:
-    """id -> group, from a TSV (`<id>\\t<group>`) or a folder with one sub-folder per group."""
+    """id -> group, from a TSV (`<id>\\t<group>`, ids as the store writes them) or a folder with one
+    sub-folder per group (ids: the escaped paths relative to the folder, see common.ids)."""
     path = Path(path)
     if path.is_dir():
         truth = {}
         for group in sorted(p for p in path.iterdir() if p.is_dir()):
             for file in walk_files(group):
-                truth[file.relative_to(path).as_posix()] = group.name
+                truth[escape(file.relative_to(path).as_posix())] = escape(group.name)
         return truth
     if not path.is_file():
         raise FileNotFoundError(f"{path}: ground truth not found")

@@ -91,9 +91,9 @@ def walk_files(folder: str | os.PathLike, suffixes: set[str] | frozenset[str] | 
                on_skip: Callable[[Path, str], None] | None = None) -> list[Path]:
     """Files under `folder` (or directly in it), in name order within each folder, optionally by suffix.
 
-    Hidden names (starting with ".") are left out unless `include_hidden`;
-    `on_skip(path, reason)` hears of every file or folder left out, and of
-    folders that cannot be read.
+    Hidden names (starting with ".") are left out unless `include_hidden`, and
+    links to folders are not followed; `on_skip(path, reason)` hears of every
+    file or folder left out, and of folders that cannot be read.
     """
     found: list[Path] = []
 
@@ -107,6 +107,10 @@ def walk_files(folder: str | os.PathLike, suffixes: set[str] | frozenset[str] | 
                 if on_skip is not None:
                     on_skip(Path(dirpath) / name, "hidden folder")
                 dirnames.remove(name)
+        for name in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            if on_skip is not None:  # os.walk does not enter them (no cycles); say so
+                on_skip(Path(dirpath) / name, "symbolic link to a folder, not followed")
+            dirnames.remove(name)
         dirnames.sort()
         if not recursive:
             dirnames.clear()

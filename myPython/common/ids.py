@@ -1,13 +1,75 @@
-"""Row ids of a descriptor store, written and parsed in one place.
+"""Row ids of a descriptor store, and the one escaping scheme that makes them from file names.
 
-An input's id is its path relative to its root (see `pool.inputs`); an image
-has one row with the input's id; a video has one row per sampled frame, with
-the id ``<input id>#t=<seconds, 3 decimals>``.
+An input's id is its path relative to its root (see `pool.inputs`), escaped;
+an image has one row with the input's id; a video has one row per sampled
+frame, with the id ``<input id>#t=<seconds, 3 decimals>``.
+
+Escaping (the only one the project uses, for every id in every file it
+writes: ids files, mapped files, JSON, CSV, TSV, HTML): the file name's bytes
+(``os.fsencode``) are kept where they spell a character that
+``str.isprintable()`` accepts other than space, ``%`` and ``#``; every other
+character -- space, tab, newline and other control or format characters,
+Unicode separators, and bytes that are not UTF-8 -- is written as ``%XX``
+per byte (upper-case hex). So ``my photo.jpg`` -> ``my%20photo.jpg``,
+``a\\nb.jpg`` -> ``a%0Ab.jpg``, the byte ``0xff`` -> ``%FF``, ``100%.jpg`` ->
+``100%25.jpg``. An id is therefore one printable, whitespace-free token of
+valid UTF-8; ``#`` appears only in the frame mark; and `unescape` gives the
+exact original name back (``os.fsdecode`` of the same bytes).
 """
 
 from __future__ import annotations
 
+import os
+import re
+
 FRAME_MARK = "#t="
+_KEEP_OUT = " %#"  # printable, yet escaped: separators of the mapped format and of the frame mark
+_HEX = re.compile(rb"%([0-9A-Fa-f]{2})")
+_FRAME_TIME = re.compile(r"\d+\.\d{3}")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-F]{2})")
+
+
+def _plain(text: str, keep_out: str) -> bool:
+    return text.isprintable() and not any(c in text for c in keep_out)
+
+
+def _escape(text: str, keep_out: str) -> str:
+    if _plain(text, keep_out):
+        return text
+    out = []
+    for char in text:
+        if char.isprintable() and char not in keep_out:
+            out.append(char)
+        else:
+            # An undecodable byte arrives as a surrogate U+DC80..U+DCFF (os.fsdecode): written as that byte.
+            data = os.fsencode(char) if 0xDC80 <= ord(char) <= 0xDCFF else char.encode("utf-8", "surrogatepass")
+            out.append("".join(f"%{b:02X}" for b in data))
+    return "".join(out)
+
+
+def escape(name: str) -> str:
+    """The id form of a file name or relative path (``str`` as ``os`` functions return it)."""
+    return _escape(name, _KEEP_OUT)
+
+
+def unescape(ident: str) -> str:
+    """The file name or path an id was made from (may hold surrogates for undecodable bytes)."""
+    return os.fsdecode(_HEX.sub(lambda m: bytes([int(m.group(1), 16)]), ident.encode("utf-8")))
+
+
+def printable(text: str) -> str:
+    """`text` with the same escaping but spaces, ``%`` and ``#`` kept: for one-line messages."""
+    return _escape(text, "")
+
+
+def check_id(ident: str) -> str:
+    """`ident` itself if it is a well-formed id, else ValueError naming it (escaped)."""
+    base, mark, time = ident.partition(FRAME_MARK)
+    well_formed = _plain(base, " #") and not _BAD_PERCENT.search(base)
+    if not base or not well_formed or (mark and not _FRAME_TIME.fullmatch(time)):
+        raise ValueError(f"not a well-formed row id: {printable(ident)!r} (ids are escaped file names, see "
+                         "myPython.common.ids)")
+    return ident
 
 
 def frame_id(input_id: str, time: float) -> str:
@@ -17,7 +79,7 @@ def frame_id(input_id: str, time: float) -> str:
 
 def split_row_id(row_id: str) -> tuple[str, float | None]:
     """(input id, frame time in seconds, or None for an image row)."""
-    base, mark, time = row_id.rpartition(FRAME_MARK)
+    base, mark, time = row_id.partition(FRAME_MARK)
     if not mark:
         return row_id, None
     try:

@@ -1,11 +1,12 @@
 """Embedding on a Ray cluster: Ray actors, each with its own Caffe net; shards written by the driver.
 
 The inputs still to embed are cut into chunks (tasks) in input order. Each
-actor decodes its chunk itself (`decode_item`, so every node must read the
+actor decodes its chunk itself (`decoded_stream`, so every node must read the
 input paths and the model files at the same paths, e.g. on a shared file
 system) and returns descriptors; the driver writes them in input order with
 the `ShardWriter` of `embed_items`. The store is therefore the one a single
-process writes (same ids, rows, shard layout) and resumes the same way.
+process writes (same ids, rows, shard layout) and resumes the same way. The
+driver holds the descriptors (not the pixels) of the chunks in flight.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 
 from myPython.pool.embed import (
@@ -49,8 +51,8 @@ class EmbedActor:
         self.options = replace(options, workers=1)  # one decoding thread beside the net
 
     def embed(self, items: list[InputItem]) -> list[Embedded]:
-        decoded = decoded_stream(items, self.options, self.extractor.settings)
-        return list(embed_stream(decoded, self.extractor, self.options.batch))
+        with closing(decoded_stream(items, self.options, self.extractor.settings)) as decoded:
+            return list(embed_stream(decoded, self.extractor, self.options.batch))
 
 
 def _import_ray():
@@ -91,7 +93,7 @@ def embed_on_ray(items: list[InputItem], spec: ModelSpec, settings: ExtractionSe
 
     start = time.perf_counter()
     with store.writer_lock():
-        todo, report = start_run(items, store, options)
+        todo, report, earlier = start_run(items, store, options)
         if todo:
             ray = _import_ray()
             started = not ray.is_initialized()
@@ -105,11 +107,11 @@ def embed_on_ray(items: list[InputItem], spec: ModelSpec, settings: ExtractionSe
                 remote = ray.remote(EmbedActor).options(num_cpus=min(1.0, cpus / count))
                 actors = [remote.remote(spec.proto, spec.weights, spec.output, settings, options, engine)
                           for _ in range(count)]
-                writer = ShardWriter(store, options, report)
+                writer = ShardWriter(store, options, report, earlier)
                 with tqdm(total=len(todo), desc="embed (ray)", unit="input", disable=not progress) as bar:
                     for embedded in _results(ray, todo, actors, chunk):
                         writer.add(embedded)
-                        bar.update(1)
+                        bar.update(embedded.finished or embedded.skipped is not None)
                 writer.commit()
             except ray.exceptions.RayError as exc:
                 message = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]

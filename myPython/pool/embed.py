@@ -1,35 +1,59 @@
-"""Batch embedding of images and video frames into a descriptor store.
+"""Batch embedding of images and video frames into a descriptor store, streamed from decoder to shard.
 
-Decoding and preprocessing (resize, mean subtraction) run in worker threads
-(OpenCV, FFmpeg and NumPy release the GIL) and feed the network in batches,
-so the network does not wait on them. Rows are committed shard by shard, in
-input order, each input's rows in one shard; every input is embedded exactly
-once across restarts (see store.py). Memory is bounded by one shard of
-descriptors plus the decoding window, whatever the number of inputs.
+Each input is decoded and prepared (resize, mean subtraction) in a worker
+thread (OpenCV, FFmpeg and NumPy release the GIL) that hands its rows, one
+frame at a time, to the network through a small bounded queue; the network
+takes rows in input order, in batches across inputs, and the rows go into
+shards of exactly `shard_size` rows (a long video fills several). Memory is
+therefore bounded by one shard of descriptors plus (2 x workers) inputs in
+flight of at most max(4, batch) prepared rows each, whatever the length of a
+video or the number of inputs.
+
+Resuming (see store.py): an input is done once the shard holding its last row
+is committed. A run killed inside a long video leaves its first rows
+committed and the count in the shard marker (``partial``); the next run
+decodes the video again and passes over that many sampled frames, so every
+row is stored exactly once. Inputs skipped for a transient reason
+(permission, I/O error, vanished file) or whose file changed since they were
+skipped are tried again by the next run; others stay skipped (and listed).
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import closing
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from myPython.common.fileio import atomic_save_npy
 from myPython.common.ids import frame_id
-from myPython.pool.images import InputError, load_image
+from myPython.common.inputfiles import TransientInputError, display_name
+from myPython.errors import InputError
+from myPython.pool.images import load_image
 from myPython.pool.inputs import InputItem
 from myPython.pool.store import DescriptorStore
-from myPython.pool.video import read_frames
+from myPython.pool.video import FrameReader
 from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings, prepare_inputs
 
 # Network inputs with a shorter side make Caffe abort the process (a pooling output of size 0):
-# such extreme aspect ratios are skipped with a reason instead.
+# such extreme aspect ratios are skipped with a reason instead (prepare_inputs).
 
-Prepared = tuple[np.ndarray, ...]  # one 3 x H x W float32 network input per scale
+class Prepared(tuple):
+    """One row's network inputs (3 x H x W float32, one per scale), with its packed local features
+    (pool/verify.py) when the options ask for them: computed in the decoding threads."""
+
+    local: np.ndarray | None = None
+
+
+Row = tuple[str, Prepared]  # (row id, network inputs)
+_END = object()
 
 
 def default_workers() -> int:
@@ -46,24 +70,25 @@ class EmbedOptions:
     shard_prefix: str = "shard"
     local_features: bool = False  # also store each row's RootSIFT features for verification (pool/verify.py)
 
-
-@dataclass
-class Decoded:
-    item: InputItem
-    rows: list[tuple[str, Prepared]]  # (row id, network inputs)
-    skipped: str | None = None  # reason the whole input was skipped
-    warning: str | None = None  # problem that still left usable rows
-    local: list[np.ndarray] | None = None  # packed local features per row (EmbedOptions.local_features)
+    @property
+    def queued_rows(self) -> int:
+        """Prepared rows each input in flight may hold ahead of the network."""
+        return max(4, self.batch)
 
 
 @dataclass
 class Embedded:
+    """Descriptors of the next rows of one input; with `finished` or `skipped` set, the input's end."""
+
     item: InputItem
     ids: list[str]
     vectors: np.ndarray  # len(ids) x D
-    skipped: str | None = None
-    warning: str | None = None
-    local: list[np.ndarray] | None = None
+    finished: bool = False
+    skipped: str | None = None  # reason the input was skipped (it has no rows)
+    transient: bool = False  # the skip may go away by itself: retried by the next run
+    warning: str | None = None  # problem that still left usable rows
+    file: list[int] | None = None  # [size, mtime_ns] of a skipped file, to retry it once it changes
+    local: list[np.ndarray] | None = None  # packed local features of the rows (EmbedOptions.local_features)
 
 
 @dataclass
@@ -84,156 +109,296 @@ class EmbedReport:
                 f"{len(self.warnings)} warning(s)")
 
 
-def decode_item(item: InputItem, options: EmbedOptions, settings: ExtractionSettings) -> Decoded:
-    """Decode and prepare one input's rows; bad input becomes a skip reason, never an exception."""
+def file_state(path: str | os.PathLike) -> list[int] | None:
     try:
-        if item.kind == "image":
-            image = load_image(item.path)
-            return Decoded(item, [(item.key, prepare_inputs(image, settings, name=item.path))],
-                           local=_local_features([image], options))
-        frames, problem = read_frames(item.path, options.fps, options.max_frames)
-        rows = [(frame_id(item.key, f.time), prepare_inputs(f.image, settings, name=item.path)) for f in frames]
-        return Decoded(item, rows, warning=problem, local=_local_features([f.image for f in frames], options))
-    except InputError as exc:
-        return Decoded(item, [], skipped=str(exc))
-    except Exception as exc:  # a decoder bug must not end the batch job
-        return Decoded(item, [], skipped=f"{item.path}: {type(exc).__name__}: {exc}")
-
-
-def _local_features(images: list[np.ndarray], options: EmbedOptions) -> list[np.ndarray] | None:
-    if not options.local_features:
+        info = os.stat(path)
+    except OSError:
         return None
-    from myPython.pool.verify import local_features
+    return [info.st_size, info.st_mtime_ns]
 
-    return [local_features(image) for image in images]
+
+class _Stopped(Exception):
+    """The consumer went away (error, Ctrl-C): the producer ends."""
+
+
+class InputRows:
+    """The rows of one input, made by `produce` (in a worker thread, through a bounded queue) or inline.
+
+    Iterate it for (row id, prepared inputs); once exhausted, `skipped`,
+    `transient`, `warning` and `file` tell how the input ended.
+    """
+
+    def __init__(self, item: InputItem, options: EmbedOptions, settings: ExtractionSettings,
+                 stop: threading.Event | None = None) -> None:
+        self.item, self.options, self.settings, self.stop = item, options, settings, stop
+        self.queue: queue.Queue | None = queue.Queue(options.queued_rows) if stop is not None else None
+        self.skipped: str | None = None
+        self.transient = False
+        self.warning: str | None = None
+        self.file: list[int] | None = None
+
+    def _prepare(self, image: np.ndarray, name: str) -> Prepared:
+        prepared = Prepared(prepare_inputs(image, self.settings, name=name))
+        if self.options.local_features:
+            from myPython.pool.verify import local_features
+
+            prepared.local = local_features(image)
+        return prepared
+
+    def _decode(self) -> Iterator[Row]:
+        item, name = self.item, display_name(self.item.path)
+        if item.kind == "image":
+            if not item.done_rows:
+                yield item.key, self._prepare(load_image(item.path), name)
+            return
+        reader = FrameReader(item.path, self.options.fps, self.options.max_frames, skip=item.done_rows)
+        for frame in reader:
+            yield frame_id(item.key, frame.time), self._prepare(frame.image, name)
+        self.warning = reader.problem
+
+    def _rows(self) -> Iterator[Row]:
+        """`_decode` with every failure turned into a skip (no rows yet) or a warning (some rows kept)."""
+        made = self.item.done_rows
+        try:
+            for row in self._decode():
+                yield row
+                made += 1
+            return
+        except InputError as exc:
+            problem, transient = str(exc), isinstance(exc, TransientInputError)
+        except Exception as exc:  # a decoder bug must not end the batch job
+            problem, transient = f"{display_name(self.item.path)}: {type(exc).__name__}: {exc}", False
+        problem = problem.splitlines()[0] if problem.strip() else "unknown error"
+        if made:
+            self.warning = f"{problem} (stopped after {made} row(s))"
+        else:
+            self.skipped, self.transient, self.file = problem, transient, file_state(self.item.path)
+
+    def _put(self, value: object) -> None:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                self.queue.put(value, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce(self) -> None:
+        """Run in a worker thread: decode into the queue, then put the end mark."""
+        try:
+            for row in self._rows():
+                self._put(row)
+            self._put(_END)
+        except _Stopped:
+            pass
+
+    def __iter__(self) -> Iterator[Row]:
+        if self.queue is None:
+            yield from self._rows()
+            return
+        while (row := self.queue.get()) is not _END:
+            yield row
 
 
 def decoded_stream(items: list[InputItem], options: EmbedOptions, settings: ExtractionSettings
-                   ) -> Iterator[Decoded]:
-    """Decode in worker threads, keeping a bounded window of work in flight, in input order."""
+                   ) -> Iterator[InputRows]:
+    """Inputs in order, each decoding (in a worker thread) ahead of the consumer; 2 x workers in flight."""
     if options.workers <= 0:
         for item in items:
-            yield decode_item(item, options, settings)
+            yield InputRows(item, options, settings)
         return
+    stop = threading.Event()
     window = max(2, options.workers * 2)
-    with ThreadPoolExecutor(options.workers, thread_name_prefix="decode") as pool:
-        pending: deque = deque()
-        it = iter(items)
-        for item in it:
-            pending.append(pool.submit(decode_item, item, options, settings))
+    pool = ThreadPoolExecutor(options.workers, thread_name_prefix="decode")
+    try:
+        pending: deque[InputRows] = deque()
+        for item in items:
+            rows = InputRows(item, options, settings, stop)
+            pool.submit(rows.produce)
+            pending.append(rows)
             if len(pending) >= window:
-                break
+                yield pending.popleft()
         while pending:
-            done = pending.popleft().result()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(pool.submit(decode_item, nxt, options, settings))
-            yield done
+            yield pending.popleft()
+    finally:  # also when the consumer stops early (error, Ctrl-C): producers give up at their next row
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def embed_stream(decoded: Iterable[Decoded], extractor: DescriptorExtractor, batch: int) -> Iterator[Embedded]:
-    """Run the network over consecutive rows in batches; yield each input, in order, once described."""
-    owners: deque[Decoded] = deque()  # inputs not yet yielded
-    queue: list[Prepared] = []  # rows waiting for the network
-    described: list[np.ndarray] = []  # descriptors of the rows of `owners`, in order
+def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, batch: int) -> Iterator[Embedded]:
+    """Run the network over consecutive rows in batches; yield each input's rows in order, then its end."""
+    waiting: deque = deque()  # (item, row id) per row not yet yielded, or the InputRows that ends an input
+    queue_x: list[Prepared] = []  # rows waiting for the network
+    described: deque[np.ndarray] = deque()  # descriptors of the first rows of `waiting`
 
-    def run(count: int) -> None:
-        rows = queue[:count]
-        del queue[:count]
+    def run() -> None:
+        rows = queue_x[:batch]
+        del queue_x[:batch]
         described.extend(extractor.describe_prepared(rows))
 
     def ready() -> Iterator[Embedded]:
-        while owners and len(described) >= len(owners[0].rows):
-            d = owners.popleft()
-            n = len(d.rows)
-            vectors = np.stack(described[:n]) if n else np.zeros((0, 0), np.float32)
-            del described[:n]
-            yield Embedded(d.item, [row_id for row_id, _ in d.rows], vectors, d.skipped, d.warning, d.local)
+        while waiting:
+            head = waiting[0]
+            if isinstance(head, InputRows):
+                waiting.popleft()
+                yield Embedded(head.item, [], np.zeros((0, 0), np.float32), finished=head.skipped is None,
+                               skipped=head.skipped, transient=head.transient, warning=head.warning, file=head.file)
+                continue
+            ids, local = [], []
+            while waiting and len(ids) < len(described) and not isinstance(waiting[0], InputRows) \
+                    and waiting[0][0] is head[0]:
+                _, row_id, features = waiting.popleft()
+                ids.append(row_id)
+                local.append(features)
+            if not ids:
+                return
+            yield Embedded(head[0], ids, np.stack([described.popleft() for _ in ids]),
+                           local=local if local[0] is not None else None)
 
-    for d in decoded:
-        owners.append(d)
-        queue.extend(x for _, x in d.rows)
-        while len(queue) >= batch:
-            run(batch)
+    for rows in inputs:
+        for row_id, x in rows:
+            waiting.append((rows.item, row_id, getattr(x, "local", None)))
+            queue_x.append(x)
+            if len(queue_x) >= batch:
+                run()
+                yield from ready()
+        waiting.append(rows)
         yield from ready()
-    while queue:
-        run(batch)
+    while queue_x:
+        run()
     yield from ready()
 
 
 class ShardWriter:
-    """Collects embedded inputs in order; commits a shard when it is full."""
+    """Collects embedded rows in order; commits a shard whenever it holds `shard_size` rows."""
 
-    def __init__(self, store: DescriptorStore, options: EmbedOptions, report: EmbedReport) -> None:
+    def __init__(self, store: DescriptorStore, options: EmbedOptions, report: EmbedReport,
+                 earlier_skips: dict[str, dict] | None = None) -> None:
         self.store, self.options, self.report = store, options, report
+        self.earlier_skips = earlier_skips or {}
+        self.progress: dict[str, int] = {}  # rows so far of the inputs begun and not finished
+        self._reset()
+
+    def _reset(self) -> None:
         self.ids: list[str] = []
         self.vectors: list[np.ndarray] = []
         self.local: list[np.ndarray] = []
         self.inputs: list[str] = []
         self.skipped: list[dict] = []
+        self.in_shard: set[str] = set()  # inputs with rows in this shard
+        self.continues: list[str] = []  # ... whose earlier rows are in other shards
 
     def add(self, embedded: Embedded) -> None:
-        key = embedded.item.key
+        if embedded.ids:
+            self._add_rows(embedded.item, embedded.ids, embedded.vectors, embedded.local)
         if embedded.skipped:
-            entry = {"input": key, "reason": embedded.skipped}
-            self.skipped.append(entry)
-            self.report.skipped.append(entry)
-            if len(self.skipped) >= self.options.shard_size:
+            self._skip(embedded)
+        elif embedded.finished:
+            self._finish(embedded)
+
+    def _add_rows(self, item: InputItem, ids: list[str], vectors: np.ndarray,
+                  local: list[np.ndarray] | None = None) -> None:
+        key, start = item.key, 0
+        while start < len(ids):
+            if len(self.ids) >= self.options.shard_size:
                 self.commit()
-            return
-        if embedded.warning:
-            self.report.warnings.append({"input": key, "warning": embedded.warning})
-        if self.ids and len(self.ids) + len(embedded.ids) > self.options.shard_size:
-            self.commit()
-        self.ids.extend(embedded.ids)
-        self.vectors.append(embedded.vectors)
-        self.local.extend(embedded.local or [])
+            before = self.progress.get(key, item.done_rows)
+            if before and key not in self.in_shard:
+                self.continues.append(key)
+            take = min(self.options.shard_size - len(self.ids), len(ids) - start)
+            self.ids.extend(ids[start : start + take])
+            self.vectors.append(vectors[start : start + take])
+            if local is not None:
+                self.local.extend(local[start : start + take])
+            self.progress[key] = before + take
+            self.in_shard.add(key)
+            start += take
+
+    def _finish(self, embedded: Embedded) -> None:
+        key = embedded.item.key
+        self.progress.pop(key, None)
         self.inputs.append(key)
         self.report.embedded_inputs += 1
+        if embedded.warning:
+            self.report.warnings.append({"input": key, "warning": embedded.warning})
         if len(self.ids) >= self.options.shard_size:
             self.commit()
 
+    def _skip(self, embedded: Embedded) -> None:
+        key = embedded.item.key
+        self.progress.pop(key, None)
+        entry = {"input": key, "reason": embedded.skipped, "transient": embedded.transient, "file": embedded.file}
+        self.report.skipped.append(entry)
+        if self.earlier_skips.get(key) == entry:
+            return  # the store already says so
+        self.skipped.append(entry)
+        if len(self.skipped) >= self.options.shard_size:
+            self.commit()
+
     def commit(self) -> None:
-        if not self.inputs and not self.skipped:
+        if not self.ids and not self.inputs and not self.skipped:
             return
         vectors = np.concatenate(self.vectors) if self.ids else np.zeros((0, self.store.dim), np.float32)
+        partial = {key: rows for key, rows in self.progress.items() if key in self.in_shard}
         name = self.store.next_shard_name(self.options.shard_prefix)
-        local = np.stack(self.local) if self.options.local_features and self.local else None
-        self.store.commit_shard(name, self.ids, vectors, self.inputs, self.skipped, local=local)
+        if self.options.local_features and self.ids:  # written first: the marker lists it with its checksum
+            from myPython.pool.store import LOCAL_SUFFIX
+
+            if len(self.local) != len(self.ids):
+                raise RuntimeError(f"shard {name}: local features for {len(self.local)} of {len(self.ids)} rows")
+            atomic_save_npy(self.store.shard_dir / f"{name}{LOCAL_SUFFIX}", np.stack(self.local))
+        self.store.commit_shard(name, self.ids, vectors, self.inputs, self.skipped, partial=partial,
+                                continues=self.continues)
         self.report.rows += len(self.ids)
         self.report.shards += 1
-        self.ids, self.vectors, self.local, self.inputs, self.skipped = [], [], [], [], []
+        self._reset()
+
+
+def _retry(entry: dict, item: InputItem) -> bool:
+    """Whether an input skipped by an earlier run is tried again: a transient reason, or its file changed."""
+    return bool(entry.get("transient")) or entry.get("file") != file_state(item.path)
 
 
 def start_run(items: list[InputItem], store: DescriptorStore, options: EmbedOptions
-              ) -> tuple[list[InputItem], EmbedReport]:
-    """Clean up after a killed run; (inputs still to embed, report listing earlier skips too).
+              ) -> tuple[list[InputItem], EmbedReport, dict[str, dict]]:
+    """Clean up after a killed run; (inputs still to embed, report, earlier skip records).
 
-    Call with the store's writer lock held.
+    Inputs cut short by a killed run come back with `done_rows` set. Call with
+    the store's writer lock held.
     """
     store.remove_uncommitted(options.shard_prefix)
     done = store.done_inputs()
+    partial = store.partial_inputs()
     earlier = {s["input"]: s for s in store.skipped()}
-    todo = [item for item in items if item.key not in done]
-    report = EmbedReport(inputs=len(items), already_done=len(items) - len(todo))
-    report.skipped.extend(earlier[item.key] for item in items if item.key in earlier)
-    return todo, report
+    todo = []
+    report = EmbedReport(inputs=len(items))
+    for item in items:
+        if item.key in done:
+            report.already_done += 1
+        elif item.key in earlier and not _retry(earlier[item.key], item):
+            report.already_done += 1
+            report.skipped.append(earlier[item.key])
+        else:
+            todo.append(replace(item, done_rows=partial.get(item.key, 0)))
+    return todo, report, earlier
 
 
 def embed_items(items: list[InputItem], extractor: DescriptorExtractor, store: DescriptorStore,
                 options: EmbedOptions, *, progress: bool = True) -> EmbedReport:
-    """Embed every input not yet in the store; resumable after a crash."""
+    """Embed every input not yet in the store; resumable after a crash or Ctrl-C."""
     from tqdm import tqdm
 
     start = time.perf_counter()
     with store.writer_lock():
-        todo, report = start_run(items, store, options)
-        writer = ShardWriter(store, options, report)
-        with tqdm(total=len(todo), desc="embed", unit="input", disable=not progress) as bar:
-            decoded = decoded_stream(todo, options, extractor.settings)
-            for embedded in embed_stream(decoded, extractor, options.batch):
-                writer.add(embedded)
-                bar.update(1)
+        todo, report, earlier = start_run(items, store, options)
+        writer = ShardWriter(store, options, report, earlier)
+        with tqdm(total=len(todo), desc="embed", unit="input", disable=not progress) as bar, \
+                closing(decoded_stream(todo, options, extractor.settings)) as decoded, \
+                closing(embed_stream(decoded, extractor, options.batch)) as embedded:
+            for part in embedded:
+                writer.add(part)
+                bar.update(part.finished or part.skipped is not None)
         writer.commit()
     report.seconds = time.perf_counter() - start
     return report

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_text, atomic_write_with
+from myPython.common.fileio import atomic_open, atomic_write_with
+from myPython.common.ids import check_id
 from myPython.pool.store import DescriptorStore
 
 if TYPE_CHECKING:
@@ -34,38 +35,39 @@ DEFAULT_EF_SEARCH = 64  # HNSW candidate list length, unless given
 
 
 # ---- mapped format ---------------------------------------------------------
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace(" ", "%20").replace("\t", "%09").replace("\n", "%0A")
-
-
-def _unescape(text: str) -> str:
-    return text.replace("%0A", "\n").replace("%09", "\t").replace("%20", " ").replace("%25", "%")
-
-
+# Ids are written as they are: they are escaped when made (common.ids), so an id is one token without
+# spaces, tabs or newlines, and ':' before the score is found from the right.
 def format_mapped_line(query: str, neighbours: Neighbours) -> str:
     """`<query>\\t<id>:<score> <id>:<score> ...`, best first, 4 decimals."""
-    items = " ".join(f"{_escape(i)}:{s:.4f}" for i, s in neighbours)
-    return f"{_escape(query)}\t{items}"
+    items = " ".join(f"{i}:{s:.4f}" for i, s in neighbours)
+    if not items.isprintable() or items.count(" ") != max(len(neighbours) - 1, 0):  # cheap; then say which
+        for ident, _ in neighbours:
+            check_id(ident)
+    return f"{check_id(query)}\t{items}"
 
 
 def parse_mapped_line(line: str) -> tuple[str, Neighbours]:
     query, _, rest = line.rstrip("\n").partition("\t")
     out = []
-    for token in rest.split():
-        ident, _, score = token.rpartition(":")
-        out.append((_unescape(ident), float(score)))
-    return _unescape(query), out
+    for token in rest.split(" "):
+        if token:
+            ident, _, score = token.rpartition(":")
+            out.append((ident, float(score)))
+    return query, out
 
 
 def write_mapped(path: str | os.PathLike, results: Iterator[tuple[str, Neighbours]]) -> int:
-    """Write results atomically; returns the number of lines."""
-    lines = [format_mapped_line(q, n) for q, n in results]
-    atomic_write_text(Path(path), "".join(line + "\n" for line in lines))
-    return len(lines)
+    """Write results atomically, line by line as they come; returns the number of lines."""
+    count = 0
+    with atomic_open(Path(path), "w", encoding="utf-8") as handle:
+        for query, neighbours in results:
+            handle.write(format_mapped_line(query, neighbours) + "\n")
+            count += 1
+    return count
 
 
 def read_mapped(path: str | os.PathLike) -> dict[str, Neighbours]:
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8", newline="\n") as handle:
         return dict(parse_mapped_line(line) for line in handle if line.strip())
 
 

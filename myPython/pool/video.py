@@ -1,16 +1,22 @@
-"""Sampling frames of short videos at a fixed rate (PyAV, FFmpeg bundled in its wheel)."""
+"""Sampling frames of videos at a fixed rate (PyAV, FFmpeg bundled in its wheel), one frame at a time.
+
+`FrameReader` yields sampled frames as they are decoded, so a video of any
+length is held one frame at a time; `read_frames` collects them for short clips.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from myPython.pool.images import InputError
+from myPython.common.inputfiles import display_name, fd_path, open_regular
+from myPython.errors import InputError
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ts"}
+MAX_FRAME_PIXELS = 8192 * 8192  # larger frames are refused (one frame of this size is 200 MB)
 
 
 @dataclass
@@ -19,44 +25,55 @@ class Frame:
     image: np.ndarray  # BGR uint8
 
 
-def read_frames(path: str | os.PathLike, fps: float = 1.0, max_frames: int | None = None
-                ) -> tuple[list[Frame], str | None]:
-    """All sampled frames plus a one-line problem description (None when clean).
+class FrameReader:
+    """Iterate the frames sampled at `fps`; afterwards `problem` holds a one-line warning or None.
 
     A file that breaks off part-way (truncated) keeps the frames before the
-    break and reports the problem; one with no usable frame raises InputError.
+    break and reports the problem; one with no usable frame raises InputError
+    (from the iteration). `skip` sampled frames are passed over without being
+    converted (to resume a video whose first rows are already stored);
+    `sampled` counts all sampled frames, skipped ones included.
     """
-    import av
 
-    if fps <= 0:
-        raise ValueError("fps must be > 0")
-    path = Path(path)
-    name = str(path)
-    if not path.exists():
-        raise InputError(f"{name}: {'broken symbolic link' if path.is_symlink() else 'file not found'}")
-    if not path.is_file():
-        raise InputError(f"{name}: not a regular file")
-    if path.stat().st_size == 0:
-        raise InputError(f"{name}: empty file")
-    try:
-        container = av.open(str(path))
-    except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise InputError(f"{name}: not a readable video ({type(exc).__name__})") from None
-    frames: list[Frame] = []
-    problem = None
-    with container:
-        streams = [s for s in container.streams.video
-                   if not (s.disposition & av.stream.Disposition.attached_pic)]
+    def __init__(self, path: str | os.PathLike, fps: float = 1.0, max_frames: int | None = None,
+                 skip: int = 0) -> None:
+        if not fps > 0:
+            raise ValueError("fps must be > 0")
+        self.path, self.fps, self.max_frames, self.skip = path, fps, max_frames, skip
+        self.problem: str | None = None
+        self.sampled = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        import av
+
+        name = display_name(self.path)
+        with open_regular(self.path) as (fd, _):
+            try:
+                container = av.open(fd_path(fd, self.path))
+            except PermissionError:
+                raise InputError(f"{name}: permission denied") from None
+            except (av.error.FFmpegError, OSError, ValueError) as exc:
+                raise InputError(f"{name}: not a readable video ({type(exc).__name__})") from None
+            with container:
+                yield from self._sample(container, name)
+        if not self.sampled:
+            raise InputError(self.problem or f"{name}: no decodable frames")
+
+    def _sample(self, container, name: str) -> Iterator[Frame]:
+        import av
+
+        streams = [s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
         if not streams:
             raise InputError(f"{name}: no video stream")
         stream = streams[0]
+        width, height = stream.codec_context.width or 0, stream.codec_context.height or 0
+        if width * height > MAX_FRAME_PIXELS:
+            raise InputError(f"{name}: {width}x{height} frames exceed the limit of {MAX_FRAME_PIXELS} pixels")
         stream.thread_type = "AUTO"
         start = float((stream.start_time or 0) * stream.time_base)
-        step = 1.0 / fps
+        step = 1.0 / self.fps
         next_time = 0.0
-        limit = max_frames if max_frames is not None else float("inf")
+        limit = self.max_frames if self.max_frames is not None else float("inf")
         packets = corrupt = 0
         finished = False
         try:
@@ -70,19 +87,31 @@ def read_frames(path: str | os.PathLike, fps: float = 1.0, max_frames: int | Non
                     t = float(frame.pts * stream.time_base) - start
                     if t + 1e-6 < next_time:
                         continue
-                    frames.append(Frame(round(max(t, 0.0), 3), frame.to_ndarray(format="bgr24")))
                     next_time = (int(t / step + 1e-6) + 1) * step
-                    if len(frames) >= limit:
+                    self.sampled += 1
+                    if self.sampled > self.skip:
+                        if frame.width * frame.height > MAX_FRAME_PIXELS:
+                            raise InputError(f"{name}: a {frame.width}x{frame.height} frame exceeds the limit of "
+                                             f"{MAX_FRAME_PIXELS} pixels")
+                        yield Frame(round(max(t, 0.0), 3), frame.to_ndarray(format="bgr24"))
+                    if self.sampled >= limit:
                         break
-                if len(frames) >= limit:
+                if self.sampled >= limit:
                     break
             else:
                 finished = True
+        except InputError:
+            raise
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            problem = f"{name}: decoding stopped after {len(frames)} frame(s) ({type(exc).__name__})"
+            self.problem = f"{name}: decoding stopped after {self.sampled} frame(s) ({type(exc).__name__})"
         # The index lists every frame: fewer packets, or a cut one, mean the file was truncated.
         if finished and (corrupt or packets < (stream.frames or 0)):
-            problem = f"{name}: truncated ({packets} of {stream.frames} frames present)"
-    if not frames:
-        raise InputError(problem or f"{name}: no decodable frames")
-    return frames, problem
+            self.problem = f"{name}: truncated ({packets} of {stream.frames} frames present)"
+
+
+def read_frames(path: str | os.PathLike, fps: float = 1.0, max_frames: int | None = None
+                ) -> tuple[list[Frame], str | None]:
+    """All sampled frames of a (short) video plus a one-line problem description (None when clean)."""
+    reader = FrameReader(path, fps, max_frames)
+    frames = list(reader)
+    return frames, reader.problem

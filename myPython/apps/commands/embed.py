@@ -7,8 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from myPython.apps.options import add_model_args, open_extractor
-from myPython.errors import EXIT_USAGE
+from myPython.apps.options import add_model_args, check_model_args, check_range, open_extractor
+from myPython.errors import EXIT_USAGE, UsageError
+
+MAX_FPS = 1000.0
+MAX_BATCH = 1024
+MAX_WORKERS = 256
+MAX_SHARD_SIZE = 1 << 22
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,8 +23,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=1.0, help="frames sampled per second of video")
     p.add_argument("--max-frames", type=int, default=None, help="at most this many frames per video")
     p.add_argument("--batch", type=int, default=8, help="images per forward pass")
-    p.add_argument("--workers", type=int, default=None, help="decoding threads (default: cores, 2..8)")
-    p.add_argument("--shard-size", type=int, default=4096, help="rows per shard")
+    p.add_argument("--workers", type=int, default=None,
+                   help="decoding threads (default: cores, 2..8; 0 decodes in the main thread)")
+    p.add_argument("--shard-size", type=int, default=4096,
+                   help="rows per shard; memory holds one shard of descriptors (default 4096)")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on a Ray cluster (local Ray when no address)")
     p.add_argument("--ray-actors", type=int, default=None, help="Caffe actors on Ray (default: cluster CPUs)")
@@ -29,16 +36,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """One-line UsageError for arguments that cannot work, before any work."""
+    check_range("--fps", args.fps, 0, MAX_FPS, above=True)
+    check_range("--max-frames", args.max_frames, 1)
+    check_range("--batch", args.batch, 1, MAX_BATCH)
+    check_range("--workers", args.workers, 0, MAX_WORKERS)
+    check_range("--shard-size", args.shard_size, 1, MAX_SHARD_SIZE)
+    check_range("--ray-actors", args.ray_actors, 1)
+    check_model_args(args)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a store folder")
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from myPython.common.fileio import atomic_write_text
     from myPython.pool.embed import EmbedOptions, embed_items
-    from myPython.pool.inputs import expand_inputs
+    from myPython.pool.inputs import assign_ids, collect_inputs, kind_of, label_roots
     from myPython.pool.store import DescriptorStore
 
-    items, problems = expand_inputs(args.inputs)
-    if not items:
+    check_arguments(args)
+    roots, problems = collect_inputs(args.inputs)
+    if not any(kind_of(file) for root in roots for file in root.files):
         print("embed: no images or videos found in the inputs", file=sys.stderr)
         for p in problems:
             print(f"  {p['reason']}", file=sys.stderr)
@@ -51,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     meta = {
         "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key(),
         "dim": dim, "fps": args.fps, "output": spec.output,
+        "sampling": {"fps": args.fps, "max_frames": args.max_frames},
         "local_features": FEATURES_VERSION if local else None,
         "inputs": [str(Path(i).resolve()) for i in args.inputs],
     }
@@ -58,13 +80,18 @@ def run(args: argparse.Namespace) -> int:
     options = EmbedOptions(fps=args.fps, batch=args.batch, shard_size=args.shard_size,
                            workers=args.workers if args.workers is not None else EmbedOptions().workers,
                            max_frames=args.max_frames, local_features=local)
-    if args.ray is not None:
-        from myPython.pool.distributed import embed_on_ray
+    with store.writer_lock():  # the root labels and the shards change together
+        labels = label_roots(roots, store.root_labels())
+        store.save_root_labels(labels)
+        items, id_problems = assign_ids(roots, labels)
+        problems += id_problems
+        if args.ray is not None:
+            from myPython.pool.distributed import embed_on_ray
 
-        report = embed_on_ray(items, spec, extractor.settings, store, options, address=args.ray or None,
-                              engine=args.engine, num_actors=args.ray_actors, progress=not args.quiet)
-    else:
-        report = embed_items(items, extractor, store, options, progress=not args.quiet)
+            report = embed_on_ray(items, spec, extractor.settings, store, options, address=args.ray or None,
+                                  engine=args.engine, num_actors=args.ray_actors, progress=not args.quiet)
+        else:
+            report = embed_items(items, extractor, store, options, progress=not args.quiet)
     report.skipped.extend(problems)
     run_info = {"summary": report.summary(), **{k: v for k, v in vars(report).items()}}
     atomic_write_text(Path(args.out) / "report.json", json.dumps(run_info, indent=2) + "\n")

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from myPython.apps.options import add_score_args
+from myPython.apps.options import add_score_args, check_output_file, check_range
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,12 +23,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    check_range("--threshold", args.threshold, -1.0, 1.0)  # a probability, or cosine with --raw
+    check_range("--neighbours", args.neighbours, 1, 100_000)
+    check_range("--min-link-fraction", args.min_link_fraction, 0.0, 1.0, above=True)
+    check_range("--min-size", args.min_size, 1)
+    check_output_file("--out", args.out)
+
+
 def run(args: argparse.Namespace) -> int:
     from myPython.apps.options import open_score_options
     from myPython.common.fileio import atomic_write_text
     from myPython.pool.groups import find_groups
     from myPython.pool.store import DescriptorStore
 
+    check_arguments(args)
     db = DescriptorStore.open(args.db)
     options = open_score_options(args, db)
     threshold = options.threshold if args.threshold is None else args.threshold

@@ -6,6 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from myPython.apps.options import check_range
+from myPython.errors import UsageError
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True)
@@ -19,7 +22,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    check_range("--threshold", args.threshold, -1.0, 1.0)
+    check_range("--low", args.low, -1.0, 1.0)
+    check_range("--max-queries", args.max_queries, 0)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a folder")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     from myPython.apps.report import ReportData, write_report
     from myPython.apps.threshold_study import possible_from_store, read_ground_truth, threshold_study
     from myPython.pool.search import read_mapped

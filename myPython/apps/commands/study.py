@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from myPython.apps.options import check_output_file, check_range
+from myPython.errors import UsageError
+
+MAX_STEPS = 100_000  # thresholds in one study
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mapped", required=True)
@@ -20,7 +25,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", help="CSV output")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    check_range("--low", args.low, -1.0, 1.0)
+    check_range("--high", args.high, -1.0, 1.0)
+    check_range("--step", args.step, 0.0, 2.0, above=True)
+    check_range("--target-precision", args.target_precision, 0.0, 1.0)
+    if args.low > args.high:
+        raise UsageError(f"--low {args.low:g} is above --high {args.high:g}")
+    if (args.high - args.low) / args.step > MAX_STEPS:
+        raise UsageError(f"--step {args.step:g} gives more than {MAX_STEPS} thresholds from --low to --high")
+    check_output_file("--plot", args.plot)
+    check_output_file("--csv", args.csv)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     from myPython.apps.threshold_study import (
         best_f1,
         format_table,
