@@ -35,14 +35,17 @@ GATE_QUANTILE = 0.005
 
 def describe_into_store(extractor, images: Sequence[np.ndarray], root: Path, name: str = "calibration"):
     """A descriptor store (with local features) of in-memory images, rows named 0..n-1."""
-    from myPython.pool.store import DescriptorStore
+    from myPython.common.fileio import atomic_save_npy
+    from myPython.pool.store import LOCAL_SUFFIX, DescriptorStore
     from myPython.pool.verify import FEATURES_VERSION, local_features
 
     vectors = np.concatenate([extractor.describe_batch(images[i : i + 8]) for i in range(0, len(images), 8)])
     meta = {"model": name, "dim": int(vectors.shape[1]), "local_features": FEATURES_VERSION}
     store = DescriptorStore.create(root, meta)
     ids = [str(i) for i in range(len(images))]
-    store.commit_shard("shard-000000", ids, vectors, ids, [], local=np.stack([local_features(im) for im in images]))
+    # the local features first, as embed writes them: the commit marker then lists them
+    atomic_save_npy(store.shard_dir / f"shard-000000{LOCAL_SUFFIX}", np.stack([local_features(im) for im in images]))
+    store.commit_shard("shard-000000", ids, vectors, ids, [])
     return store
 
 
