@@ -9,8 +9,8 @@ STAMP := $(VENV)/.deps-stamp
 DEPS_HASH := $(shell cat requirements.txt requirements-dev.txt setup.py 2>/dev/null | sha256sum | cut -c1-16)
 PIP_QUIET := 2>&1 | { grep -v '^WARNING: Location' || true; }
 
-.PHONY: install venv caffe compute_ap default-model test test-deps demo eval proto bench lint weights \
-        check-gpu-build bench-gpu clean
+.PHONY: install venv caffe compute_ap default-model test test-deps demo proto bench lint weights \
+        check-gpu-build bench-gpu clean eval
 
 ## install: the virtual environment, Caffe (built, cached), compute_ap and the default model
 install: caffe compute_ap default-model
@@ -45,6 +45,11 @@ test: install test-deps
 demo: install
 	$(PY) -m myPython demo --out out/demo
 
+## eval: held-out evaluations, built only from evaluation-only packages (report, never tune)
+eval: install
+	$(PY) -m myPython eval-images --out out/eval/images
+	$(PY) -m myPython eval-videos --out out/eval/videos
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
@@ -60,11 +65,8 @@ bench: install
 	@$(PY) -c "import torch" 2> /dev/null || $(PY) -m pip install -q torch==2.13.0 $(PIP_QUIET)
 	$(PY) bench/bench_extraction.py
 	$(PY) bench/bench_index.py
+	$(PY) bench/bench_video_match.py
 	$(PY) bench/bench_verify.py
-
-## eval: held-out evaluation (evaluation-only packages; run once per change to report, never to tune)
-eval: install
-	$(PY) -m myPython eval-images --out out/eval/images
 
 ## bench-gpu: GPU against CPU extraction, on a machine with an NVIDIA GPU (builds Caffe with GPU=1)
 bench-gpu: install

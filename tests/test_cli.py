@@ -179,9 +179,13 @@ def test_report_renders_in_headless_chromium(clip_store, tmp_path):
     truth.write_text("carphone_pristine.mp4\tcarphone\ncarphone_distorted.mp4\tcarphone\nbikes.mp4\tbikes\n"
                      "bikes_mirrored.mp4\tbikes\nbigbuckbunny.mp4\tbunny\n")
     out = tmp_path / "report"
+    matches = tmp_path / "matches.csv"  # every scored video pair: the video view gets strips and thumbnails
+    assert main(["match-videos", "--db", str(store), "--threshold", "0", "--out", str(matches)]) == 0
     assert main(["report", "--db", str(store), "--mapped", str(mapped), "--groups", str(groups), "--truth",
-                 str(truth), "--threshold", "0.3", "--out", str(out)]) == 0
+                 str(truth), "--threshold", "0.3", "--matches", str(matches), "--out", str(out)]) == 0
     page = out / "report.html"
+    html_text = page.read_text()
+    assert "Matched videos" in html_text and html_text.count('class="strip"') >= 2
     assert (out / "similarity_histogram.png").exists() and (out / "precision_recall.png").exists()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",

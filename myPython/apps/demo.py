@@ -29,10 +29,12 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     spec = load_model()
     threshold = float(spec.info.get("recommended_threshold", 0.5))
     store, mapped, groups = out / "store", out / "neighbours.mapped", out / "groups.json"
+    video_csv = out / "video_matches.csv"
     steps = [
         ["embed", str(pool), "--out", str(store), "--engine", engine],
         ["search", "--db", str(store), "--top-k", str(top_k), "--out", str(mapped)],
         ["group", "--db", str(store), "--out", str(groups)],
+        ["match-videos", "--db", str(store), "--out", str(video_csv), "--engine", engine],
         ["threshold-study", "--mapped", str(mapped), "--truth", str(truth_path), "--db", str(store),
          "--low", "0.1", "--high", "0.95", "--plot", str(out / "threshold_study.png"),
          "--csv", str(out / "threshold_study.csv")],
@@ -65,12 +67,14 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
         f"{'best F1 here ' + format(best.threshold, '.2f'):>24}  {best.precision:9.3f}  {best.recall:6.3f}  "
         f"{best.f1:5.3f}  {best.same_origin:11d}  {best.unrelated:9d}",
         "(recommended = the model's calibrated threshold, chosen on other images; best F1 is chosen on this data)",
+        "",
+        video_summary(video_csv, truth, float(spec.info.get("recommended_video_threshold", 0.5))),
     ]
     lines.append(_group_purity(groups, truth))
     print("\n" + "\n".join(lines))
     report_step = ["report", "--db", str(store), "--mapped", str(mapped), "--groups", str(groups),
                    "--truth", str(truth_path), "--threshold", f"{threshold}", "--out", str(out / "report"),
-                   "--title", "deep-retrieval demo: same-origin frames"]
+                   "--matches", str(video_csv), "--title", "deep-retrieval demo: same-origin frames"]
     print(f"\n$ deep-retrieval {' '.join(report_step)}")
     code = cli(report_step)
     atomic_write_text(out / "summary.txt", "\n".join(lines) + "\n")
@@ -89,6 +93,21 @@ def _group_purity(groups_json: Path, truth: dict[str, str]) -> str:
     sizes = [g["size"] for g in groups["groups"]]
     return (f"Groups at the recommended threshold ({groups['score']} >= {groups['threshold']:.2f}): {len(sizes)} "
             f"groups of {sum(sizes)} rows (largest {max(sizes, default=0)}); {len(mixed)} mix sources")
+
+
+def video_summary(video_csv: Path, truth: dict[str, str], threshold: float) -> str:
+    """Precision and recall of the video pairs match-videos accepted (same source = same origin)."""
+    from myPython.pool.video_match import read_matches_csv
+
+    videos = sorted(k for k in truth if k.startswith("videos/"))
+    true_pairs = {(a, b) for a in videos for b in videos if a < b and truth[a] == truth[b]}
+    found = {tuple(sorted((r[0], r[1]))) for r in read_matches_csv(video_csv)}
+    tp = len(found & true_pairs)
+    precision = tp / len(found) if found else 1.0
+    recall = tp / len(true_pairs) if true_pairs else 0.0
+    return (f"Same-origin video pairs (match-videos, {len(videos)} videos, recommended video threshold "
+            f"{threshold:.3f}): precision {precision:.3f}, recall {recall:.3f} ({tp} of {len(true_pairs)} true pairs "
+            f"found, {len(found) - tp} wrong)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,11 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from myPython.apps.report_videos import CSS as VIDEO_CSS
 from myPython.apps.threshold_study import ThresholdRow, group_of, pair_scores
 from myPython.common.fileio import atomic_write_text, atomic_write_with
 from myPython.common.ids import frame_id, split_row_id
 from myPython.pool.images import InputError, load_image
-from myPython.pool.inputs import path_of
+from myPython.pool.inputs import kind_of, path_of
 from myPython.pool.search import Neighbours
 from myPython.pool.store import DescriptorStore
 from myPython.pool.video import FrameReader
@@ -36,6 +37,7 @@ class ReportData:
     max_queries: int = 24
     max_groups: int = 12
     max_members: int = 12
+    video_matches: list[tuple] = field(default_factory=list)  # match-videos CSV rows, best first
 
 
 class ThumbnailSource:
@@ -57,6 +59,8 @@ class ThumbnailSource:
         if path is None:
             return None
         try:
+            if time is None and kind_of(path) == "video":  # a whole video (video groups): its first frame
+                return _shrink(next(iter(FrameReader(path, self.fps, max_frames=1))).image)
             if time is None:
                 return _shrink(load_image(path))
             if key not in self._frames:
@@ -149,6 +153,11 @@ def write_report(data: ReportData, out_dir: str | os.PathLike) -> Path:
             parts.append(f"<section class='group'><h3>Group {n}: {len(members)} items</h3>"
                          f"<div class='row'>{cards}</div>{more}</section>")
 
+    if data.video_matches:
+        from myPython.apps.report_videos import video_section
+
+        ids = [i for shard in data.store.shards() for i in shard.ids()]
+        parts.append(video_section(data.video_matches, ids, lambda ident, caption: _card(thumbs, ident, caption)))
     parts.append("<h2>Queries and their matches</h2>")
     for query in list(data.mapped)[: data.max_queries]:
         found = data.mapped[query]
@@ -175,6 +184,7 @@ figcaption {{ font-size: 11px; overflow-wrap: anywhere; }}
 .missing {{ width: {THUMB}px; height: 90px; background: #eee; }}
 section {{ margin-bottom: 14px; }} img.plot {{ max-width: 100%; }}
 pre.summary {{ background: #f6f6f6; padding: 8px; }}
+{VIDEO_CSS}
 </style></head><body>
 {''.join(parts)}
 <script>

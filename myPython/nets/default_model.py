@@ -122,9 +122,23 @@ MODEL_SOURCES = HEAD_SOURCES + ["nets/default_model.py", "training/calibration.p
                                 "pool/scoring.py", "pool/groups.py"]
 
 
+def add_video_calibration(spec: ModelSpec) -> None:
+    """The video-matching hook: calibrate on training videos with this model, record it in the sidecar."""
+    from myPython.datasets.video_calibration import calibrate_video_matching
+
+    cosine = spec.info.get("recommended_cosine_threshold", spec.info["recommended_threshold"])
+    cal = calibrate_video_matching(spec.proto, spec.weights, spec.settings(), spec.fingerprint(), cosine)
+    spec.info["recommended_video_threshold"] = cal["threshold"]
+    spec.info["video_matching"] = cal
+
+
 def _model_dir() -> Path:
-    """Cache folder of the default model, keyed by everything that goes into it."""
-    return assets.cache_dir() / "models" / _key("default", MODEL_SOURCES)
+    """Cache folder of the default model, keyed by everything that goes into it (the video calibration too)."""
+    from myPython.datasets.video_calibration import calibration_sources
+
+    key = _key("default", MODEL_SOURCES)
+    video = hashlib.sha256(calibration_sources()).hexdigest()[:12]
+    return assets.cache_dir() / "models" / f"{key}-{video}"
 
 
 def _learned_head(progress: bool = False):
@@ -211,5 +225,6 @@ def default_model(rebuild: bool = False, progress: bool = False) -> ModelSpec:
     record = _heldout_record(out.name)
     if record is not None:
         spec.info["heldout"] = record
+    add_video_calibration(spec)
     spec.save_sidecar()
     return spec

@@ -1,4 +1,4 @@
-"""Same-origin groups of the rows of a store, grown without chaining (pool/groups.py)."""
+"""Same-origin groups of the rows of a store, grown without chaining (pool/groups.py); or of videos."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from myPython.apps.options import add_score_args, check_output_file, check_range
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("--threshold", type=float, default=None,
-                   help="link score (default: the model's recommended threshold for the score used)")
+                   help="link score (default: the model's recommended threshold for the score used; "
+                        "--videos: its recommended_video_threshold)")
     p.add_argument("--neighbours", type=int, default=50, help="neighbours examined per row")
     p.add_argument("--min-link-fraction", type=float, default=None,
                    help="share of the pairs between two groups that must be links for them to merge "
@@ -21,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-size", type=int, default=2)
     add_score_args(p)
     p.add_argument("--out", required=True)
+    p.add_argument("--videos", action="store_true",
+                   help="group videos linked by match-videos matches (each member with its matched segments)")
+    p.add_argument("--matches", help="with --videos: a match-videos CSV to group (default: match the store now)")
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -38,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from myPython.pool.store import DescriptorStore
 
     check_arguments(args)
+    if args.videos:
+        from myPython.apps.commands.match_videos import group_videos
+
+        return group_videos(args)
     db = DescriptorStore.open(args.db)
     options = open_score_options(args, db)
     threshold = options.threshold if args.threshold is None else args.threshold

@@ -1,0 +1,97 @@
+"""Held-out video evaluation of match-videos (EVALUATION ONLY data: never tune on it).
+
+Builds the held-out pool (datasets/heldout_videos.py: clips of the held-out
+packages, their natural copies and the project's edits), embeds it, runs
+match-videos with threshold 0, and reports pair AP, precision / recall / F1 at
+the model's recommended video threshold and the share of true pairs whose best
+segment has IoU >= 0.5 on both videos; beside it, the simplest video rule (a
+pair's score = its best frame cosine) at the model's image threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from myPython.apps.options import add_model_args
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output folder (pool, store, matches.csv, video_eval.json)")
+    add_model_args(p)
+
+
+def _model_args(args: argparse.Namespace) -> list[str]:
+    out = ["--engine", args.engine]
+    for name in ("model", "proto", "weights", "output", "S", "L"):
+        value = getattr(args, name)
+        if value is not None:
+            out += [f"--{name}", str(value)]
+    return out + (["--multires"] if args.multires else [])
+
+
+def best_frame_scores(store) -> dict[tuple[str, str], float]:
+    """Baseline: each pair of videos scored by the highest cosine between their frames."""
+    import numpy as np
+
+    from myPython.common.ids import input_of
+
+    ids, vectors = store.load()
+    videos = sorted({input_of(i) for i in ids})
+    index = {v: n for n, v in enumerate(videos)}
+    owner = np.array([index[input_of(i)] for i in ids])
+    best = np.full((len(videos), len(videos)), -1.0)
+    for start in range(0, len(ids), 2048):
+        sim = vectors[start : start + 2048] @ vectors.T
+        rows = owner[start : start + 2048]
+        for v in np.unique(rows):
+            block = sim[rows == v]
+            np.maximum.at(best[v], owner, block.max(axis=0))
+    return {(videos[a], videos[b]): float(best[a, b]) for a in range(len(videos)) for b in range(a + 1, len(videos))}
+
+
+def run(args: argparse.Namespace) -> int:
+    from evaluation.video_matching import evaluate_matches, pair_average_precision
+    from myPython.apps.cli import main as cli
+    from myPython.common.fileio import atomic_write_text
+    from myPython.datasets.heldout_videos import build_heldout_pool
+    from myPython.datasets.video_edits import pool_truth
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import read_matches_csv
+    from myPython.retrieval.models import load_model
+
+    out = Path(args.out)
+    pool, store, csv_path = out / "pool", out / "store", out / "matches.csv"
+    pieces = build_heldout_pool(pool)
+    truth = pool_truth(pieces)
+    model = _model_args(args)
+    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
+                 ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", *model]):
+        print(f"$ deep-retrieval {' '.join(step)}", flush=True)
+        code = cli(step)
+        if code:
+            return code
+    info = load_model(args.proto, args.weights, args.model).info
+    threshold = float(info["recommended_video_threshold"])
+    scores = evaluate_matches(read_matches_csv(csv_path), truth, threshold)
+    baseline = best_frame_scores(DescriptorStore.open(store))
+    cosine = float(info.get("recommended_cosine_threshold", info.get("recommended_threshold", 0.5)))
+    accepted = {k for k, s in baseline.items() if s >= cosine}
+    tp = len(accepted & set(truth))
+    base = {"ap": pair_average_precision(baseline, set(truth)), "threshold": cosine,
+            "precision": tp / len(accepted) if accepted else 1.0, "recall": tp / len(truth) if truth else 0.0}
+    report = {"videos": len(pieces), "true_pairs": len(truth), "match_videos": scores.as_dict(),
+              "best_frame_cosine_baseline": base}
+    atomic_write_text(out / "video_eval.json", json.dumps(report, indent=2) + "\n")
+    lines = [
+        f"Held-out video evaluation: {len(pieces)} videos, {len(truth)} true pairs (evaluation-only packages)",
+        f"{'rule':>28}  {'pair AP':>7}  {'threshold':>9}  {'precision':>9}  {'recall':>6}  {'F1':>5}  {'IoU>=0.5':>8}",
+        f"{'match-videos':>28}  {scores.ap:7.3f}  {threshold:9.3f}  {scores.precision:9.3f}  {scores.recall:6.3f}  "
+        f"{scores.f1:5.3f}  {scores.localised:8.3f}",
+        f"{'best frame cosine (1 fps)':>28}  {base['ap']:7.3f}  {cosine:9.3f}  {base['precision']:9.3f}  "
+        f"{base['recall']:6.3f}  {'':>5}  {'':>8}",
+    ]
+    print("\n".join(lines))
+    atomic_write_text(out / "video_eval.txt", "\n".join(lines) + "\n")
+    return 0

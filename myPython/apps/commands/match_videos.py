@@ -1,0 +1,118 @@
+"""Same-origin video pairs with their matched segments -> VSC22 matching-track CSV.
+
+Candidate pairs come from a frame kNN search, each candidate's frame-similarity
+matrix is aligned in time (speed 0.5x..2x, several segments per pair), and one
+row per matched segment is written:
+``query_id,ref_id,query_start,query_end,ref_start,ref_end,score`` (ids are the
+store's video ids, times in seconds, a higher score is more certain).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from myPython.apps.options import add_model_args, check_output_file, check_range
+from myPython.errors import UsageError
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", required=True, help="descriptor store of the reference videos")
+    p.add_argument("--queries", default=None, help="store of the query videos (default: the database itself)")
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="lowest segment score written (default: the model's recommended_video_threshold; "
+                        "0 writes every scored candidate, ranked)")
+    p.add_argument("--knn", type=int, default=None, help="neighbour frames looked up per frame (default 20)")
+    p.add_argument("--max-candidates", type=int, default=None, help="reference videos aligned per query video")
+    p.add_argument("--aligner", choices=["hough", "network"], default=None,
+                   help="temporal alignment (default: the calibrated one)")
+    p.add_argument("--index", default="Flat", help="FAISS factory string for the frame search (default exact)")
+    p.add_argument("--nprobe", type=int, default=None)
+    add_model_args(p)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    check_range("--threshold", args.threshold, 0.0, 1.0)  # a segment score
+    check_range("--knn", args.knn, 1, 2048)
+    check_range("--max-candidates", args.max_candidates, 1)
+    check_range("--nprobe", args.nprobe, 1)
+    check_output_file("--out", None if args.out == "-" else args.out)
+
+
+def _with_model_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """`args` completed with the model options' defaults (for commands without them, e.g. group)."""
+    p = argparse.ArgumentParser(add_help=False)
+    add_arguments(p)
+    defaults = vars(p.parse_args(["--db", "-", "--out", "-"]))
+    return argparse.Namespace(**{**defaults, **vars(args)})
+
+
+def scored_matches(args: argparse.Namespace) -> tuple[list, dict]:
+    """(every scored segment as a CSV row, best first; the model's info) for the stores of `args`."""
+    from myPython.apps.options import open_extractor
+    from myPython.pool.informative import noise_descriptors
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import calibrated_options, csv_rows, match_videos
+
+    args = _with_model_defaults(args)
+    check_arguments(args)
+    db = DescriptorStore.open(args.db)
+    queries = DescriptorStore.open(args.queries) if args.queries else None
+    spec, extractor = open_extractor(args)
+    fingerprint = spec.fingerprint()
+    for store in (db, queries):
+        if store is None:
+            continue
+        if store.meta.get("model") not in (None, fingerprint) or \
+                store.meta.get("settings") not in (None, extractor.settings.key()):
+            raise UsageError(f"{store.root}: embedded with another model or settings "
+                             f"({store.meta.get('model_name', '?')}, {store.meta.get('settings', '?')}); "
+                             "give the same model options as for embed")
+    options = calibrated_options(spec.info, knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner,
+                                 factory=args.index, nprobe=args.nprobe)
+    matches = list(match_videos(db, queries, options, noise_descriptors(extractor, fingerprint)))
+    return csv_rows(matches, 0.0), spec.info
+
+
+def default_threshold(args: argparse.Namespace, info: dict) -> float:
+    threshold = args.threshold if args.threshold is not None else info.get("recommended_video_threshold")
+    if threshold is None:
+        raise UsageError("the model has no recommended_video_threshold; give --threshold")
+    return float(threshold)
+
+
+def run(args: argparse.Namespace) -> int:
+    from myPython.pool.video_match import write_matches_csv
+
+    check_arguments(args)
+    rows, info = scored_matches(args)
+    threshold = default_threshold(args, info)
+    kept = [r for r in rows if r[6] >= threshold]
+    write_matches_csv(args.out, kept)
+    pairs = len({(r[0], r[1]) for r in rows})
+    print(f"match-videos: {pairs} candidate pairs scored; {len(kept)} segments of "
+          f"{len({(r[0], r[1]) for r in kept})} video pairs with score >= {threshold:g} written to {args.out}")
+    return 0
+
+
+def group_videos(args: argparse.Namespace) -> int:
+    """`group --videos`: groups of videos linked by accepted matches, with their segments, as JSON."""
+    import json
+    from pathlib import Path
+
+    from myPython.common.fileio import atomic_write_text
+    from myPython.pool.video_match import read_matches_csv, video_groups
+
+    if args.matches:
+        from myPython.retrieval.models import load_model
+
+        rows, info = read_matches_csv(args.matches), load_model().info
+    else:
+        rows, info = scored_matches(args)
+    threshold = default_threshold(args, info)
+    groups = [g for g in video_groups(rows, threshold) if g["size"] >= args.min_size]
+    payload = {"threshold": threshold, "videos": True, "groups": groups}
+    atomic_write_text(Path(args.out), json.dumps(payload, indent=1) + "\n")
+    print(f"group: {len(groups)} groups of videos (largest {max((g['size'] for g in groups), default=0)}) "
+          f"written to {args.out}")
+    return 0

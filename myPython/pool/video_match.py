@@ -1,0 +1,338 @@
+"""Video-level same-origin matching: candidate pairs from a frame kNN search, then temporal alignment.
+
+1. Candidates. Every frame of the query videos looks up its `knn` nearest
+   frames with FAISS (pool/search.py's machinery: exact and streamed over
+   the shards, or any index factory string). Each neighbour frame of another
+   video at or above the frame threshold is a vote for that video pair;
+   uninformative frames (pool/informative.py) do not vote. Votes are summed
+   per pair in compact arrays, and each query video keeps its
+   `max_candidates` best reference videos, so memory is O(frames +
+   videos x max_candidates) and no loop ever runs over all pairs of videos.
+2. Alignment. For each candidate pair the two videos' frame-similarity
+   matrix (a few hundred cells for short clips) is computed from the
+   descriptors, uninformative frames are taken out, and pool/temporal.py
+   finds the matched segments (speed 0.5x..2x, several per pair).
+3. Scores. A segment's score is a logistic function of its evidence (mean and
+   best similarity, how sharply the matched cells peak in their rows and
+   columns, number of frames), with weights and threshold calibrated on training videos when
+   the model is built (datasets/video_calibration.py); higher is more
+   certain, and the pair's score is its best segment's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from myPython.common.fileio import atomic_write_text
+from myPython.common.ids import split_row_id
+from myPython.pool.search import SearchOptions, _knn_blocks
+from myPython.pool.store import DescriptorStore
+from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_features
+
+CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
+PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
+MAX_KNN = 512  # neighbours of a frame searched again because its own video filled its list
+# The scorer's inputs, in order (chosen by measurement on the training videos, see video_calibration):
+# mean and max similarity of the matched frames, the mean weighted by how sharply the matched cells
+# peak in their rows and columns (capped), agreement, and the log of the number of matched frames.
+# The frame count is capped: beyond a dozen matched frames, length is no further evidence (a long pair of
+# look-alike videos, such as two recordings of one scene, must not win by length alone).
+FEATURES = ("mean", "max", "mean_peak", "agreement", "log_frames")
+FRAME_CAP = 12
+# Used when a model has no calibrated video scorer (a hand-picked, conservative default).
+DEFAULT_SCORER = {"weights": [6.0, 2.0, 0.5, 2.0, 1.5], "bias": -9.0}
+
+
+@dataclass
+class MatchOptions:
+    """How videos are matched; `calibrated_options` fills them from a model's sidecar."""
+
+    frame_threshold: float = 0.3  # cosine at which a frame pair votes and counts as a candidate match
+    uninformative: float = 0.8  # frames at least this close to the noise set are no evidence
+    knn: int = 20  # neighbour frames looked up per query frame
+    max_candidates: int = 30  # reference videos aligned per query video
+    aligner: str = "hough"
+    align: AlignOptions = field(default_factory=AlignOptions)
+    scorer: dict = field(default_factory=lambda: dict(DEFAULT_SCORER))
+    factory: str = "Flat"
+    nprobe: int | None = None
+    ef_search: int | None = None
+
+
+@dataclass
+class VideoMatch:
+    query_id: str
+    ref_id: str
+    segments: list[Segment]
+
+    @property
+    def score(self) -> float:
+        return max((s.score for s in self.segments), default=0.0)
+
+
+def feature_vector(features: dict) -> list[float]:
+    """The scorer's inputs (FEATURES) from a segment's features."""
+    return [features["mean"], features["max"], features["mean"] * min(features["peak"], 4.0), features["agreement"],
+            math.log(max(1, min(FRAME_CAP, features["frames"])))]
+
+
+def score_segment(features: dict, scorer: dict) -> float:
+    """Logistic score in (0, 1) of a segment's evidence."""
+    z = scorer["bias"] + sum(w * v for w, v in zip(scorer["weights"], feature_vector(features)))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+class VideoRows:
+    """The frames of every video of a store: rows in time order, their times, and their descriptors."""
+
+    def __init__(self, store: DescriptorStore) -> None:
+        self.store = store.snapshot()
+        self.shards = self.store.shards()
+        self.offsets = np.cumsum([0] + [s.rows for s in self.shards])
+        index: dict[str, int] = {}
+        video_of_row = np.full(int(self.offsets[-1]), -1, np.int64)
+        times = np.zeros(int(self.offsets[-1]), np.float64)
+        row = 0
+        for shard in self.shards:
+            for ident in shard.ids():
+                video, t = split_row_id(ident)
+                if t is not None:
+                    video_of_row[row] = index.setdefault(video, len(index))
+                    times[row] = t
+                row += 1
+        self.ids = list(index)
+        self.video_of_row = video_of_row
+        self.times_of_row = times
+        frames = np.flatnonzero(video_of_row >= 0)
+        order = frames[np.lexsort((times[frames], video_of_row[frames]))]
+        starts = np.searchsorted(video_of_row[order], np.arange(len(self.ids) + 1))
+        self._order, self._starts = order, starts
+        self._mmaps: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rows(self, video: int) -> np.ndarray:
+        return self._order[self._starts[video] : self._starts[video + 1]]
+
+    def times(self, video: int) -> np.ndarray:
+        return self.times_of_row[self.rows(video)]
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Descriptors of global row numbers, read from the (memory-mapped) shards."""
+        shard_of = np.searchsorted(self.offsets, rows, side="right") - 1
+        out = np.empty((len(rows), self.store.dim), np.float32)
+        for s in np.unique(shard_of):
+            if s not in self._mmaps:
+                self._mmaps[int(s)] = self.shards[s].vectors()
+            pick = shard_of == s
+            out[pick] = self._mmaps[int(s)][rows[pick] - self.offsets[s]]
+        return out
+
+    def all_rows(self) -> Iterator[np.ndarray]:
+        """Every row's descriptor, shard by shard."""
+        for shard in self.shards:
+            yield np.asarray(shard.vectors(), np.float32)
+
+
+def _backgrounds(videos: VideoRows, noise: np.ndarray) -> np.ndarray:
+    from myPython.pool.informative import background
+
+    parts = [background(rows, noise) for rows in videos.all_rows()]
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _row_searcher(db: DescriptorStore, options: MatchOptions):
+    """rows, k -> (scores, db row numbers) of the k nearest database rows, as the main search does."""
+    from myPython.pool.search import DEFAULT_EF_SEARCH, DEFAULT_NPROBE, build_index, exact_knn, set_search_params
+
+    if options.factory == "Flat":
+        return lambda rows, k: exact_knn(rows, db, k)
+    index = build_index(db, options.factory)
+
+    def search(rows: np.ndarray, k: int):
+        set_search_params(index, options.nprobe or DEFAULT_NPROBE, options.ef_search or max(DEFAULT_EF_SEARCH, k))
+        return index.search(np.ascontiguousarray(rows, np.float32), min(k, max(1, index.ntotal)))
+
+    return search
+
+
+def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndarray, db_bg: np.ndarray,
+                    options: MatchOptions) -> list[tuple[int, int, float]]:
+    """(query video, db video, votes) from a frame kNN search, at most max_candidates per query video.
+
+    Searching a store against itself, a frame's nearest frames are often frames of its own video (a
+    long static shot fills the whole list); such a frame is searched again with room for its whole
+    video (up to MAX_KNN neighbours), so that its copies elsewhere still get its votes.
+    """
+    n_db = max(1, len(db))
+    keys = np.zeros(0, np.int64)
+    votes = np.zeros(0, np.float64)
+    search = SearchOptions(top_k=options.knn, factory=options.factory, nprobe=options.nprobe,
+                           ef_search=options.ef_search)
+    again = None
+    row = 0
+
+    def vote(rows: np.ndarray, scores: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        qv = queries.video_of_row[rows][:, None]
+        safe = np.maximum(found, 0)
+        rv = db.video_of_row[safe]
+        ok = ((found >= 0) & (qv >= 0) & (rv >= 0) & (scores >= options.frame_threshold)
+              & (q_bg[rows][:, None] < options.uninformative) & (db_bg[safe] < options.uninformative))
+        if same:
+            ok &= qv != rv
+        a, b = np.broadcast_to(qv, found.shape)[ok], rv[ok]
+        if same:  # one unordered pair, the earlier video first
+            a, b = np.minimum(a, b), np.maximum(a, b)
+        return a * n_db + b, scores[ok].astype(np.float64)
+
+    for query_ids, scores, found in _knn_blocks(db.store, queries.store, options.knn + int(same), search):
+        rows = np.arange(row, row + len(query_ids))
+        row += len(query_ids)
+        full = np.zeros(len(rows), bool)
+        if same:
+            qv = queries.video_of_row[rows]
+            own = (found >= 0) & (db.video_of_row[np.maximum(found, 0)] == qv[:, None])
+            full = ((own.sum(axis=1) > options.knn // 2) & (scores[:, -1] >= options.frame_threshold) & (qv >= 0)
+                    & (q_bg[rows] < options.uninformative))
+        new_keys, new_votes = vote(rows[~full], scores[~full], found[~full])
+        if full.any():
+            again = again or _row_searcher(db.store, options)
+            k = int(min(MAX_KNN, options.knn + 1 + np.diff(queries._starts)[qv[full]].max()))
+            more_keys, more_votes = vote(rows[full], *again(queries.vectors(rows[full]), k))
+            new_keys, new_votes = np.concatenate([new_keys, more_keys]), np.concatenate([new_votes, more_votes])
+        keys = np.concatenate([keys, new_keys])
+        votes = np.concatenate([votes, new_votes])
+        keys, inverse = np.unique(keys, return_inverse=True)
+        votes = np.bincount(inverse, weights=votes, minlength=len(keys))
+        if len(keys) > PRUNE_PAIRS:
+            keys, votes = _prune(keys, votes, n_db, options.max_candidates)
+    keys, votes = _prune(keys, votes, n_db, options.max_candidates)
+    return [(int(k // n_db), int(k % n_db), float(v)) for k, v in zip(keys, votes)]
+
+
+def _prune(keys: np.ndarray, votes: np.ndarray, n_db: int, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keep each query video's `keep` best-voted pairs (keys sorted by query video stay sorted)."""
+    q = keys // n_db
+    order = np.lexsort((-votes, q))
+    q_sorted = q[order]
+    rank = np.arange(len(order)) - np.searchsorted(q_sorted, q_sorted)
+    chosen = np.sort(order[rank < keep])
+    return keys[chosen], votes[chosen]
+
+
+def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_vectors: np.ndarray,
+               r_times: np.ndarray, r_bg: np.ndarray, options: MatchOptions) -> list[Segment]:
+    """Scored segments of one pair of videos, best first."""
+    sim = q_vectors @ r_vectors.T
+    # Uninformative frames are no evidence: their cells can never be matches.
+    sim[q_bg >= options.uninformative, :] = -1.0
+    sim[:, r_bg >= options.uninformative] = -1.0
+    segments = ALIGNERS[options.aligner](sim, q_times, r_times, options.align)
+    for seg in segments:
+        seg.features = segment_features(seg, sim)
+        seg.score = score_segment(seg.features, options.scorer)
+    segments.sort(key=lambda s: -s.score)
+    return segments
+
+
+def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: MatchOptions,
+                 noise: np.ndarray) -> Iterator[VideoMatch]:
+    """Candidate pairs of videos with their scored segments (pairs in query-video order)."""
+    same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
+    db_rows = VideoRows(db)
+    q_rows = db_rows if same else VideoRows(queries)
+    if q_rows.store.dim != db_rows.store.dim:
+        raise ValueError(f"queries have dimension {q_rows.store.dim}, the database {db_rows.store.dim}")
+    db_bg = _backgrounds(db_rows, noise)
+    q_bg = db_bg if same else _backgrounds(q_rows, noise)
+    pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options)
+    current, q_data = -1, None
+    for qv, rv, _ in pairs:
+        if qv != current:
+            rows = q_rows.rows(qv)
+            current, q_data = qv, (q_rows.vectors(rows), q_rows.times(qv), q_bg[rows])
+        rows = db_rows.rows(rv)
+        segments = align_pair(*q_data, db_rows.vectors(rows), db_rows.times(rv), db_bg[rows], options)
+        if segments:
+            yield VideoMatch(q_rows.ids[qv], db_rows.ids[rv], segments)
+
+
+def csv_rows(matches: list[VideoMatch], threshold: float) -> list[tuple]:
+    """One row per segment scoring >= threshold, best first (ties: by ids, then times)."""
+    rows = [(m.query_id, m.ref_id, s.query_start, s.query_end, s.ref_start, s.ref_end, s.score)
+            for m in matches for s in m.segments if s.score >= threshold]
+    rows.sort(key=lambda r: (-r[6], r[0], r[1], r[2], r[4]))
+    return rows
+
+
+def write_matches_csv(path: str | os.PathLike, rows: list[tuple]) -> None:
+    """The VSC22 matching-track CSV, written atomically."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for q, r, qs, qe, rs, re_, score in rows:
+        writer.writerow([q, r, f"{qs:.3f}", f"{qe:.3f}", f"{rs:.3f}", f"{re_:.3f}", f"{score:.6f}"])
+    atomic_write_text(Path(path), buf.getvalue())
+
+
+def read_matches_csv(path: str | os.PathLike) -> list[tuple]:
+    """Rows of a matching CSV as (query_id, ref_id, qs, qe, rs, re, score)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = tuple(next(reader, ()))
+        if header != CSV_HEADER:
+            raise ValueError(f"{path}: not a match-videos CSV (header {','.join(header)!r})")
+        return [(r[0], r[1], *map(float, r[2:7])) for r in reader if r]
+
+
+def calibrated_options(info: dict, **overrides) -> MatchOptions:
+    """MatchOptions from a model's sidecar `info` (its `video_matching` entry), then overrides."""
+    cal = info.get("video_matching", {})
+    options = MatchOptions()
+    cosine = info.get("recommended_cosine_threshold", info.get("recommended_threshold"))
+    for key in ("frame_threshold", "uninformative", "aligner", "scorer"):
+        if key in cal:
+            setattr(options, key, cal[key])
+    if "frame_threshold" not in cal and cosine is not None:
+        options.frame_threshold = float(cosine)
+    options.align.match_threshold = options.frame_threshold
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(options, key, value)
+    return options
+
+
+def video_groups(rows: list[tuple], threshold: float, min_link_fraction: float = 1.0) -> list[dict]:
+    """Groups of videos linked by matches scoring >= threshold (pool/groups.py: no chaining).
+
+    Each member lists its matched segments with the other members of its group.
+    """
+    from myPython.pool.groups import group_links
+
+    rows = [r for r in rows if r[6] >= threshold and r[0] != r[1]]
+    videos = sorted({r[0] for r in rows} | {r[1] for r in rows})
+    index = {v: n for n, v in enumerate(videos)}
+    a = np.array([index[r[0]] for r in rows], np.int64)
+    b = np.array([index[r[1]] for r in rows], np.int64)
+    score = np.array([r[6] for r in rows], np.float64)
+    out = []
+    for group in group_links(len(videos), a, b, score, threshold, min_link_fraction=min_link_fraction):
+        members = {videos[m] for m in group.members}
+        segments: dict[str, list[dict]] = {v: [] for v in sorted(members)}
+        for q, r, qs, qe, rs, re_, s in rows:
+            if q in members and r in members:
+                segments[q].append({"with": r, "start": qs, "end": qe, "with_start": rs, "with_end": re_, "score": s})
+                segments[r].append({"with": q, "start": rs, "end": re_, "with_start": qs, "with_end": qe, "score": s})
+        out.append({"size": len(members), "min_score": group.min_score,
+                    "members": [{"video": v, "segments": sorted(segs, key=lambda d: (d["start"], d["with"]))}
+                                for v, segs in segments.items()]})
+    return out

