@@ -47,6 +47,7 @@ demo: install
 
 ## eval: held-out evaluations, built only from evaluation-only packages (report, never tune)
 eval: install
+	$(PY) -m myPython eval-images --out out/eval/images
 	$(PY) -m myPython eval-videos --out out/eval/videos
 
 lint: venv
@@ -65,6 +66,7 @@ bench: install
 	$(PY) bench/bench_extraction.py
 	$(PY) bench/bench_index.py
 	$(PY) bench/bench_video_match.py
+	$(PY) bench/bench_verify.py
 
 ## bench-gpu: GPU against CPU extraction, on a machine with an NVIDIA GPU (builds Caffe with GPU=1)
 bench-gpu: install

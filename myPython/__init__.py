@@ -29,7 +29,7 @@ _API = {
     "DescriptorStore": "myPython.pool.store",
     "SearchOptions": "myPython.pool.search",
     "search": "myPython.pool.search",
-    "find_groups": "myPython.pool.search",
+    "find_groups": "myPython.pool.groups",
     "read_mapped": "myPython.pool.search",
     "write_mapped": "myPython.pool.search",
     "DeepRetrievalError": "myPython.errors",

@@ -52,3 +52,11 @@ def test_complete_linkage_matches_brute_force_on_random_graphs():
         perm = rng.permutation(len(a))
         again = group_links(n, a[perm], b[perm], s[perm], threshold=0.3, min_size=1)
         assert [g.members for g in again] == [g.members for g in groups]
+
+
+def test_links_are_merged_best_first():
+    # two copies pairs (0~2, 1~3) at 0.9999 and weaker cross links 2~3, 0~3: complete linkage keeps the pairs.
+    links = [(2, 0, 0.99994), (1, 3, 0.99991), (2, 3, 0.7927), (0, 3, 0.7549)]
+    for fraction in (1.0, 0.8):
+        groups = group_links(4, *_links(links), threshold=0.7, min_link_fraction=fraction)
+        assert [g.members for g in groups] == [[0, 2], [1, 3]]

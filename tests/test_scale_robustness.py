@@ -21,7 +21,8 @@ import pytest
 
 from myPython.common.assets import PERCEPTION_EDGE_VIDEOS, perception_videos
 from myPython.pool import search as search_mod
-from myPython.pool.search import SearchOptions, build_index, find_groups, index_path, search
+from myPython.pool.groups import find_groups, group_links
+from myPython.pool.search import SearchOptions, build_index, index_path, search
 from myPython.pool.store import DescriptorStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -346,34 +347,27 @@ def test_index_types_build_save_reload_and_recall(tmp_path, monkeypatch, factory
     assert not saved.exists() and index_path(db, factory).is_file()
 
 
-def union_find_groups(ids: list[str], x: np.ndarray, threshold: float) -> list[list[str]]:
-    parent = list(range(len(ids)))
-
-    def root(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    a_idx, b_idx = np.nonzero(np.triu(x @ x.T >= threshold, 1))
-    for a, b in zip(a_idx, b_idx):
-        ra, rb = root(int(a)), root(int(b))
-        parent[max(ra, rb)] = min(ra, rb)
-    groups: dict[int, list[str]] = {}
-    for n, ident in enumerate(ids):
-        groups.setdefault(root(n), []).append(ident)
-    return sorted((g for g in groups.values() if len(g) >= 2), key=lambda g: (-len(g), g[0]))
+def dense_reference_groups(ids: list[str], x: np.ndarray, threshold: float) -> list[list[str]]:
+    """group_links over every pair above the threshold, from the dense similarity matrix."""
+    a, b = np.nonzero(np.triu(x @ x.T >= threshold, 1))
+    scores = (x[a] * x[b]).sum(axis=1)
+    return [[ids[m] for m in g.members] for g in group_links(len(ids), a, b, scores, threshold)]
 
 
-@pytest.mark.parametrize("fold", [1 << 16, 64])
-def test_groups_are_connected_components_of_pairs_above_threshold(tmp_path, monkeypatch, fold):
-    monkeypatch.setattr(search_mod, "FOLD_PAIRS", fold)
+def test_groups_from_shards_match_the_dense_reference_and_never_chain(tmp_path):
     ids, x = synthetic_store(tmp_path / "db", n=2000)
     db = DescriptorStore.open(tmp_path / "db")
+    sims = x @ x.T
+    row = {ident: n for n, ident in enumerate(ids)}
     for threshold in (0.75, 0.6):
-        expected = union_find_groups(ids, x, threshold)
+        expected = dense_reference_groups(ids, x, threshold)
         assert len(expected) > 50
-        assert find_groups(db, threshold, neighbours=60) == expected
+        groups = find_groups(db, threshold, neighbours=60)
+        assert [g.members for g in groups] == expected
+        for g in groups:  # complete linkage: every pair inside a group is a link
+            members = [row[m] for m in g.members]
+            inside = sims[np.ix_(members, members)][np.triu_indices(len(members), 1)]
+            assert inside.min() >= threshold - 1e-6 and g.min_score == pytest.approx(inside.min(), abs=1e-5)
 
 
 # ---- (d) readers while a writer commits ------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,6 +33,7 @@ from myPython.apps.cli import main as cli_main  # noqa: E402
 from myPython.nets import netgen_recipes as R  # noqa: E402
 from myPython.nets import protofiles as PF  # noqa: E402
 from myPython.nets import surgery as MT  # noqa: E402
+from myPython.training import offline_pca as OP  # noqa: E402
 from myPython.training import train as T  # noqa: E402
 from myPython.training import validation as V  # noqa: E402
 from myPython.training.convert import convert, list_images  # noqa: E402
@@ -58,6 +60,12 @@ def ws(tmp_path_factory):
     dirs = T.make_smoke_dataset(data, seed=0, per_class=20, views=2, val_per_class=6)
     items = list(iter_class_images(dirs["train"]))
     cache = T.cache_regions(spec.proto, spec.weights, items, data / "train_regions.npz", HEIGHT, WIDTH, NSFW_MEAN_BGR)
+    # The untrained head to start from: plain PCA-whitening of the training regions (the default model's own
+    # head is already trained for copies by learned whitening, which leaves these small runs little to gain).
+    with np.load(cache) as regions:
+        pca = OP.learn_pca(regions["regions"], 512, whiten=True, floor=0.3)
+    start = root / "untrained_head.caffemodel"
+    spec = replace(spec, proto=str(OP.write_pca(spec.proto, spec.weights, pca, start)), weights=str(start))
     # distillation images: the first DISTILL_PER_CLASS images of every training class
     distill = data / "distill/images"
     for _, path in items:
@@ -142,7 +150,8 @@ def test_distillation_brings_the_student_closer_to_the_teacher(ws):
           f"{before:.4f} -> {after:.4f} after {end} iterations ({100 * (before - after) / before:.1f} % closer; "
           f"train loss {np.mean(losses[:100]):.4f} -> {np.mean(losses[-100:]):.4f}; {time.time() - t0:.1f} s)")
     assert np.mean(losses[-100:]) < np.mean(losses[:100])
-    assert after < before - 0.01
+    # 1.9 % closer on the copies of datasets/edits.py (5.1 % on the smoke set's earlier, milder edits)
+    assert after < before * 0.99
     # the trained head goes back into the full deploy net by layer name
     MT.copy_weights(result.weights, ws.spec.proto, ws.root / "student.caffemodel", init=ws.spec.weights)
     student = DescriptorExtractor.from_files(ws.spec.proto, ws.root / "student.caffemodel", ws.spec.settings(S=WIDTH))

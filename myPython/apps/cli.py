@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "threshold-study": ("myPython.apps.commands.study", "same-origin vs unrelated counts per threshold"),
     "report": ("myPython.apps.commands.report", "self-contained HTML report"),
     "verify": ("myPython.apps.commands.verify", "check a store's checksums; --quarantine moves damaged shards"),
+    "eval-images": ("myPython.apps.commands.eval_images", "held-out same-origin evaluation on images (`make eval`)"),
+    "copy-head": ("myPython.training.copy_head", "choose the copy head's settings on the validation split"),
     "model": ("myPython.apps.commands.model", "show a model, or build the embedded default"),
     "eval-videos": ("myPython.apps.commands.eval_videos", "held-out evaluation of match-videos (`make eval`)"),
     "demo": ("myPython.apps.demo", "the main job on the embedded data, end to end (`make demo`)"),

@@ -33,7 +33,7 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     steps = [
         ["embed", str(pool), "--out", str(store), "--engine", engine],
         ["search", "--db", str(store), "--top-k", str(top_k), "--out", str(mapped)],
-        ["group", "--db", str(store), "--threshold", f"{threshold}", "--out", str(groups)],
+        ["group", "--db", str(store), "--out", str(groups)],
         ["match-videos", "--db", str(store), "--out", str(video_csv), "--engine", engine],
         ["threshold-study", "--mapped", str(mapped), "--truth", str(truth_path), "--db", str(store),
          "--low", "0.1", "--high", "0.95", "--plot", str(out / "threshold_study.png"),
@@ -70,6 +70,7 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
         "",
         video_summary(video_csv, truth, float(spec.info.get("recommended_video_threshold", 0.5))),
     ]
+    lines.append(_group_purity(groups, truth))
     print("\n" + "\n".join(lines))
     report_step = ["report", "--db", str(store), "--mapped", str(mapped), "--groups", str(groups),
                    "--truth", str(truth_path), "--threshold", f"{threshold}", "--out", str(out / "report"),
@@ -79,6 +80,19 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     atomic_write_text(out / "summary.txt", "\n".join(lines) + "\n")
     print(f"\ndemo finished in {time.perf_counter() - start:.0f} s; open {out / 'report' / 'report.html'}")
     return code
+
+
+def _group_purity(groups_json: Path, truth: dict[str, str]) -> str:
+    """One line: how many groups `group` made and how many of them mix sources."""
+    import json
+
+    from myPython.apps.threshold_study import group_of
+
+    groups = json.loads(groups_json.read_text())
+    mixed = [g for g in groups["groups"] if len({group_of(m, truth) for m in g["members"]}) > 1]
+    sizes = [g["size"] for g in groups["groups"]]
+    return (f"Groups at the recommended threshold ({groups['score']} >= {groups['threshold']:.2f}): {len(sizes)} "
+            f"groups of {sum(sizes)} rows (largest {max(sizes, default=0)}); {len(mixed)} mix sources")
 
 
 def video_summary(video_csv: Path, truth: dict[str, str], threshold: float) -> str:

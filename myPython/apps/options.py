@@ -96,3 +96,34 @@ def open_extractor(args: argparse.Namespace, batch: int = 8):
     extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, settings, output=spec.output,
                                                gpu=args.gpu, batch_size=batch, engine=args.engine)
     return spec, extractor
+
+
+def add_score_args(p: argparse.ArgumentParser) -> None:
+    """The model whose calibrated score and thresholds `search` and `group` use, and `--raw`."""
+    g = p.add_argument_group("score")
+    g.add_argument("--model", default=None, help="named model the store was embedded with (default: 'default')")
+    g.add_argument("--proto", help="deploy prototxt of the store's model (with --weights)")
+    g.add_argument("--weights", help="caffemodel of the store's model (with --proto)")
+    g.add_argument("--raw", action="store_true",
+                   help="plain cosine instead of the fused, geometrically verified same-origin probability")
+
+
+def open_score_options(args: argparse.Namespace, store):
+    """pool.scoring.ScoreOptions for the store: the model's fused score (or cosine with --raw)."""
+    import sys
+
+    from myPython.pool.scoring import score_options
+    from myPython.retrieval.models import load_model
+
+    if (args.proto is None) != (args.weights is None):
+        raise UsageError("--proto and --weights go together")
+    spec = load_model(args.proto, args.weights, args.model)
+    stored = store.meta.get("model")
+    if stored and stored != spec.fingerprint():
+        print(f"warning: {store.root} was embedded with another model ({stored}) than {spec.name} "
+              f"({spec.fingerprint()}); its calibrated thresholds may not apply", file=sys.stderr)
+    options = score_options(spec, raw=args.raw, store=store)
+    if options.fusion is None and not args.raw and "fusion" in spec.info:
+        print(f"note: {store.root} has no local features (embedded without them): scoring plain cosine",
+              file=sys.stderr)
+    return options

@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from myPython.common import assets
-from myPython.common.fileio import atomic_path, atomic_write_text
+from myPython.common.fileio import atomic_write_text
+from myPython.datasets import edits
 from myPython.pool.images import load_image
 from myPython.pool.video import read_frames
 
@@ -34,69 +34,22 @@ PHOTO_SOURCES = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "mo
 DECODE_FPS = 8.0  # frames taken from a source to build its edited copies
 
 
-def _caption(image: np.ndarray, text: str = "BREAKING NEWS") -> np.ndarray:
-    out = image.copy()
-    h, w = out.shape[:2]
-    band = max(12, h // 8)
-    out[h - band :] = (out[h - band :] * 0.3).astype(np.uint8)
-    scale = band / 30.0
-    cv2.putText(out, text, (band // 3, h - band // 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255),
-                max(1, int(scale * 2)), cv2.LINE_AA)
-    return out
-
-
-def _crop(image: np.ndarray, keep: float = 0.75) -> np.ndarray:
-    h, w = image.shape[:2]
-    dh, dw = int(h * (1 - keep) / 2), int(w * (1 - keep) / 2)
-    return image[dh : h - dh, dw : w - dw]
-
-
-def _mirror(image: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(image[:, ::-1])
-
-
 # name -> (per-frame edit, frame selection, encoder bitrate)
 VIDEO_EDITS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[list], list], int]] = {
     "lowbitrate": (lambda f: f, lambda fr: fr, 40_000),
-    "cropped": (_crop, lambda fr: fr, 600_000),
-    "mirrored": (_mirror, lambda fr: fr, 600_000),
-    "captioned": (_caption, lambda fr: fr, 600_000),
+    "cropped": (lambda f: edits.center_crop(f, 0.75), lambda fr: fr, 600_000),
+    "mirrored": (edits.mirror, lambda fr: fr, 600_000),
+    "captioned": (lambda f: edits.caption(f, "BREAKING NEWS", 0.125), lambda fr: fr, 600_000),
     "spedup": (lambda f: f, lambda fr: fr[::2], 600_000),
     "cut": (lambda f: f, lambda fr: fr[: len(fr) // 3] + fr[2 * len(fr) // 3 :], 600_000),
 }
 
 
-def write_video(path: Path, frames: list[np.ndarray], fps: float, bitrate: int) -> None:
-    """Encode BGR frames with libx264 (PyAV), atomically."""
-    import av
-
-    h, w = frames[0].shape[:2]
-    h, w = h - h % 2, w - w % 2
-    with atomic_path(path, suffix=path.suffix) as tmp, av.open(str(tmp), "w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.bit_rate = bitrate
-        stream.options = {"preset": "veryfast", "threads": "1"}  # one thread: the same bytes on every run
-        for image in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:h, :w]), format="bgr24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-
-
-def _jpeg(image: np.ndarray, quality: int, scale: float = 1.0) -> np.ndarray:
-    if scale != 1.0:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
-
-
 PHOTO_EDITS = {
-    "crop": _crop,
-    "small_q30": lambda im: _jpeg(im, 30, 0.5),
-    "mirror": _mirror,
-    "caption": _caption,
+    "crop": lambda im: edits.center_crop(im, 0.75),
+    "small_q30": lambda im: edits.jpeg(edits.rescale(im, 0.5), 30),
+    "mirror": edits.mirror,
+    "caption": lambda im: edits.caption(im, "BREAKING NEWS", 0.125),
 }
 
 
@@ -120,7 +73,7 @@ def build_demo_data(root: str | os.PathLike) -> tuple[Path, dict[str, str]]:
             stem = Path(name).stem
             for edit, (fn, select, bitrate) in VIDEO_EDITS.items():
                 chosen = select(images)
-                write_video(pool / "videos" / f"{stem}_{edit}.mp4", [fn(f) for f in chosen], DECODE_FPS, bitrate)
+                edits.write_video(pool / "videos" / f"{stem}_{edit}.mp4", [fn(f) for f in chosen], DECODE_FPS, bitrate)
         for path in assets.skimage_photos(PHOTO_SOURCES):
             image = load_image(path)
             stem = path.stem

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from myPython.datasets.demo_data import _caption, _crop, _mirror, write_video
+from myPython.datasets.edits import caption, center_crop, mirror, write_video
 
 FPS = 10.0  # frame rate of every clip this module writes
 MIN_OVERLAP = 1.0  # seconds of shared source that make a true pair
@@ -136,8 +136,8 @@ def fade_in_from_black(clip: Clip, seconds: float) -> Clip:
 # name -> edit of a clip; each keeps or rescales the pieces, so the truth follows.
 EDITS = {
     "reencoded": lambda c: c,  # written at a low bit rate (see BITRATES)
-    "cropped_captioned": lambda c: _map_frames(c, lambda f: _caption(_crop(f, 0.8))),
-    "mirrored_letterboxed": lambda c: _map_frames(c, lambda f: letterbox(_mirror(f))),
+    "cropped_captioned": lambda c: _map_frames(c, lambda f: caption(center_crop(f, 0.8), "BREAKING NEWS", 0.125)),
+    "mirrored_letterboxed": lambda c: _map_frames(c, lambda f: letterbox(mirror(f))),
     "spedup": lambda c: speed(c, 1.5),
     "slowed": lambda c: speed(c, 0.75),
 }

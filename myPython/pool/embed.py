@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from myPython.common.fileio import atomic_save_npy
 from myPython.common.ids import frame_id
 from myPython.common.inputfiles import TransientInputError, display_name
 from myPython.errors import InputError
@@ -44,7 +45,13 @@ from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings
 # Network inputs with a shorter side make Caffe abort the process (a pooling output of size 0):
 # such extreme aspect ratios are skipped with a reason instead (prepare_inputs).
 
-Prepared = tuple[np.ndarray, ...]  # one 3 x H x W float32 network input per scale
+class Prepared(tuple):
+    """One row's network inputs (3 x H x W float32, one per scale), with its packed local features
+    (pool/verify.py) when the options ask for them: computed in the decoding threads."""
+
+    local: np.ndarray | None = None
+
+
 Row = tuple[str, Prepared]  # (row id, network inputs)
 _END = object()
 
@@ -61,6 +68,7 @@ class EmbedOptions:
     workers: int = field(default_factory=default_workers)
     max_frames: int | None = None  # per video
     shard_prefix: str = "shard"
+    local_features: bool = False  # also store each row's RootSIFT features for verification (pool/verify.py)
 
     @property
     def queued_rows(self) -> int:
@@ -80,6 +88,7 @@ class Embedded:
     transient: bool = False  # the skip may go away by itself: retried by the next run
     warning: str | None = None  # problem that still left usable rows
     file: list[int] | None = None  # [size, mtime_ns] of a skipped file, to retry it once it changes
+    local: list[np.ndarray] | None = None  # packed local features of the rows (EmbedOptions.local_features)
 
 
 @dataclass
@@ -128,15 +137,23 @@ class InputRows:
         self.warning: str | None = None
         self.file: list[int] | None = None
 
+    def _prepare(self, image: np.ndarray, name: str) -> Prepared:
+        prepared = Prepared(prepare_inputs(image, self.settings, name=name))
+        if self.options.local_features:
+            from myPython.pool.verify import local_features
+
+            prepared.local = local_features(image)
+        return prepared
+
     def _decode(self) -> Iterator[Row]:
         item, name = self.item, display_name(self.item.path)
         if item.kind == "image":
             if not item.done_rows:
-                yield item.key, prepare_inputs(load_image(item.path), self.settings, name=name)
+                yield item.key, self._prepare(load_image(item.path), name)
             return
         reader = FrameReader(item.path, self.options.fps, self.options.max_frames, skip=item.done_rows)
         for frame in reader:
-            yield frame_id(item.key, frame.time), prepare_inputs(frame.image, self.settings, name=name)
+            yield frame_id(item.key, frame.time), self._prepare(frame.image, name)
         self.warning = reader.problem
 
     def _rows(self) -> Iterator[Row]:
@@ -228,17 +245,20 @@ def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, ba
                 yield Embedded(head.item, [], np.zeros((0, 0), np.float32), finished=head.skipped is None,
                                skipped=head.skipped, transient=head.transient, warning=head.warning, file=head.file)
                 continue
-            ids = []
+            ids, local = [], []
             while waiting and len(ids) < len(described) and not isinstance(waiting[0], InputRows) \
                     and waiting[0][0] is head[0]:
-                ids.append(waiting.popleft()[1])
+                _, row_id, features = waiting.popleft()
+                ids.append(row_id)
+                local.append(features)
             if not ids:
                 return
-            yield Embedded(head[0], ids, np.stack([described.popleft() for _ in ids]))
+            yield Embedded(head[0], ids, np.stack([described.popleft() for _ in ids]),
+                           local=local if local[0] is not None else None)
 
     for rows in inputs:
         for row_id, x in rows:
-            waiting.append((rows.item, row_id))
+            waiting.append((rows.item, row_id, getattr(x, "local", None)))
             queue_x.append(x)
             if len(queue_x) >= batch:
                 run()
@@ -263,6 +283,7 @@ class ShardWriter:
     def _reset(self) -> None:
         self.ids: list[str] = []
         self.vectors: list[np.ndarray] = []
+        self.local: list[np.ndarray] = []
         self.inputs: list[str] = []
         self.skipped: list[dict] = []
         self.in_shard: set[str] = set()  # inputs with rows in this shard
@@ -270,13 +291,14 @@ class ShardWriter:
 
     def add(self, embedded: Embedded) -> None:
         if embedded.ids:
-            self._add_rows(embedded.item, embedded.ids, embedded.vectors)
+            self._add_rows(embedded.item, embedded.ids, embedded.vectors, embedded.local)
         if embedded.skipped:
             self._skip(embedded)
         elif embedded.finished:
             self._finish(embedded)
 
-    def _add_rows(self, item: InputItem, ids: list[str], vectors: np.ndarray) -> None:
+    def _add_rows(self, item: InputItem, ids: list[str], vectors: np.ndarray,
+                  local: list[np.ndarray] | None = None) -> None:
         key, start = item.key, 0
         while start < len(ids):
             if len(self.ids) >= self.options.shard_size:
@@ -287,6 +309,8 @@ class ShardWriter:
             take = min(self.options.shard_size - len(self.ids), len(ids) - start)
             self.ids.extend(ids[start : start + take])
             self.vectors.append(vectors[start : start + take])
+            if local is not None:
+                self.local.extend(local[start : start + take])
             self.progress[key] = before + take
             self.in_shard.add(key)
             start += take
@@ -318,6 +342,12 @@ class ShardWriter:
         vectors = np.concatenate(self.vectors) if self.ids else np.zeros((0, self.store.dim), np.float32)
         partial = {key: rows for key, rows in self.progress.items() if key in self.in_shard}
         name = self.store.next_shard_name(self.options.shard_prefix)
+        if self.options.local_features and self.ids:  # written first: the marker lists it with its checksum
+            from myPython.pool.store import LOCAL_SUFFIX
+
+            if len(self.local) != len(self.ids):
+                raise RuntimeError(f"shard {name}: local features for {len(self.local)} of {len(self.ids)} rows")
+            atomic_save_npy(self.store.shard_dir / f"{name}{LOCAL_SUFFIX}", np.stack(self.local))
         self.store.commit_shard(name, self.ids, vectors, self.inputs, self.skipped, partial=partial,
                                 continues=self.continues)
         self.report.rows += len(self.ids)

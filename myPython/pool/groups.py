@@ -27,7 +27,7 @@ class Group:
 
 
 def _links_by_pair(a: np.ndarray, b: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One link per unordered pair (the highest score), as (low row, high row, score)."""
+    """One link per unordered pair (the highest score), as (low row, high row, score), best first."""
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keep = lo != hi
     lo, hi, score = lo[keep], hi[keep], score[keep]
@@ -35,7 +35,9 @@ def _links_by_pair(a: np.ndarray, b: np.ndarray, score: np.ndarray) -> tuple[np.
     lo, hi, score = lo[order], hi[order], score[order]
     first = np.ones(len(lo), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    return lo[first], hi[first], score[first]
+    lo, hi, score = lo[first], hi[first], score[first]
+    order = np.lexsort((hi, lo, -score))  # best link first; ties by row numbers
+    return lo[order], hi[order], score[order]
 
 
 def group_links(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, threshold: float, *,
@@ -93,3 +95,46 @@ def group_links(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, thre
         groups += [Group([row], None) for row in range(size) if parent[row] == row and row not in members]
     groups.sort(key=lambda grp: (-len(grp.members), grp.members[0]))
     return groups
+
+
+@dataclass
+class IdGroup:
+    """A group of row ids (store order) and the lowest score of a link inside it."""
+
+    members: list[str]
+    min_score: float | None
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+def find_groups(db, threshold: float, *, options=None, neighbours: int = 50, factory: str = "Flat",
+                min_size: int = 2, min_link_fraction: float | None = None) -> list[IdGroup]:
+    """Same-origin groups of a store's rows that do not chain (`group_links` over scored neighbour links).
+
+    Links are each row's `neighbours` nearest rows scoring >= threshold in the score of `options`
+    (pool.scoring.ScoreOptions: the fused, verified score, or cosine when None or without a fusion).
+    Only links above the threshold are kept, so memory is O(rows + links); no N x N matrix is formed.
+    `min_link_fraction` defaults to the options' (calibrated) value, else complete linkage.
+    """
+    from myPython.pool.scoring import ScoreOptions, scored_knn_blocks
+    from myPython.pool.search import SearchOptions
+
+    db = db.snapshot()
+    size = len(db)
+    options = options or ScoreOptions("cosine", threshold)
+    fraction = min_link_fraction if min_link_fraction is not None else options.min_link_fraction
+    search_options = SearchOptions(top_k=neighbours, factory=factory)
+    a_parts, b_parts, s_parts = [], [], []
+    offset = 0
+    for query_ids, scores, found in scored_knn_blocks(db, db, neighbours + 1, options, search_options):
+        rows = np.arange(offset, offset + len(query_ids))
+        offset += len(query_ids)
+        keep = (found >= 0) & (found != rows[:, None]) & (scores >= threshold)
+        a_parts.append(np.broadcast_to(rows[:, None], found.shape)[keep])
+        b_parts.append(found[keep])
+        s_parts.append(scores[keep])
+    a, b, s = (np.concatenate(p) if p else np.zeros(0) for p in (a_parts, b_parts, s_parts))
+    groups = group_links(size, a, b, s, threshold, min_link_fraction=fraction, min_size=min_size)
+    ids = [i for shard in db.shards() for i in shard.ids()]
+    return [IdGroup([ids[m] for m in g.members], g.min_score) for g in groups]

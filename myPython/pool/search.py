@@ -1,4 +1,4 @@
-"""Nearest neighbours over a descriptor store with FAISS, the mapped file format, same-origin groups.
+"""Nearest neighbours over a descriptor store with FAISS, and the mapped file format.
 
 Exact search streams the database shard by shard (memory: one shard plus
 one block of queries). Approximate indexes are built from a FAISS factory
@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,12 +24,14 @@ from myPython.common.fileio import atomic_open, atomic_write_with
 from myPython.common.ids import check_id
 from myPython.pool.store import DescriptorStore
 
+if TYPE_CHECKING:
+    from myPython.pool.scoring import ScoreOptions
+
 Neighbours = list[tuple[str, float]]
 QUERY_BLOCK = 4096
 DB_BLOCK = 32768  # rows of the database compared at once by exact search
 DEFAULT_NPROBE = 32  # inverted lists visited per query (IVF), unless given
 DEFAULT_EF_SEARCH = 64  # HNSW candidate list length, unless given
-FOLD_PAIRS = 1 << 16  # find_groups folds its pairs into components past 2 * max(rows, this)
 
 
 # ---- mapped format ---------------------------------------------------------
@@ -184,6 +187,7 @@ class SearchOptions:
     factory: str = "Flat"  # "Flat" = exact, streamed over shards
     nprobe: int | None = None
     ef_search: int | None = None
+    score: ScoreOptions | None = None  # the fused, verified score (pool/scoring.py); None: plain cosine
 
 
 def _knn_blocks(db: DescriptorStore, source: DescriptorStore, k: int, options: SearchOptions
@@ -210,7 +214,13 @@ def search(db: DescriptorStore, queries: DescriptorStore | None, options: Search
         raise ValueError(f"queries have dimension {source.dim}, the database {db.dim}")
     db_ids = [i for shard in db.shards() for i in shard.ids()]
     k = options.top_k + (1 if same else 0)
-    for query_ids, scores, found in _knn_blocks(db, source, k, options):
+    if options.score is not None and options.score.fusion is not None:
+        from myPython.pool.scoring import scored_knn_blocks
+
+        blocks = scored_knn_blocks(db, db if same else source, k, options.score, options)
+    else:
+        blocks = _knn_blocks(db, source, k, options)
+    for query_ids, scores, found in blocks:
         for qid, srow, irow in zip(query_ids, scores, found):
             neighbours = []
             for s, i in zip(srow, irow):
@@ -238,54 +248,3 @@ def _query_blocks(store: DescriptorStore) -> Iterator[tuple[list[str], np.ndarra
                 ids, parts = [], []
     if ids:
         yield ids, np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-
-
-# ---- same-origin groups ----------------------------------------------------
-def _components(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Each node's component, named by its smallest member."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(size, size))
-    _, labels = connected_components(graph, directed=False)
-    first = np.full(labels.max(initial=-1) + 1, size, dtype=np.int64)
-    np.minimum.at(first, labels, np.arange(size))
-    return first[labels]
-
-
-def find_groups(db: DescriptorStore, threshold: float, *, neighbours: int = 50, factory: str = "Flat",
-                min_size: int = 2) -> list[list[str]]:
-    """Connected components of the pairs scoring >= threshold among each row's nearest neighbours.
-
-    Pairs are kept as row numbers and folded into a component label per row
-    whenever they outnumber the rows twice, so memory stays O(rows + one query
-    block); no N x N matrix is formed. Groups come largest first, members in
-    store order.
-    """
-    db = db.snapshot()
-    size = len(db)
-    a_parts: list[np.ndarray] = []
-    b_parts: list[np.ndarray] = []
-    pending = offset = 0
-    options = SearchOptions(top_k=neighbours, factory=factory)
-    for query_ids, scores, found in _knn_blocks(db, db, neighbours + 1, options):
-        rows = np.arange(offset, offset + len(query_ids))
-        offset += len(query_ids)
-        keep = (found >= 0) & (found != rows[:, None]) & (scores >= threshold)
-        a_parts.append(np.broadcast_to(rows[:, None], found.shape)[keep])
-        b_parts.append(found[keep])
-        pending += int(keep.sum())
-        if pending > 2 * max(size, FOLD_PAIRS):  # fold the pairs into one edge per row
-            label = _components(size, np.concatenate(a_parts), np.concatenate(b_parts))
-            moved = np.flatnonzero(label != np.arange(size))
-            a_parts, b_parts, pending = [moved], [label[moved]], len(moved)
-    a = np.concatenate(a_parts) if a_parts else np.zeros(0, np.int64)
-    b = np.concatenate(b_parts) if b_parts else np.zeros(0, np.int64)
-    label = _components(size, a, b)
-    ids = [i for shard in db.shards() for i in shard.ids()]
-    members: dict[int, list[str]] = {}
-    for n in np.flatnonzero(np.bincount(label, minlength=size)[label] >= min_size):
-        members.setdefault(int(label[n]), []).append(ids[n])
-    groups = list(members.values())
-    groups.sort(key=lambda m: (-len(m), m[0]))
-    return groups

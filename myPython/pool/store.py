@@ -7,6 +7,7 @@ Layout of a store folder (format 2):
     shards/<name>.ids.txt             one id per row (escaped, see common.ids)
     shards/<name>.inputs.txt          the inputs whose last row is in this shard (they are done)
     shards/<name>.skipped.jsonl       inputs skipped while filling it, with reasons
+    shards/<name>.local.npy           optional: uint8 rows x 256 x 132 packed RootSIFT features (pool/verify.py)
     shards/<name>.<anything else>     any other per-shard file written before the marker
     shards/<name>.json                commit marker, written last (atomic rename)
     quarantine/                       shards moved aside by `deep-retrieval verify --quarantine`
@@ -48,6 +49,7 @@ from myPython.errors import StoreError
 
 STORE_VERSION = 2
 MARKER_SUFFIX = ".json"
+LOCAL_SUFFIX = ".local.npy"  # written by the embedder before the marker, which then lists it
 
 
 def damaged(root: Path, what: str, problem: str) -> StoreError:
@@ -122,6 +124,16 @@ class Shard:
         dim = self.dim if self.dim is not None else (array.shape[1] if array.ndim == 2 else -1)
         if array.shape != (self.rows, dim) or array.dtype != np.float32:
             raise self._damaged(f"{path.name} holds {array.dtype} {array.shape}, expected float32 ({self.rows}, {dim})")
+        return array
+
+    def local_features(self) -> np.ndarray | None:
+        """The rows' packed local features (pool/verify.py, memory-mapped), or None when the shard has none."""
+        path = self.path(LOCAL_SUFFIX)
+        if path.name not in self.marker.get("files", {}) or not path.exists():
+            return None
+        array = np.load(path, mmap_mode="r")
+        if len(array) != self.rows:
+            raise self._damaged(f"{path.name} holds local features of {len(array)} rows, the shard has {self.rows}")
         return array
 
     def inputs(self) -> list[str]:

@@ -27,9 +27,13 @@ class ModelSpec:
     L: int = 2
     dim: int | None = None
     info: dict = field(default_factory=dict)
+    scales: tuple[int, ...] | None = None  # the model's default scales (summed), when not just S
 
     def settings(self, S: int | None = None, L: int | None = None, multires: bool = False,
                  scales: tuple[int, ...] | None = None) -> ExtractionSettings:
+        """Extraction settings: the model's own unless S, L, multires or scales are given."""
+        if scales is None and S is None and not multires and self.scales:
+            scales = tuple(self.scales)
         return ExtractionSettings(S=S or self.S, L=self.L if L is None else L, multires=multires,
                                   scales=scales, mean_bgr=tuple(self.mean_bgr))
 
@@ -46,7 +50,8 @@ class ModelSpec:
     def describe(self) -> dict:
         """What `deep-retrieval model info` prints: files, preparation, calibrated thresholds, provenance."""
         return {"name": self.name, "proto": self.proto, "weights": self.weights, "output": self.output,
-                "mean_bgr": list(self.mean_bgr), "S": self.S, "L": self.L, "dim": self.dim, **self.info,
+                "mean_bgr": list(self.mean_bgr), "S": self.S, "L": self.L,
+                "scales": list(self.scales) if self.scales else None, "dim": self.dim, **self.info,
                 "info": self.info}
 
     def save_sidecar(self) -> Path:
@@ -79,7 +84,7 @@ def load_model(proto: str | os.PathLike | None = None, weights: str | os.PathLik
     spec = ModelSpec(name=Path(weights).stem, proto=str(proto), weights=str(weights))
     if sidecar.exists():
         data = json.loads(sidecar.read_text())
-        for key in ("output", "S", "L", "dim", "info", "name"):
+        for key in ("output", "S", "L", "dim", "info", "name", "scales"):
             if key in data:
                 setattr(spec, key, data[key])
         spec.mean_bgr = tuple(data.get("mean_bgr", spec.mean_bgr))

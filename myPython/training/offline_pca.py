@@ -26,7 +26,6 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ import numpy as np
 from myPython.errors import UsageError
 from myPython.retrieval.functional import l2_normalize, roi_max_pool
 from myPython.retrieval.preparation import MODEL_MEAN_BGR
+from myPython.retrieval.whitening import PCA, head_blobs, learn_pca, pca_rmac, raw_rmac  # noqa: F401
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -45,95 +45,6 @@ if str(REPO) not in sys.path:
 # --------------------------------------------------------------------------------------------
 # PCA
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PCA:
-    """mean (D), components (k x D, unit rows), variances (k), std (D, or None when not standardised)."""
-
-    mean: np.ndarray
-    components: np.ndarray
-    variances: np.ndarray
-    whiten: bool = True
-    std: np.ndarray | None = None
-
-    @property
-    def dim(self) -> int:
-        return int(self.components.shape[0])
-
-    def projection(self) -> np.ndarray:
-        """k x D matrix applied to the centred (and standardised) vectors."""
-        if not self.whiten:
-            return self.components
-        return self.components / np.sqrt(np.maximum(self.variances, 1e-12))[:, None]
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64) - self.mean
-        if self.std is not None:
-            x = x / self.std
-        return x @ self.projection().T
-
-    def truncate(self, dim: int) -> PCA:
-        return PCA(self.mean, self.components[:dim], self.variances[:dim], self.whiten, self.std)
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        extra = {} if self.std is None else {"std": self.std}
-        np.savez(path, mean=self.mean, components=self.components, variances=self.variances,
-                 whiten=np.array(self.whiten), **extra)
-        path = Path(path)
-        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> PCA:
-        with np.load(path) as f:
-            return cls(f["mean"], f["components"], f["variances"], bool(f["whiten"]),
-                       f["std"] if "std" in f else None)
-
-
-def learn_pca(vectors: np.ndarray, dim: int | None = None, whiten: bool = True, standardize: bool = False,
-              floor: float = 0.0) -> PCA:
-    """PCA of the rows of ``vectors`` (N x D) keeping ``dim`` components (default all, at most min(N-1, D)).
-
-    ``standardize`` divides every dimension by its std first (sklearn's StandardScaler); ``floor`` raises
-    small variances to ``floor`` x the largest before whitening. Component signs are fixed (largest entry
-    positive) so that the result does not depend on LAPACK.
-    """
-    x = np.asarray(vectors, dtype=np.float64)
-    if x.ndim != 2 or len(x) < 2:
-        raise ValueError(f"learn_pca: need an N x D array with N >= 2, got shape {x.shape}")
-    mean = x.mean(axis=0)
-    x = x - mean
-    std = None
-    if standardize:
-        std = x.std(axis=0)
-        std[std == 0] = 1.0
-        x = x / std
-    limit = min(len(x) - 1, x.shape[1])
-    dim = limit if dim is None or dim <= 0 else dim
-    if dim > x.shape[1]:
-        raise ValueError(f"learn_pca: cannot keep {dim} components of {x.shape[1]}-D vectors")
-    _, sing, vt = np.linalg.svd(x, full_matrices=False)
-    variances = sing**2 / (len(x) - 1)
-    components = vt
-    if dim > len(components):  # fewer samples than dimensions: pad with an orthonormal complement
-        q, _ = np.linalg.qr(np.concatenate([components.T, np.eye(x.shape[1])], axis=1))
-        components = q[:, :x.shape[1]].T
-        variances = np.concatenate([variances, np.zeros(x.shape[1] - len(variances))])
-    components, variances = components[:dim], variances[:dim]
-    signs = np.sign(components[np.arange(dim), np.abs(components).argmax(axis=1)])
-    components = components * signs[:, None]
-    if floor > 0 and len(variances):
-        variances = np.maximum(variances, floor * variances[0])
-    return PCA(mean, components, variances, whiten, std)
-
-
-def head_blobs(pca: PCA) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(Scale scale, Scale bias, InnerProduct W, InnerProduct b) that reproduce `PCA.transform`."""
-    scale = np.ones_like(pca.mean) if pca.std is None else 1.0 / pca.std
-    bias = -pca.mean * scale
-    proj = pca.projection()
-    return (scale.astype(np.float32), bias.astype(np.float32), proj.astype(np.float32),
-            np.zeros(len(proj), np.float32))
 
 
 def write_pca(proto: str | os.PathLike[str], weights: str | os.PathLike[str], pca: PCA,
@@ -220,16 +131,6 @@ def extract(net, images: Sequence[str | os.PathLike[str]], layers: Sequence[str]
 # --------------------------------------------------------------------------------------------
 # Offline experiments
 # --------------------------------------------------------------------------------------------
-
-
-def raw_rmac(regions: Sequence[np.ndarray]) -> np.ndarray:
-    """Raw R-MAC: L2 of the sum of the (L2-normalised) regional vectors of each image."""
-    return l2_normalize(np.stack([r.sum(axis=0) for r in regions]))
-
-
-def pca_rmac(regions: Sequence[np.ndarray], pca: PCA) -> np.ndarray:
-    """R-MAC through a PCA: per-region transform, L2, sum per image, L2."""
-    return l2_normalize(np.stack([l2_normalize(pca.transform(r)).sum(axis=0) for r in regions]))
 
 
 def experiment_descriptors(master: np.ndarray | None, regional: Mapping[str, list[np.ndarray]],

@@ -213,9 +213,6 @@ def train(
 # Smoke data: same-origin classes from shipped photos
 # --------------------------------------------------------------------------------------------
 
-CAPTIONS = ("BREAKING", "LIVE", "NEWS", "HD", "2018", "VIDEO", "TOP 10", "WOW", "EXCLUSIVE", "REPLAY")
-
-
 def _fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
     import cv2
 
@@ -231,47 +228,14 @@ def _fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def edit_image(image: np.ndarray, rng: np.random.Generator) -> bytes:
-    """A same-origin copy: crop, flip, rotation, colour jitter, grey, letterbox, blur, noise, captions, JPEG."""
+    """A same-origin copy as JPEG bytes, the size of the input: the project's edit generator
+    (datasets/edits.py `random_copy`), fitted back to the input's height x width."""
     import cv2
 
+    from myPython.datasets.edits import random_copy
+
     h, w = image.shape[:2]
-    area, aspect = rng.uniform(0.3, 0.8), rng.uniform(0.8, 1.25)
-    ch, cw = min(h, int(h * np.sqrt(area * aspect))), min(w, int(w * np.sqrt(area / aspect)))
-    y0, x0 = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-    out = cv2.resize(image[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)
-    if rng.random() < 0.5:
-        out = np.ascontiguousarray(out[:, ::-1])
-    if rng.random() < 0.3:
-        rot = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-12, 12), rng.uniform(1.0, 1.2))
-        out = cv2.warpAffine(out, rot, (w, h), borderMode=cv2.BORDER_REFLECT)
-    if rng.random() < 0.8:
-        hsv = cv2.cvtColor(out, cv2.COLOR_BGR2HSV).astype(np.float32)
-        hsv[..., 0] = (hsv[..., 0] + rng.uniform(-20, 20)) % 180
-        hsv[..., 1] *= rng.uniform(0.4, 1.6)
-        hsv[..., 2] = hsv[..., 2] * rng.uniform(0.6, 1.4) + rng.uniform(-30, 30)
-        out = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR)
-    if rng.random() < 0.15:
-        out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    if rng.random() < 0.3:
-        s = rng.uniform(0.65, 0.9)
-        sh, sw = int(h * s), int(w * s)
-        canvas = np.full_like(out, int(rng.integers(0, 60)))
-        y0, x0 = rng.integers(0, h - sh + 1), rng.integers(0, w - sw + 1)
-        canvas[y0:y0 + sh, x0:x0 + sw] = cv2.resize(out, (sw, sh), interpolation=cv2.INTER_AREA)
-        out = canvas
-    if rng.random() < 0.3:
-        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.8, 2.0))
-    if rng.random() < 0.3:
-        out = np.clip(out + rng.normal(0, rng.uniform(4, 12), out.shape), 0, 255).astype(np.uint8)
-    if rng.random() < 0.7:
-        out = out.copy()
-        for _ in range(int(rng.integers(1, 4))):
-            text, scale = str(rng.choice(CAPTIONS)), rng.uniform(0.7, 1.6)
-            org = (int(rng.uniform(0, 0.4) * w), int(rng.uniform(0.15, 0.95) * h))
-            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-            cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 5, cv2.LINE_AA)
-            cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 2, cv2.LINE_AA)
-    ok, buffer = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(10, 60))])
+    ok, buffer = cv2.imencode(".jpg", _fit(random_copy(image, rng), h, w), [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
     return buffer.tobytes()

@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on a Ray cluster (local Ray when no address)")
     p.add_argument("--ray-actors", type=int, default=None, help="Caffe actors on Ray (default: cluster CPUs)")
+    p.add_argument("--no-local-features", action="store_true",
+                   help="skip the RootSIFT features that verification uses (about 33 KB a row): search and "
+                        "group then score plain cosine (see README, verification)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -63,17 +66,21 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     spec, extractor = open_extractor(args, args.batch)
     dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
+    from myPython.pool.verify import FEATURES_VERSION
+
+    local = not args.no_local_features and args.ray is None  # Ray actors compute descriptors only
     meta = {  # int8 descriptors have their own settings key: a store holds one kind or the other
         "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.key(),
         "engine": extractor.engine.name,
         "dim": dim, "fps": args.fps, "output": spec.output,
         "sampling": {"fps": args.fps, "max_frames": args.max_frames},
+        "local_features": FEATURES_VERSION if local else None,
         "inputs": [str(Path(i).resolve()) for i in args.inputs],
     }
     store = DescriptorStore.create(args.out, meta)
     options = EmbedOptions(fps=args.fps, batch=args.batch, shard_size=args.shard_size,
                            workers=args.workers if args.workers is not None else EmbedOptions().workers,
-                           max_frames=args.max_frames)
+                           max_frames=args.max_frames, local_features=local)
     with store.writer_lock():  # the root labels and the shards change together
         labels = label_roots(roots, store.root_labels())
         store.save_root_labels(labels)

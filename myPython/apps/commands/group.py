@@ -1,4 +1,4 @@
-"""Same-origin groups of the rows of a store."""
+"""Same-origin groups of the rows of a store, grown without chaining (pool/groups.py); or of videos."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ import argparse
 import json
 from pathlib import Path
 
-from myPython.apps.options import check_output_file, check_range
+from myPython.apps.options import add_score_args, check_output_file, check_range
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("--threshold", type=float, default=None,
-                   help="link score (required for rows; --videos: default the model's recommended_video_threshold)")
+                   help="link score (default: the model's recommended threshold for the score used; "
+                        "--videos: its recommended_video_threshold)")
     p.add_argument("--neighbours", type=int, default=50, help="neighbours examined per row")
+    p.add_argument("--min-link-fraction", type=float, default=None,
+                   help="share of the pairs between two groups that must be links for them to merge "
+                        "(default: the model's calibrated value; 1 = complete linkage)")
     p.add_argument("--index", default="Flat")
     p.add_argument("--min-size", type=int, default=2)
+    add_score_args(p)
     p.add_argument("--out", required=True)
     p.add_argument("--videos", action="store_true",
                    help="group videos linked by match-videos matches (each member with its matched segments)")
@@ -23,15 +28,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    check_range("--threshold", args.threshold, -1.0, 1.0)  # cosine similarity (--videos: a score in [0, 1])
+    check_range("--threshold", args.threshold, -1.0, 1.0)  # a probability, or cosine with --raw
     check_range("--neighbours", args.neighbours, 1, 100_000)
+    check_range("--min-link-fraction", args.min_link_fraction, 0.0, 1.0, above=True)
     check_range("--min-size", args.min_size, 1)
     check_output_file("--out", args.out)
 
 
 def run(args: argparse.Namespace) -> int:
+    from myPython.apps.options import open_score_options
     from myPython.common.fileio import atomic_write_text
-    from myPython.pool.search import find_groups
+    from myPython.pool.groups import find_groups
     from myPython.pool.store import DescriptorStore
 
     check_arguments(args)
@@ -39,16 +46,15 @@ def run(args: argparse.Namespace) -> int:
         from myPython.apps.commands.match_videos import group_videos
 
         return group_videos(args)
-    if args.threshold is None:
-        from myPython.errors import UsageError
-
-        raise UsageError("--threshold is required (except with --videos)")
     db = DescriptorStore.open(args.db)
-    groups = find_groups(db, args.threshold, neighbours=args.neighbours, factory=args.index,
-                         min_size=args.min_size)
-    payload = {"threshold": args.threshold, "groups": [{"size": len(g), "members": g} for g in groups]}
+    options = open_score_options(args, db)
+    threshold = options.threshold if args.threshold is None else args.threshold
+    groups = find_groups(db, threshold, options=options, neighbours=args.neighbours, factory=args.index,
+                         min_size=args.min_size, min_link_fraction=args.min_link_fraction)
+    payload = {"threshold": threshold, "score": options.name,
+               "groups": [{"size": len(g), "min_score": g.min_score, "members": g.members} for g in groups]}
     atomic_write_text(Path(args.out), json.dumps(payload, indent=1) + "\n")
     sizes = [len(g) for g in groups]
-    print(f"group: {len(groups)} groups of >= {args.min_size} items "
+    print(f"group: {len(groups)} groups of >= {args.min_size} items at {options.name} >= {threshold:.4f} "
           f"(largest {max(sizes, default=0)}, {sum(sizes)} items grouped) written to {args.out}")
     return 0

@@ -1,10 +1,10 @@
-"""Nearest neighbours of every row (or of a query store) -> mapped file."""
+"""Nearest neighbours of every row (or of a query store) -> mapped file, scored by same-origin probability."""
 
 from __future__ import annotations
 
 import argparse
 
-from myPython.apps.options import check_output_file, check_range
+from myPython.apps.options import add_score_args, check_output_file, check_range
 
 MAX_TOP_K = 100_000
 
@@ -13,30 +13,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("--queries", help="query store (default: the db itself, without self-matches)")
     p.add_argument("--top-k", type=int, default=10, help=f"neighbours per query (1..{MAX_TOP_K})")
-    p.add_argument("--threshold", type=float, default=None, help="drop neighbours below this cosine")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="drop neighbours scoring below this (a probability; cosine with --raw)")
     p.add_argument("--index", default="Flat", help="FAISS factory string; Flat = exact (default)")
     p.add_argument("--nprobe", type=int, default=None)
     p.add_argument("--ef-search", type=int, default=None)
+    add_score_args(p)
     p.add_argument("--out", required=True)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
     check_range("--top-k", args.top_k, 1, MAX_TOP_K)
-    check_range("--threshold", args.threshold, -1.0, 1.0)  # cosine similarity
+    check_range("--threshold", args.threshold, -1.0, 1.0)
     check_range("--nprobe", args.nprobe, 1)
     check_range("--ef-search", args.ef_search, 1)
     check_output_file("--out", args.out)
 
 
 def run(args: argparse.Namespace) -> int:
+    from myPython.apps.options import open_score_options
     from myPython.pool.search import SearchOptions, search, write_mapped
     from myPython.pool.store import DescriptorStore
 
     check_arguments(args)
     db = DescriptorStore.open(args.db)
     queries = DescriptorStore.open(args.queries) if args.queries else None
+    score = open_score_options(args, db if queries is None else queries)
     options = SearchOptions(top_k=args.top_k, threshold=args.threshold, factory=args.index,
-                            nprobe=args.nprobe, ef_search=args.ef_search)
+                            nprobe=args.nprobe, ef_search=args.ef_search, score=score)
     count = write_mapped(args.out, search(db, queries, options))
-    print(f"search: {count} queries written to {args.out}")
+    print(f"search: {count} queries written to {args.out} (score: {score.name})")
     return 0

@@ -1,0 +1,99 @@
+"""`make bench`: the cost of geometric verification (pool/verify.py), the stage behind `search`'s default score.
+
+Measured on real photos that scikit-image ships and the project's edited copies of them:
+* local features: RootSIFT of one image (grey, long side 512, <= 256 keypoints), as `embed` computes
+  them next to each descriptor (ms per image, and bytes stored per row);
+* verification: one candidate pair (ratio-test matching both ways round the mirror, RANSAC similarity),
+  for copies and for unrelated pairs (pairs per second on one core);
+* search with verification: queries per second of `search` over a store of these images with and
+  without the fused score (the verification of `candidates` neighbours per query dominates).
+
+Usage: python bench/bench_verify.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from myPython.common import assets  # noqa: E402
+from myPython.datasets import edits  # noqa: E402
+from myPython.pool.images import load_image  # noqa: E402
+from myPython.pool.verify import BYTES_PER_KEYPOINT, MAX_KEYPOINTS, local_features, verify  # noqa: E402
+
+PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "hubble_deep_field.jpg",
+          "retina.jpg", "ihc.png"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    originals = [load_image(p) for p in assets.skimage_photos(PHOTOS)]
+    images = []
+    for n, image in enumerate(originals):
+        images.append(image)
+        images += [edits.apply_edit(image, kind, n) for kind in edits.EDIT_KINDS if kind != "reencode"]
+    per = len(edits.EDIT_KINDS)  # original + 5 copies per photo
+    best = float("inf")
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        feats = [local_features(im) for im in images]
+        best = min(best, time.perf_counter() - start)
+    feature_ms = 1000 * best / len(images)
+    copies = [(k * per, k * per + j) for k in range(len(originals)) for j in range(1, per)]
+    unrelated = [(k * per + a, ((k + 1) % len(originals)) * per + b) for k in range(len(originals))
+                 for a in range(per) for b in range(per)][: 4 * len(copies)]
+    rows = []
+    for name, pairs in (("copies", copies), ("unrelated", unrelated)):
+        best = float("inf")
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            inliers = [verify(feats[a], feats[b]).inliers for a, b in pairs]
+            best = min(best, time.perf_counter() - start)
+        rows.append((name, len(pairs), len(pairs) / best, float(np.median(inliers))))
+    print(f"verification cost ({platform.processor() or platform.machine()}, 1 OpenCV thread, best of {args.repeat})")
+    print(f"  local features: {feature_ms:.1f} ms per image; {MAX_KEYPOINTS * BYTES_PER_KEYPOINT} bytes per row "
+          f"({len(images)} images, {np.mean([im.shape[1] for im in images]):.0f} px wide on average)")
+    print(f"  {'pairs':<10}{'count':>7}{'pairs/s':>10}{'median inliers':>16}")
+    for name, count, rate, median in rows:
+        print(f"  {name:<10}{count:>7}{rate:>10.0f}{median:>16.0f}")
+    _search_rates(images, feats)
+    return 0
+
+
+def _search_rates(images: list[np.ndarray], feats: list[np.ndarray]) -> None:
+    """Queries per second of search over a store of these images, fused score vs plain cosine."""
+    from myPython.pool.scoring import ScoreOptions, score_options
+    from myPython.pool.search import SearchOptions, search
+    from myPython.retrieval.extractor import DescriptorExtractor
+    from myPython.retrieval.models import load_model
+    from myPython.training.calibration import describe_into_store
+
+    spec = load_model()
+    extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
+    with tempfile.TemporaryDirectory() as tmp:
+        store = describe_into_store(extractor, images, Path(tmp) / "store")
+        fused = score_options(spec, store=store)
+        print(f"  search over {len(images)} rows, top-10 ({fused.fusion.candidates if fused.fusion else 0} "
+              "candidates verified per query):")
+        for options in (ScoreOptions("cosine", 0.0), fused):
+            start = time.perf_counter()
+            count = sum(1 for _ in search(store, None, SearchOptions(top_k=10, score=options)))
+            print(f"    {options.name:<8}{count / (time.perf_counter() - start):>10.1f} queries/s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Held-out image evaluation of same-origin decisions (`make eval`): EVALUATION-ONLY data, run to report.
+
+Builds the held-out set (datasets/heldout.py), embeds it with the model into a store, scores every
+pair the way `search` does (the fused, verified score; `--raw` for plain cosine), groups the way
+`group` does, and prints: mAP with every item as a query, recall at precision 0.95, precision and
+recall at the model's recommended threshold, group pair precision and recall, and recall per kind of
+copy. Never choose a setting with these numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from myPython.apps.options import add_model_args
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="folder for the set, the store and results.json")
+    add_model_args(p)
+    p.add_argument("--raw", action="store_true", help="evaluate plain cosine instead of the fused score")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="operating point (default: the model's recommended threshold for the score used)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--record", action="store_true",
+                   help="write the summary into myPython/nets/default_model_heldout.json, which the default "
+                        "model's sidecar then reports (for the build measured)")
+
+
+def _format(results: dict) -> str:
+    at, r95, grp = results["at_threshold"], results["at_precision_0.95"], results["groups"]
+    cc = results["connected_components"]
+    lines = [
+        f"held-out images: {results['items']} items, {results['origins']} origins, "
+        f"{results['same_origin_pairs']} same-origin pairs of {results['pairs']}, {results['ignored_pairs']} ignored "
+        f"(score: {results['score']})",
+        f"  mAP                              {results['mAP']:.4f}",
+        f"  recall at precision 0.95         {r95['recall']:.4f}  (threshold {r95['threshold']:.4f})",
+        f"  at threshold {at['threshold']:.4f}: precision {at['precision']:.4f}  recall {at['recall']:.4f}  "
+        f"({at['true_pairs']} same-origin, {at['false_pairs']} unrelated pairs; "
+        f"{results['strict_at_threshold']['false_pairs'] - at['false_pairs']} ignored pairs above it)",
+        f"  groups: pair precision {grp['pair_precision']:.4f}  pair recall {grp['pair_recall']:.4f}  "
+        f"({grp['groups']} groups, largest {grp['largest']})",
+        f"  (connected components would give pair precision {cc['pair_precision']:.4f}, "
+        f"recall {cc['pair_recall']:.4f}, largest {cc['largest']})",
+        f"  {'kind':<26}{'pairs':>6}{'median':>9}{'R@thr':>8}{'R@P.95':>8}",
+    ]
+    for row in results["per_kind"]:
+        lines.append(f"  {row['kind']:<26}{row['pairs']:>6}{row['median_score']:>9.3f}"
+                     f"{row['recall@threshold']:>8.3f}{row['recall@P0.95']:>8.3f}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from evaluation import same_origin as so
+    from myPython.apps.options import open_extractor
+    from myPython.common.fileio import atomic_write_text
+    from myPython.datasets.heldout import build_heldout_set, scene_of
+    from myPython.pool.embed import EmbedOptions, embed_items
+    from myPython.pool.groups import find_groups
+    from myPython.pool.inputs import expand_inputs
+    from myPython.pool.scoring import pair_score_matrix, score_options
+    from myPython.pool.store import DescriptorStore
+
+    out = Path(args.out)
+    pool, items = build_heldout_set(out / "set")
+    spec, extractor = open_extractor(args)
+    options = score_options(spec, raw=args.raw)
+    from myPython.pool.verify import FEATURES_VERSION
+
+    store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{FEATURES_VERSION}"
+    inputs, _ = expand_inputs([str(pool)])
+    store = DescriptorStore.create(store_dir, {"model": spec.fingerprint(), "settings": extractor.key(),
+                                               "dim": spec.dim or extractor.describe(np.zeros((64, 64, 3), np.uint8))
+                                               .shape[0], "local_features": FEATURES_VERSION})
+    embed_items(inputs, extractor, store, EmbedOptions(local_features=True), progress=not args.quiet)
+    ids = [i for shard in store.shards() for i in shard.ids()]
+    by_path = {i.path: i for i in items}
+    order = [by_path[i] for i in ids]
+    labels, kinds = [i.origin for i in order], [i.kind for i in order]
+    scenes = [scene_of(i.origin) for i in order]
+    scores = pair_score_matrix(store, options)
+    threshold = args.threshold if args.threshold is not None else options.threshold
+    _, _, score, same = so.pairs(scores, labels, scenes)
+    at = so.at_threshold(score, same, threshold)
+    r95 = so.recall_at_precision(score, same, 0.95)
+    groups = find_groups(store, threshold, options=options)
+    rows = {ident: n for n, ident in enumerate(ids)}
+    member_rows = [[rows[m] for m in g.members] for g in groups]
+    precision, recall, _ = so.group_pair_metrics(member_rows, labels, scenes)
+    chained = so.components(scores, threshold)
+    cc_precision, cc_recall, _ = so.group_pair_metrics(chained, labels, scenes)
+    _, _, strict_score, strict_same = so.pairs(scores, labels)  # the ignored pairs counted as unrelated
+    strict = so.at_threshold(strict_score, strict_same, threshold)
+    results = {
+        "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
+        "score": options.name, "items": len(ids), "origins": len(set(labels)), "pairs": int(len(same)),
+        "same_origin_pairs": int(same.sum()), "mAP": so.mean_average_precision(scores, labels, scenes),
+        "ignored_pairs": int(len(strict_same) - len(same)),
+        "strict_at_threshold": vars(strict),
+        "at_threshold": vars(at), "at_precision_0.95": vars(r95),
+        "groups": {"pair_precision": precision, "pair_recall": recall, "groups": len(groups),
+                   "largest": max((len(g) for g in member_rows), default=0)},
+        "connected_components": {"pair_precision": cc_precision, "pair_recall": cc_recall,
+                                 "largest": max((len(g) for g in chained), default=0)},
+        "per_kind": so.per_kind_recall(scores, labels, kinds, {"threshold": threshold, "P0.95": r95.threshold}),
+    }
+    atomic_write_text(out / ("results-raw.json" if args.raw else "results.json"), json.dumps(results, indent=1) + "\n")
+    print(_format(results))
+    if args.record:
+        _record(spec, results)
+    return 0
+
+
+def _record(spec, results: dict) -> None:
+    from myPython.common.fileio import atomic_write_text
+    from myPython.errors import UsageError
+    from myPython.nets import default_model
+
+    if spec.info.get("build") != default_model.build_key():
+        raise UsageError("--record: only the current default model's held-out numbers are recorded")
+    at, r95, grp = results["at_threshold"], results["at_precision_0.95"], results["groups"]
+    record = {"build": spec.info["build"], "set": f"{results['items']} held-out images, {results['origins']} origins "
+              "(datasets/heldout.py)", "score": results["score"], "threshold": round(at["threshold"], 6),
+              "mAP": round(results["mAP"], 4), "recall_at_precision_0.95": round(r95["recall"], 4),
+              "precision": round(at["precision"], 4), "recall": round(at["recall"], 4),
+              "group_pair_precision": round(grp["pair_precision"], 4),
+              "group_pair_recall": round(grp["pair_recall"], 4)}
+    path = Path(default_model.__file__).with_name("default_model_heldout.json")
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    print(f"recorded in {path}")
