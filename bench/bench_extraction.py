@@ -48,7 +48,9 @@ GOAL_R101_S = 0.3
 GOAL_DEFAULT_IPS = 10.0
 GOAL_E2E = 1.15
 GOAL_INT8 = 2.0  # int8 over fp32 ONNX Runtime, end to end, on a CPU with VNNI
-INT8_MIN_MEDIAN_COSINE = 0.995  # the accuracy gate's criterion (checked for the default model's real weights)
+# int8 sanity bound (default model, real weights): whether int8 is accurate enough to be used is the accuracy
+# gate's call (retrieval/int8.py: median >= 0.995 at the settings in use); a case's settings may differ.
+INT8_MIN_MEDIAN_COSINE = 0.98
 
 
 @dataclass

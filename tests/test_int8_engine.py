@@ -195,17 +195,22 @@ def test_gate_uses_the_cosine_threshold_and_is_cached_per_threshold(tmp_path, ti
     images, _ = validation_set()
     assert result.images == len(images) and result.pairs == len(images) * (len(images) - 1) // 2
     assert result.cpu == int8.cpu_key()
+    settings = load_model(proto, weights).settings()
+    assert result.settings == settings.key()  # the model's own settings by default
     gate_file = int8.gate_path_for(tiny_int8)
     entries = json.loads(gate_file.read_text())
-    assert list(entries) == [f"{int8.cpu_key()} threshold=0.8"]
+    assert list(entries) == [f"{int8.cpu_key()} threshold=0.8 {settings.key()}"]
     assert int8.ensure_gate(proto, weights) == result  # read back, not re-run
+    other = load_model(proto, weights).settings(S=96)
+    at_96 = int8.ensure_gate(proto, weights, settings=other)  # `auto` checks the settings it will run with
+    assert at_96.settings == other.key() and len(json.loads(gate_file.read_text())) == 2
     sidecar = Path(str(weights) + ".json")
     data = json.loads(sidecar.read_text())
     data["info"]["recommended_cosine_threshold"] = 0.7
     sidecar.write_text(json.dumps(data))
     try:
         again = int8.ensure_gate(proto, weights)
-        assert again.threshold == 0.7 and len(json.loads(gate_file.read_text())) == 2
+        assert again.threshold == 0.7 and len(json.loads(gate_file.read_text())) == 3
         assert again.median_cosine == pytest.approx(result.median_cosine)  # same int8 model, new decisions
     finally:
         data["info"]["recommended_cosine_threshold"] = 0.8

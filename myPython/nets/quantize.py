@@ -4,7 +4,9 @@ What is quantised: the trunk, i.e. every node the first ``MaxRoiPool`` reads thr
 pooling, L2, PCA-whitening, region sum, L2) stays fp32: it is cheap, and the whitening amplifies the
 trunk's error about threefold, so it must not add its own.
 
-How (each step measured on the default model against fp32 on the gate's validation set, median cosine):
+How (each step measured against fp32 on the gate's validation set, median cosine, on the default model with
+its first head, PCA-whitening at S=512; with the learned-whitening head at S=384+512 the recipe gives 0.9955,
+and keeping the second stage fp32 too would give 0.9969 at x1.47 over fp32 instead of x1.93):
 
 * weights int8, symmetric, per output channel; activations uint8 with ranges from entropy calibration
   (min-max ranges: 0.9951 instead of 0.9966; percentile clipping was far worse, since R-MAC max-pools

@@ -330,13 +330,14 @@ def _auto_onnx(proto, weights, output):
 
 
 def open_engine(kind: str, proto: str | os.PathLike, weights: str | os.PathLike | None, *,
-                output: str = "rmac/normalized", gpu: int | None = None):
+                output: str = "rmac/normalized", gpu: int | None = None, settings=None):
     """Engine by name: 'caffe' (the reference), 'caffe-folded', 'onnxruntime', 'onnxruntime-int8' (CPU) or 'auto'.
 
     'auto' picks, on CPU, onnxruntime-int8 when the CPU has VNNI/AMX and the model passes the int8
-    accuracy gate on it (`int8.auto_int8` says why not otherwise), else onnxruntime when the net's ONNX
-    export exists or can be built and matches Caffe on a small random input, and caffe otherwise
-    (GPU, no caffemodel, unsupported layers).
+    accuracy gate on it with `settings` (an `ExtractionSettings`; None: the model's own), with one line
+    on stderr saying why not otherwise (`int8.auto_int8`); else onnxruntime when the net's ONNX export
+    exists or can be built and matches Caffe on a small random input, and caffe otherwise (GPU, no
+    caffemodel, unsupported layers).
     """
     on_gpu = gpu is not None and gpu >= 0
     if kind == "caffe":
@@ -359,6 +360,6 @@ def open_engine(kind: str, proto: str | os.PathLike, weights: str | os.PathLike 
         if engine is not None:
             from myPython.retrieval.int8 import auto_int8
 
-            engine = auto_int8(proto, weights, output) or engine
+            engine = auto_int8(proto, weights, output, settings) or engine
         return engine or CaffeEngine(proto, weights, output=output, gpu=gpu)
     raise ValueError(f"unknown engine {kind!r} (available: {', '.join(ENGINE_KINDS)})")

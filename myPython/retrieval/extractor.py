@@ -70,8 +70,9 @@ class DescriptorExtractor:
     ) -> DescriptorExtractor:
         from myPython.retrieval.engines import open_engine
 
-        return cls(open_engine(engine, proto, weights, output=output, gpu=gpu), settings or ExtractionSettings(),
-                   batch_size)
+        # `auto` gates int8 at these settings (at the model's when none are given).
+        return cls(open_engine(engine, proto, weights, output=output, gpu=gpu, settings=settings),
+                   settings or ExtractionSettings(), batch_size)
 
     # -- single images ---------------------------------------------------
     def key(self) -> str:

@@ -5,7 +5,8 @@
   the prototxt, the caffemodel's sha256, the exporter and quantiser versions, the recipe and those settings,
   so a changed input means a new file.
 * ``int8-gates/<int8 file name>.gate.json`` in the project cache: the accuracy gate's result per CPU
-  (its flags, ONNX Runtime version) and per recommended threshold: on a fixed validation set of
+  (its flags, ONNX Runtime version), recommended threshold and extraction settings (S, L, scales, mean:
+  `auto` checks the settings it will run with, the model's own by default): on a fixed validation set of
   training-source photos and edited copies (`myPython.datasets.quant_data`), the median cosine of int8
   to fp32 descriptors must be >= GATE_MEDIAN_COSINE and the same-origin decisions (cosine >= the
   sidecar's recommended threshold) on every pair must agree with fp32 on >= GATE_AGREEMENT of the pairs.
@@ -180,6 +181,7 @@ class GateResult:
     positive_pairs: int = 0  # pairs at or above the threshold in fp32
     images: int = 0
     cpu: str = ""
+    settings: str = ""  # the extraction settings' key the gate measured with
     criteria: dict = field(default_factory=lambda: {"median_cosine": GATE_MEDIAN_COSINE,
                                                     "agreement": GATE_AGREEMENT})
 
@@ -214,36 +216,40 @@ def recommended_threshold(spec) -> float | None:
     return None if value is None else float(value)
 
 
-def run_gate(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized") -> GateResult:
-    """Measure int8 against fp32 ONNX Runtime on the validation set at the model's settings (not cached)."""
+def run_gate(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized",
+             settings=None) -> GateResult:
+    """Measure int8 against fp32 ONNX Runtime on the validation set with `settings` (None: the model's), uncached."""
     from myPython.datasets.quant_data import validation_set
     from myPython.retrieval.extractor import DescriptorExtractor
 
     spec = _spec(proto, weights, output)
+    settings = settings or spec.settings()
     threshold = recommended_threshold(spec)
     if threshold is None:
         return GateResult(False, f"{weights}.json gives no recommended threshold to check decisions at", None,
-                          cpu=cpu_key())
+                          cpu=cpu_key(), settings=settings.key())
     images, _ = validation_set()
-    settings = spec.settings()
     fp32 = DescriptorExtractor(OnnxRuntimeEngine(proto, weights, output), settings).describe_batch(images)
     int8 = DescriptorExtractor(Int8Engine(proto, weights, output), settings).describe_batch(images)
     stats = compare_descriptors(fp32, int8, threshold)
     passed = stats["median_cosine"] >= GATE_MEDIAN_COSINE and stats["agreement"] >= GATE_AGREEMENT
     reason = (f"median cosine to fp32 {stats['median_cosine']:.4f} (>= {GATE_MEDIAN_COSINE}), decisions at "
-              f"{threshold:g} agree on {stats['agreement']:.2%} of {stats['pairs']} pairs (>= {GATE_AGREEMENT:.1%})")
+              f"{threshold:g} agree on {stats['agreement']:.2%} of {stats['pairs']} pairs (>= {GATE_AGREEMENT:.1%}) "
+              f"with {settings.key()}")
     if not passed:
         reason = "accuracy gate failed: " + reason
-    return GateResult(passed, reason, threshold, images=len(images), cpu=cpu_key(), **stats)
+    return GateResult(passed, reason, threshold, images=len(images), cpu=cpu_key(), settings=settings.key(), **stats)
 
 
-def ensure_gate(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized") -> GateResult:
-    """The gate's result for this model, CPU and recommended threshold, measured once and cached."""
+def ensure_gate(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized",
+                settings=None) -> GateResult:
+    """The gate's result for this model, CPU, recommended threshold and settings, measured once and cached."""
     from myPython.common.fileio import atomic_write_text
 
+    spec = _spec(proto, weights, output)
+    settings = settings or spec.settings()
     path = gate_path_for(int8_path_for(proto, weights, output))
-    threshold = recommended_threshold(_spec(proto, weights, output))
-    key = f"{cpu_key()} threshold={threshold}"
+    key = f"{cpu_key()} threshold={recommended_threshold(spec)} {settings.key()}"
 
     def cached() -> GateResult | None:
         try:
@@ -258,7 +264,7 @@ def ensure_gate(proto: str | os.PathLike, weights: str | os.PathLike, output: st
     with _locked(path):
         result = cached()
         if result is None:
-            result = run_gate(proto, weights, output)
+            result = run_gate(proto, weights, output, settings)
             try:
                 entries = json.loads(path.read_text())
             except (OSError, ValueError):
@@ -268,9 +274,9 @@ def ensure_gate(proto: str | os.PathLike, weights: str | os.PathLike, output: st
     return result
 
 
-def int8_refusal(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized"
-                 ) -> str | None:
-    """Why `auto` does not use int8 for this model on this CPU, or None when it does (the gate passed here).
+def int8_refusal(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized",
+                 settings=None) -> str | None:
+    """Why `auto` does not use int8 for this model, CPU and settings, or None when it does (the gate passed).
 
     Quantises and runs the gate on first use (both cached).
     """
@@ -283,15 +289,17 @@ def int8_refusal(proto: str | os.PathLike, weights: str | os.PathLike, output: s
     if recommended_threshold(_spec(proto, weights, output)) is None:
         return f"{Path(weights).name}.json gives no recommended threshold for its accuracy gate"
     try:
-        gate = ensure_gate(proto, weights, output)
+        gate = ensure_gate(proto, weights, output, settings)
     except Exception as exc:  # quantising or gating failed: fp32 still works
         return f"{type(exc).__name__}: {exc}"
     return None if gate.passed else gate.reason
 
 
-def auto_int8(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized"):
-    """`Int8Engine` when this CPU has VNNI/AMX and the model passes the gate here; else None, with one line why."""
-    reason = int8_refusal(proto, weights, output)
+def auto_int8(proto: str | os.PathLike, weights: str | os.PathLike, output: str = "rmac/normalized",
+              settings=None):
+    """`Int8Engine` when this CPU has VNNI/AMX and the model passes the gate here with `settings` (None: the
+    model's own); else None, with one line on stderr saying why."""
+    reason = int8_refusal(proto, weights, output, settings)
     if reason is None:
         try:
             return Int8Engine(proto, weights, output, threads=physical_cores())
@@ -302,9 +310,9 @@ def auto_int8(proto: str | os.PathLike, weights: str | os.PathLike, output: str 
 
 
 def uses_int8(kind: str, proto: str | os.PathLike, weights: str | os.PathLike | None,
-              output: str = "rmac/normalized", gpu: int | None = None) -> bool:
+              output: str = "rmac/normalized", gpu: int | None = None, settings=None) -> bool:
     """Whether `engines.open_engine(kind, ...)` runs the int8 model (caches of descriptors must tell them apart)."""
     if kind == "onnxruntime-int8":
         return True
     on_cpu = gpu is None or gpu < 0
-    return kind == "auto" and on_cpu and weights is not None and int8_refusal(proto, weights, output) is None
+    return kind == "auto" and on_cpu and weights is not None and int8_refusal(proto, weights, output, settings) is None
