@@ -4,8 +4,9 @@ Cases: ResNet-101 R-MAC (2048-D) at 384x512 (one resolution), at S=800, at three
 (S = 550, 800, 1050), and the default model (open_nsfw ResNet-50-1by2 trunk) at S=512.
 Paths: naive Caffe (BatchNorm layers, one image per forward), the project's Caffe path (BatchNorm
 folded into the convolutions, equal-size images batched, BLAS threads = physical cores, with its
-steps shown separately at 384x512), the project's ONNX Runtime path, and an independent PyTorch
-port of the ResNet-101 R-MAC (eager, and TorchScript optimize_for_inference channels_last).
+steps shown separately at 384x512), the project's ONNX Runtime path in fp32 and int8
+(`onnxruntime-int8`: trunk quantised, head fp32; compared by cosine, not max |d|), and an independent
+PyTorch port of the ResNet-101 R-MAC (eager, and TorchScript optimize_for_inference channels_last).
 
 Every row runs in a fresh process (so its peak RSS is its own); seconds per image are end to end
 (decode, resize, regions, forward, aggregation) as the median over repetitions; `fwd s/img` times
@@ -46,6 +47,10 @@ TOL = 1e-4
 GOAL_R101_S = 0.3
 GOAL_DEFAULT_IPS = 10.0
 GOAL_E2E = 1.15
+GOAL_INT8 = 2.0  # int8 over fp32 ONNX Runtime, end to end, on a CPU with VNNI
+# int8 sanity bound (default model, real weights): whether int8 is accurate enough to be used is the accuracy
+# gate's call (retrieval/int8.py: median >= 0.995 at the settings in use); a case's settings may differ.
+INT8_MIN_MEDIAN_COSINE = 0.98
 
 
 @dataclass
@@ -65,7 +70,7 @@ class Case:
 class Row:
     case: str
     path: str
-    engine: str  # caffe | caffe-folded | onnxruntime | torch-eager | torch-script
+    engine: str  # caffe | caffe-folded | onnxruntime | onnxruntime-int8 | torch-eager | torch-script
     batch: int
     blas_threads: int | None = None
     slow: bool = False  # a Caffe row: fewer images and repetitions
@@ -95,6 +100,8 @@ def rows_for(case: Case, cores: int, with_torch: bool) -> list[Row]:
     else:
         rows.append(Row(k, "Caffe project path", "caffe-folded", 8, cores, slow=True))
     rows.append(Row(k, "ONNX Runtime", "onnxruntime", 8))
+    if case.key != "r101-3res":
+        rows.append(Row(k, "ONNX Runtime int8", "onnxruntime-int8", 8))
     if with_torch and case.model == "r101":
         rows += [Row(k, "PyTorch eager", "torch-eager", 1), Row(k, "PyTorch TorchScript CL", "torch-script", 1)]
     return rows
@@ -167,6 +174,7 @@ def trunk_flops(proto: str | os.PathLike, h: int, w: int, _memo: dict = {}) -> f
 
 def _open(row: dict, model: dict):
     from myPython.retrieval.engines import CaffeEngine, OnnxRuntimeEngine, physical_cores, set_blas_threads
+    from myPython.retrieval.int8 import Int8Engine
 
     engine = row["engine"]
     if engine.startswith("torch"):
@@ -179,6 +187,8 @@ def _open(row: dict, model: dict):
         return CaffeEngine(model["proto"], model["weights"])
     if engine == "caffe-folded":
         return CaffeEngine(model["proto"], model["weights"], fold_bn=True, blas_threads=row["blas_threads"])
+    if engine == "onnxruntime-int8":
+        return Int8Engine(model["proto"], model["weights"])
     return OnnxRuntimeEngine(model["proto"], model["weights"])
 
 
@@ -270,19 +280,17 @@ def _cpu_name() -> str:
 
 
 def _flags() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16") if f in flags)
+    from myPython.retrieval.int8 import REPORTED_FLAGS, cpu_flags
+
+    flags = cpu_flags()
+    return " ".join(f for f in ("fma",) + REPORTED_FLAGS if f in flags) or "no flags read"
 
 
 def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
-    """Random-weight ResNet-101, the default model, and their ONNX exports / folded copies (untimed)."""
+    """Random-weight ResNet-101, the default model, and their ONNX exports / folded copies / int8 models (untimed)."""
     from myPython.common import assets
     from myPython.nets import random_weights
-    from myPython.retrieval import engines
+    from myPython.retrieval import engines, int8
     from myPython.retrieval.extractor import MODEL_MEAN_BGR
 
     models = {}
@@ -303,7 +311,8 @@ def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
         engines.ensure_onnx(m["proto"], m["weights"])
         if need_folded:
             engines.ensure_folded(m["proto"], m["weights"])
-        print(f"  {name}: ONNX export + check{' + folded copy' if need_folded else ''} ready "
+        int8.ensure_int8(m["proto"], m["weights"])
+        print(f"  {name}: ONNX export + check{' + folded copy' if need_folded else ''} + int8 model ready "
               f"({time.perf_counter() - start:.1f} s, cached next to the caffemodel)")
     return models
 
@@ -390,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
           "timed end to end (decode + resize + forward), median over repetitions\n")
 
     header = (f"{'case':<13} {'path':<24} {'N x reps':>8} {'s/img':>7} {'min':>6} {'img/s':>6} {'GFLOP/s':>7} "
-              f"{'fwd s/img':>9} {'e2e/fwd':>7} {'RSS MB':>7} {'x naive':>7} {'max|d| vs naive':>15}")
+              f"{'fwd s/img':>9} {'e2e/fwd':>7} {'RSS MB':>7} {'x naive':>7} {'max|d| vs naive':>15} {'cos':>6}")
     print(header)
     print("-" * len(header))
     failures, results = [], {}
@@ -414,7 +423,11 @@ def main(argv: list[str] | None = None) -> int:
                 if naive is not None:
                     k = min(len(naive["descriptors"]), len(r["descriptors"]))
                     delta = float(np.abs(r["descriptors"][:k] - naive["descriptors"][:k]).max())
-                    if delta >= TOL:
+                    r["cosine"] = float(np.median(np.sum(r["descriptors"][:k] * naive["descriptors"][:k], axis=1)))
+                    if row.engine == "onnxruntime-int8":  # random weights (r101) are not held to the gate
+                        if case.model == "default" and r["cosine"] < INT8_MIN_MEDIAN_COSINE:
+                            failures.append(f"{case.key} {row.path}: median cosine {r['cosine']:.4f} to naive Caffe")
+                    elif delta >= TOL:
                         failures.append(f"{case.key} {row.path}: descriptors differ from naive Caffe by {delta:.2e}")
                 r["s"] = s
                 r["fwd"] = fwd
@@ -423,18 +436,20 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['flops_per_image'] / s / 1e9:>7.1f} {_fmt(fwd, '9.3f')} "
                       f"{_fmt(s / fwd if fwd else None, '7.2f')} {r['peak_rss_mb']:>7.0f} "
                       f"{_fmt(naive['s'] / s if naive else None, '7.2f')} {_fmt(delta, '15.1e')} "
-                      f"{os.getloadavg()[0]:>5.1f}", flush=True)
+                      f"{_fmt(r.get('cosine'), '6.4f')} {os.getloadavg()[0]:>5.1f}", flush=True)
     load_after = os.getloadavg()
     print(f"\nbench: load average after {load_after[0]:.2f}")
     print("bench: s/img (median over repetitions; min = fastest repetition) and img/s end to end, with decoding "
           "threads prefetching as in embed; fwd s/img = forward passes only (not timed for the Caffe rows); "
           "GFLOP/s = trunk convolution FLOPs / s/img; RSS = peak resident memory of the row's process; "
-          "x naive = speed-up over naive Caffe; load = 1-minute load average after the row")
+          "x naive = speed-up over naive Caffe; cos = median cosine of the descriptors to naive Caffe's; "
+          "load = 1-minute load average after the row")
     _goals(results, failures)
     if failures:
         print("\nbench: FAILED\n  " + "\n  ".join(failures))
         return 1
-    print("\nbench: every fast path matches naive Caffe (max |d| < 1e-4)")
+    print("\nbench: every fp32 fast path matches naive Caffe (max |d| < 1e-4); int8 on the default model has "
+          f"median cosine >= {INT8_MIN_MEDIAN_COSINE} to it")
     return 0
 
 
@@ -460,6 +475,17 @@ def _goals(results: dict, failures: list[str]) -> None:
             ratio = r["s"] / r["fwd"]
             print(f"  end to end vs forward, {case} {path}: {ratio:.2f} (goal <= {GOAL_E2E}) "
                   f"{'met' if ratio <= GOAL_E2E else 'NOT met'}")
+    from myPython.retrieval.int8 import int8_flags
+
+    vnni = int8_flags()
+    for case in CASES:
+        fp32, q = get(case, "ONNX Runtime"), get(case, "ONNX Runtime int8")
+        if fp32 and q:
+            ratio = fp32["s"] / q["s"]
+            fwd = f", forward only x{fp32['fwd'] / q['fwd']:.2f}" if fp32.get("fwd") and q.get("fwd") else ""
+            verdict = ("met" if ratio >= GOAL_INT8 else "NOT met") if vnni else "not applicable (no VNNI/AMX)"
+            print(f"  int8 over fp32 ONNX Runtime, {case}: x{ratio:.2f} end to end{fwd} (goal >= {GOAL_INT8:g} on "
+                  f"a CPU with VNNI) {verdict}")
     steps = [get("r101-384x512", p) for p in ("naive Caffe", "Caffe +fold BN", "Caffe +fold +batch",
                                                 "Caffe +fold +batch 1thr")]
     if all(steps):

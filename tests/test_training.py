@@ -630,7 +630,7 @@ def test_teacher_export_format_and_values(tmp_path: Path, default_spec, photos: 
     assert index == [f"{i}\t{Path(n).stem}" for i, n in enumerate(names)]
     # the 3-tower teacher = the multi-resolution descriptor of the single net at the same sizes
     extractor = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights,
-                                               default_spec.settings(scales=(40, 80, 120)))
+                                               default_spec.settings(scales=(40, 80, 120)), engine="onnxruntime")
     reference = extractor.describe_all(sorted(images.iterdir()))
     assert np.min(np.sum(reference * features, axis=1)) > 0.999
 
@@ -643,8 +643,10 @@ def test_fold_batchnorm_on_the_default_model(tmp_path: Path, default_spec, photo
     assert len(folded) == 53  # every convolution of the ResNet-50-1by2 trunk
     images = sorted(photos.glob("*/*.jpg"))[:3]
     settings = default_spec.settings(S=128)
-    before = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights, settings).describe_all(images)
-    after = DescriptorExtractor.from_files(tmp_path / "f.prototxt", tmp_path / "f.caffemodel", settings)
+    fp32 = "onnxruntime"  # exact paths only: `auto` may pick int8 for the default model
+    before = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights, settings,
+                                            engine=fp32).describe_all(images)
+    after = DescriptorExtractor.from_files(tmp_path / "f.prototxt", tmp_path / "f.caffemodel", settings, engine=fp32)
     np.testing.assert_allclose(after.describe_all(images), before, atol=2e-4)
 
 

@@ -71,8 +71,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weights", help="caffemodel (with --proto)")
     g.add_argument("--output", default=None, help="output blob (default rmac/normalized or the sidecar's)")
     g.add_argument("--engine", default="auto",
-                   help="auto (ONNX Runtime on CPU when its export matches Caffe, else Caffe) | caffe | "
-                        "caffe-folded | onnxruntime")
+                   help="auto (on CPU: onnxruntime-int8 when it passes its accuracy gate on this CPU, else "
+                        "onnxruntime when its export matches Caffe, else caffe) | caffe | caffe-folded | "
+                        "onnxruntime | onnxruntime-int8")
     g.add_argument("--gpu", type=int, default=None, help="GPU id (default: CPU)")
     g.add_argument("--S", type=int, default=None, help="resize the long side to S (default: the model's)")
     g.add_argument("--L", type=int, default=None, help="R-MAC grid levels (default: the model's)")

@@ -4,8 +4,9 @@ Per scale (S, or S-250, S, S+250 with multires) the query descriptors (cropped t
 otherwise) and the database descriptors are extracted through `DescriptorExtractor` and cached in the temp
 folder as ``<name>_<model fingerprint>_<settings key>_<list digest>_{queries,dataset}.npy``; the key holds
 everything the descriptors depend on (prototxt, weights, output blob, S, L, mean, crop flag, images and
-boxes), so a stale cache is never reused. The scales are summed and renormalised, then DBE, ``sim = Q D^T``,
-AQE and scoring with the built-in evaluator or the ``compute_ap`` tool.
+boxes, and the int8 model when the engine quantises), so a stale cache is never reused. The scales are
+summed and renormalised, then DBE, ``sim = Q D^T``, AQE and scoring with the built-in evaluator or the
+``compute_ap`` tool.
 """
 
 from __future__ import annotations
@@ -152,10 +153,14 @@ def extract_features(
     temp_dir: Path,
     open_extractor: Callable[[], DescriptorExtractor],
     log: Callable[[str], None],
+    int8_model: Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(queries, database) descriptors summed over the scales and L2-normalised, per-scale arrays cached."""
+    """(queries, database) descriptors summed over the scales and L2-normalised, per-scale arrays cached.
+
+    `int8_model`: the quantised model the engine runs, if it does (its key joins the cache key).
+    """
     temp_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = spec.fingerprint()
+    fingerprint = spec.fingerprint() + (f"-int8.{int8_model.name.split('.')[-3]}" if int8_model else "")
     boxes = [tuple(b) for b in dataset.query_boxes] if options.crop else None
     query_paths = query_image_paths(dataset)
     queries = database = None
@@ -211,8 +216,13 @@ def evaluate(
         return DescriptorExtractor.from_files(spec.proto, spec.weights, output=spec.output, gpu=gpu,
                                               batch_size=batch_size, engine=engine)
 
+    from myPython.retrieval.int8 import int8_path_for, uses_int8
+
     temp_dir = Path(temp_dir)
-    queries, database = extract_features(spec, dataset, dataset_name, options, temp_dir, open_extractor, log)
+    quantised = uses_int8(engine, spec.proto, spec.weights, spec.output, gpu)
+    int8_model = int8_path_for(spec.proto, spec.weights, spec.output) if quantised else None
+    queries, database = extract_features(spec, dataset, dataset_name, options, temp_dir, open_extractor, log,
+                                         int8_model)
     sim = similarities(queries, database, options.aqe, options.dbe)
     if gnd is not None:
         results = evaluate_revisited(sim, gnd, PRECISION_KS)

@@ -85,7 +85,7 @@ def noise_set_path(model_fingerprint: str, settings_key: str) -> Path:
 
 def noise_descriptors(extractor, model_fingerprint: str) -> np.ndarray:
     """Descriptors of `noise_frames()` with this extractor (cached by model and settings)."""
-    path = noise_set_path(model_fingerprint, extractor.settings.key())
+    path = noise_set_path(model_fingerprint, extractor.key())
     if path.exists():
         return np.load(path)
     vectors = extractor.describe_batch(noise_frames()).astype(np.float32)

@@ -5,7 +5,9 @@
   (cached next to the caffemodel), BLAS threads set to the physical cores;
 * ``onnxruntime``: ONNX Runtime on the net exported by `myPython.nets.onnx_export` (cached next to the
   caffemodel as ``<weights>.<key>.onnx``, checked against Caffe when it is built);
-* ``auto``: onnxruntime on CPU when the export exists or can be built and passes the check, else caffe.
+* ``onnxruntime-int8``: ONNX Runtime on the export with its trunk quantised to int8 (`myPython.retrieval.int8`);
+* ``auto``: on CPU, onnxruntime-int8 when this CPU has VNNI/AMX and the model passes the int8 accuracy gate
+  here, else onnxruntime when the export exists or can be built and passes the check, else caffe.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from myPython.errors import ModelError
 
-ENGINE_KINDS = ("auto", "caffe", "caffe-folded", "onnxruntime")
+ENGINE_KINDS = ("auto", "caffe", "caffe-folded", "onnxruntime", "onnxruntime-int8")
 # Max |ONNX - Caffe| allowed by the build-time check, relative to max(1, max |Caffe output|).
 CHECK_TOLERANCE = 1e-4
 CHECK_SHAPE = (2, 96, 128)  # batch, height, width of the random check input
@@ -328,11 +330,14 @@ def _auto_onnx(proto, weights, output):
 
 
 def open_engine(kind: str, proto: str | os.PathLike, weights: str | os.PathLike | None, *,
-                output: str = "rmac/normalized", gpu: int | None = None):
-    """Engine by name: 'caffe' (the reference), 'caffe-folded', 'onnxruntime' (CPU) or 'auto'.
+                output: str = "rmac/normalized", gpu: int | None = None, settings=None):
+    """Engine by name: 'caffe' (the reference), 'caffe-folded', 'onnxruntime', 'onnxruntime-int8' (CPU) or 'auto'.
 
-    'auto' picks onnxruntime on CPU when the net's ONNX export exists or can be built and matches
-    Caffe on a small random input, and caffe otherwise (GPU, no caffemodel, unsupported layers).
+    'auto' picks, on CPU, onnxruntime-int8 when the CPU has VNNI/AMX and the model passes the int8
+    accuracy gate on it with `settings` (an `ExtractionSettings`; None: the model's own), with one line
+    on stderr saying why not otherwise (`int8.auto_int8`); else onnxruntime when the net's ONNX export
+    exists or can be built and matches Caffe on a small random input, and caffe otherwise (GPU, no
+    caffemodel, unsupported layers).
     """
     on_gpu = gpu is not None and gpu >= 0
     if kind == "caffe":
@@ -344,7 +349,17 @@ def open_engine(kind: str, proto: str | os.PathLike, weights: str | os.PathLike 
         if on_gpu:
             raise ValueError("engine onnxruntime runs on the CPU; use --engine caffe with --gpu")
         return OnnxRuntimeEngine(proto, weights, output=output)
+    if kind == "onnxruntime-int8":
+        if on_gpu:
+            raise ValueError("engine onnxruntime-int8 runs on the CPU; use --engine caffe with --gpu")
+        from myPython.retrieval.int8 import Int8Engine
+
+        return Int8Engine(proto, weights, output=output)
     if kind == "auto":
         engine = None if on_gpu or weights is None else _auto_onnx(proto, weights, output)
+        if engine is not None:
+            from myPython.retrieval.int8 import auto_int8
+
+            engine = auto_int8(proto, weights, output, settings) or engine
         return engine or CaffeEngine(proto, weights, output=output, gpu=gpu)
     raise ValueError(f"unknown engine {kind!r} (available: {', '.join(ENGINE_KINDS)})")

@@ -70,10 +70,16 @@ class DescriptorExtractor:
     ) -> DescriptorExtractor:
         from myPython.retrieval.engines import open_engine
 
-        return cls(open_engine(engine, proto, weights, output=output, gpu=gpu), settings or ExtractionSettings(),
-                   batch_size)
+        # `auto` gates int8 at these settings (at the model's when none are given).
+        return cls(open_engine(engine, proto, weights, output=output, gpu=gpu, settings=settings),
+                   settings or ExtractionSettings(), batch_size)
 
     # -- single images ---------------------------------------------------
+    def key(self) -> str:
+        """Short text that changes whenever the descriptors would: the settings' key, plus ``_int8`` when the
+        engine quantises (exact engines agree to 1e-4; stores and caches keep int8 descriptors apart)."""
+        return self.settings.key() + ("_int8" if getattr(self.engine, "name", "") == "onnxruntime-int8" else "")
+
     def describe(self, image: ImageLike, box: Box | None = None) -> np.ndarray:
         """One image (path or BGR array) -> D-dim unit vector."""
         return self.describe_batch([image], None if box is None else [box])[0]

@@ -69,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from myPython.pool.verify import FEATURES_VERSION
 
     local = not args.no_local_features and args.ray is None  # Ray actors compute descriptors only
-    meta = {
-        "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.settings.key(),
+    meta = {  # int8 descriptors have their own settings key: a store holds one kind or the other
+        "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.key(),
+        "engine": extractor.engine.name,
         "dim": dim, "fps": args.fps, "output": spec.output,
         "sampling": {"fps": args.fps, "max_frames": args.max_frames},
         "local_features": FEATURES_VERSION if local else None,
@@ -88,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
         if args.ray is not None:
             from myPython.pool.distributed import embed_on_ray
 
+            # The actors run the engine `auto` chose here, so that every node makes the same kind of descriptor.
             report = embed_on_ray(items, spec, extractor.settings, store, options, address=args.ray or None,
-                                  engine=args.engine, num_actors=args.ray_actors, progress=not args.quiet)
+                                  engine=extractor.engine.name, num_actors=args.ray_actors, progress=not args.quiet)
         else:
             report = embed_items(items, extractor, store, options, progress=not args.quiet)
     report.skipped.extend(problems)

@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
     options = score_options(spec, raw=args.raw)
     from myPython.pool.verify import FEATURES_VERSION
 
-    store_dir = out / f"store-{spec.fingerprint()}-{extractor.settings.key()}-{FEATURES_VERSION}"
+    store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{FEATURES_VERSION}"
     inputs, _ = expand_inputs([str(pool)])
-    store = DescriptorStore.create(store_dir, {"model": spec.fingerprint(), "settings": extractor.settings.key(),
+    store = DescriptorStore.create(store_dir, {"model": spec.fingerprint(), "settings": extractor.key(),
                                                "dim": spec.dim or extractor.describe(np.zeros((64, 64, 3), np.uint8))
                                                .shape[0], "local_features": FEATURES_VERSION})
     embed_items(inputs, extractor, store, EmbedOptions(local_features=True), progress=not args.quiet)
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     _, _, strict_score, strict_same = so.pairs(scores, labels)  # the ignored pairs counted as unrelated
     strict = so.at_threshold(strict_score, strict_same, threshold)
     results = {
-        "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.settings.key(),
+        "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
         "score": options.name, "items": len(ids), "origins": len(set(labels)), "pairs": int(len(same)),
         "same_origin_pairs": int(same.sum()), "mAP": so.mean_average_precision(scores, labels, scenes),
         "ignored_pairs": int(len(strict_same) - len(same)),

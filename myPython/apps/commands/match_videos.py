@@ -64,7 +64,7 @@ def scored_matches(args: argparse.Namespace) -> tuple[list, dict]:
         if store is None:
             continue
         if store.meta.get("model") not in (None, fingerprint) or \
-                store.meta.get("settings") not in (None, extractor.settings.key()):
+                store.meta.get("settings") not in (None, extractor.key()):
             raise UsageError(f"{store.root}: embedded with another model or settings "
                              f"({store.meta.get('model_name', '?')}, {store.meta.get('settings', '?')}); "
                              "give the same model options as for embed")
