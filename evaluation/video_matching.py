@@ -75,9 +75,10 @@ def pair_average_precision(scores: dict[tuple[str, str], float], positives: set)
     return total / len(positives)
 
 
-def evaluate_matches(rows: Iterable[Row], truth: dict[tuple[str, str], TrueSegments], threshold: float
-                     ) -> VideoScores:
-    best = best_segments(rows)
+def evaluate_matches(rows: Iterable[Row], truth: dict[tuple[str, str], TrueSegments], threshold: float,
+                     ignore: set[tuple[str, str]] = frozenset()) -> VideoScores:
+    """Pair AP, precision / recall / F1 at `threshold` and localisation; pairs in `ignore` count for nothing."""
+    best = {k: v for k, v in best_segments(rows).items() if k not in ignore}
     positives = set(truth)
     ap = pair_average_precision({k: s for k, (s, _) in best.items()}, positives)
     accepted = {k for k, (s, _) in best.items() if s >= threshold}

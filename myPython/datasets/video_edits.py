@@ -185,19 +185,21 @@ def pan_clip(photo: np.ndarray, name: str, seconds: float, seed: int, size: tupl
 
 
 def scene_recording(room: np.ndarray, actor: np.ndarray, name: str, seconds: float, seed: int,
-                    size: tuple[int, int] = (320, 180)) -> Clip:
+                    size: tuple[int, int] = (320, 180), camera: int | None = None) -> Clip:
     """A fixed camera on a still background (the room) with an object (the actor) moving around in it.
 
     Two recordings with different seeds show the same scene from a slightly different camera position
     and zoom, under different light, with different motion and sensor noise: alike frame by frame, not
-    copies of each other.
+    copies of each other. With the same `camera` seed, both come from one camera position under one
+    light (a webcam, a tank filmed twice) and only the motion and the noise differ.
     """
     rng = np.random.default_rng(seed)
+    view_rng = rng if camera is None else np.random.default_rng(camera)
     h, w = room.shape[:2]
-    zoom = rng.uniform(0.8, 0.95)
-    x0, y0 = rng.uniform(0, 1 - zoom, 2)
+    zoom = view_rng.uniform(0.8, 0.95)
+    x0, y0 = view_rng.uniform(0, 1 - zoom, 2)
     view = room[int(y0 * h) : int((y0 + zoom) * h), int(x0 * w) : int((x0 + zoom) * w)]
-    gain = rng.uniform(0.8, 1.2) * rng.uniform(0.92, 1.08, 3)
+    gain = view_rng.uniform(0.8, 1.2) * view_rng.uniform(0.92, 1.08, 3)
     base = np.clip(cv2.resize(view, size, interpolation=cv2.INTER_AREA) * gain, 0, 255).astype(np.uint8)
     side = size[1] // 2
     sprite = cv2.resize(actor, (side, side), interpolation=cv2.INTER_AREA)
@@ -251,3 +253,22 @@ def pool_truth(pieces: dict[str, list[Piece]]) -> dict[tuple[str, str], list[tup
                     if segments:
                         truth[(a, b)] = segments
     return truth
+
+
+def ambiguous_pairs(pieces: dict[str, list[Piece]]) -> set[tuple[str, str]]:
+    """Pairs (a < b) that show some of one source span, but less than MIN_OVERLAP of it in one piece.
+
+    They are neither true pairs nor unrelated (a fraction of a second of shared frames, say a piece
+    inserted next to a cut): calibration and evaluation ignore them.
+    """
+    by_source: dict[str, set[str]] = {}
+    for video, ps in pieces.items():
+        for p in ps:
+            by_source.setdefault(p.source, set()).add(video)
+    out = set()
+    for videos in by_source.values():
+        for a in sorted(videos):
+            for b in sorted(videos):
+                if a < b and not true_segments(pieces[a], pieces[b]) and true_segments(pieces[a], pieces[b], 1e-6):
+                    out.add((a, b))
+    return out

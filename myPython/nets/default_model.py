@@ -126,8 +126,7 @@ def add_video_calibration(spec: ModelSpec) -> None:
     """The video-matching hook: calibrate on training videos with this model, record it in the sidecar."""
     from myPython.datasets.video_calibration import calibrate_video_matching
 
-    cosine = spec.info.get("recommended_cosine_threshold", spec.info["recommended_threshold"])
-    cal = calibrate_video_matching(spec.proto, spec.weights, spec.settings(), spec.fingerprint(), cosine)
+    cal = calibrate_video_matching(spec.proto, spec.weights, spec.settings(), spec.fingerprint())
     spec.info["recommended_video_threshold"] = cal["threshold"]
     spec.info["video_matching"] = cal
 
@@ -164,25 +163,72 @@ def build_key() -> str:
     return _model_dir().name
 
 
-def _heldout_record(key: str) -> dict | None:
-    """The held-out numbers `deep-retrieval eval-images --record` measured for this build, if any."""
-    import json
+# Held-out numbers measured for a build (`eval-images --record`, `eval-videos --record`), by kind: the file
+# and the part of the build key that must match (the image numbers do not depend on the video calibration).
+HELDOUT_FILES = {"heldout": "default_model_heldout.json", "heldout_videos": "default_model_heldout_videos.json"}
 
-    path = Path(__file__).with_name("default_model_heldout.json")
+
+def image_build(key: str) -> str:
+    """The part of a build key that the weights and the image calibration depend on (not the video calibration)."""
+    return key.rsplit("-", 1)[0]
+
+
+def _matches(kind: str, recorded: str, key: str) -> bool:
+    return recorded == key if kind == "heldout_videos" else image_build(recorded) == image_build(key)
+
+
+def _heldout_record(kind: str, key: str) -> dict | None:
+    """The held-out numbers recorded for this build, if any."""
+    path = Path(__file__).with_name(HELDOUT_FILES[kind])
     if not path.exists():
         return None
     record = json.loads(path.read_text())
-    return record if record.get("build") == key else None
+    return record if _matches(kind, record.get("build", ""), key) else None
+
+
+def record_heldout(kind: str, spec: ModelSpec, record: dict) -> Path:
+    """Write held-out numbers measured with the current default model (`spec`) for its sidecar to report."""
+    from myPython.errors import UsageError
+
+    if spec.info.get("build") != build_key():
+        raise UsageError("--record: only the current default model's held-out numbers are recorded")
+    path = Path(__file__).with_name(HELDOUT_FILES[kind])
+    atomic_write_text(path, json.dumps({"build": spec.info["build"], **record}, indent=1) + "\n")
+    return path
+
+
+def _with_heldout(spec: ModelSpec, key: str) -> bool:
+    """Attach the recorded held-out numbers to the sidecar info; whether anything changed."""
+    changed = False
+    for kind in HELDOUT_FILES:
+        record = _heldout_record(kind, key)
+        if record is not None and spec.info.get(kind) != record:
+            spec.info[kind] = record
+            changed = True
+    return changed
+
+
+def _image_calibration(extractor) -> dict:
+    """The image-side calibration (training/calibration.py), cached by what it depends on (the weights and the
+    calibration code: the image part of the build key), so that a change to video matching does not redo it."""
+    from myPython.datasets.copies import copy_set
+    from myPython.training import copy_head
+    from myPython.training.calibration import calibrate
+
+    path = assets.cache_dir() / "models" / f"{_key('default', MODEL_SOURCES)}.image-calibration.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    calibration = copy_set("calibration", copy_head.CALIBRATION_SEED)
+    result = calibrate(extractor, [c.image for c in calibration], [c.origin for c in calibration])
+    atomic_write_text(path, json.dumps(result) + "\n")
+    return result
 
 
 def default_model(rebuild: bool = False, progress: bool = False) -> ModelSpec:
     """The default model, built into the cache on first use (learning and calibration: a few minutes)."""
-    from myPython.datasets.copies import copy_set
     from myPython.nets.runtime import caffe
     from myPython.retrieval.extractor import DescriptorExtractor
     from myPython.retrieval.whitening import head_blobs
-    from myPython.training import copy_head
-    from myPython.training.calibration import calibrate
 
     out = _model_dir()
     proto, weights = out / "deploy.prototxt", out / "default.caffemodel"
@@ -192,9 +238,7 @@ def default_model(rebuild: bool = False, progress: bool = False) -> ModelSpec:
         from myPython.retrieval.models import load_model
 
         loaded = load_model(proto, weights)
-        record = _heldout_record(out.name)
-        if record is not None and loaded.info.get("heldout") != record:
-            loaded.info["heldout"] = record
+        if _with_heldout(loaded, out.name):
             loaded.save_sidecar()
         return loaded
     out.mkdir(parents=True, exist_ok=True)
@@ -210,9 +254,8 @@ def default_model(rebuild: bool = False, progress: bool = False) -> ModelSpec:
     atomic_write_text(proto, Path(trunk_proto).read_text())
     atomic_write_with(weights, lambda tmp: net.save(str(tmp)), suffix=".caffemodel")
     extractor = DescriptorExtractor.from_files(proto, weights, spec.settings())
-    calibration = copy_set("calibration", copy_head.CALIBRATION_SEED)
     spec.info = {
-        **calibrate(extractor, [c.image for c in calibration], [c.origin for c in calibration]),
+        **_image_calibration(extractor),
         "trunk": f"open_nsfw ResNet-50-1by2 to {TRUNK_END} ({assets.PACKAGES['nsfw'].requirement}, "
                  f"sha256 {assets.PACKAGES['nsfw'].sha256})",
         "head": f"R-MAC, learned whitening {CHANNELS}->{PCA_DIM} (Radenovic et al. 2016) from the matched regions "
@@ -222,9 +265,7 @@ def default_model(rebuild: bool = False, progress: bool = False) -> ModelSpec:
         "build": out.name,
         "weights_sha256": assets.sha256_file(weights),
     }
-    record = _heldout_record(out.name)
-    if record is not None:
-        spec.info["heldout"] = record
+    _with_heldout(spec, out.name)
     add_video_calibration(spec)
     spec.save_sidecar()
     return spec

@@ -201,7 +201,70 @@ def network_segments(sim: np.ndarray, tq: np.ndarray, tr: np.ndarray, options: A
 ALIGNERS = {"hough": hough_segments, "network": network_segments}
 
 
-def segment_features(seg: Segment, sim: np.ndarray) -> dict:
+def _cell_contrast(sim: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(margin, peak) of cells (i, j) against the other cells of their row and column (vectorised).
+
+    The other cells leave out the cell's temporal neighbours (one frame either side) and uninformative
+    frames (-1): margin is how much the cell beats the best of them, peak the z-score against them.
+    """
+    rows, cols = sim[i, :], sim[:, j].T  # k x n_ref, k x n_query
+    keep_r = (np.abs(np.arange(sim.shape[1])[None, :] - j[:, None]) > 1) & (rows > -1.0)
+    keep_c = (np.abs(np.arange(sim.shape[0])[None, :] - i[:, None]) > 1) & (cols > -1.0)
+    rest = np.concatenate([rows, cols], axis=1).astype(np.float64)
+    keep = np.concatenate([keep_r, keep_c], axis=1)
+    count = keep.sum(axis=1)
+    value = sim[i, j].astype(np.float64)
+    best = np.where(keep, rest, -np.inf).max(axis=1, initial=-np.inf)
+    mean = np.where(keep, rest, 0.0).sum(axis=1) / np.maximum(count, 1)
+    std = np.sqrt(np.where(keep, (rest - mean[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(count, 1))
+    margin = np.where(count > 0, value - best, 0.0)
+    peak = np.where(count > 1, (value - mean) / (std + 0.02), 0.0)
+    return margin, peak
+
+
+def motion_agreement(q: np.ndarray, r: np.ndarray, pairs: np.ndarray) -> float:
+    """Mean cosine between the steps of the two videos along matched pairs (descriptor q[i'] - q[i] against
+    r[j'] - r[j] for consecutive pairs): the content changes alike in a copy, differently in another
+    recording of the same scene. 0 for fewer than two pairs."""
+    if len(pairs) < 2:
+        return 0.0
+    dq = q[pairs[1:, 0]] - q[pairs[:-1, 0]]
+    dr = r[pairs[1:, 1]] - r[pairs[:-1, 1]]
+    norms = np.linalg.norm(dq, axis=1) * np.linalg.norm(dr, axis=1)
+    return float(np.mean(np.sum(dq * dr, axis=1) / np.maximum(norms, 1e-6)))
+
+
+def shift_contrast(sim: np.ndarray, i: np.ndarray, j: np.ndarray, shifts: tuple[int, ...] = (2, 3, 4)) -> float:
+    """Mean similarity along the matched cells minus its mean along the same path shifted by a few frames in
+    either video: a copy's alignment beats its shifted versions wherever the content changes; a look-alike
+    (another recording of a still scene) does not."""
+    shifted = []
+    for d in (*shifts, *(-d for d in shifts)):
+        for a, b in ((i, j + d), (i + d, j)):
+            ok = (a >= 0) & (a < sim.shape[0]) & (b >= 0) & (b < sim.shape[1])
+            cells = sim[a[ok], b[ok]]
+            cells = cells[cells > -1.0]  # uninformative frames' cells carry no information
+            if len(cells):
+                shifted.append(float(cells.mean()))
+    return float(sim[i, j].mean() - np.mean(shifted)) if shifted else 0.0
+
+
+def over_self(q: np.ndarray, r: np.ndarray, pairs: np.ndarray) -> float:
+    """How much the matched frames resemble each other beyond how much each video's own matched frames, two or
+    more frames apart, resemble each other (the higher of the two): below 0 for a static look-alike. 0 for a
+    segment too short to tell."""
+    values = []
+    for v, idx in ((q, pairs[:, 0]), (r, pairs[:, 1])):
+        apart = np.abs(idx[:, None] - idx[None, :]) >= 2
+        if apart.any():
+            values.append(float((v[idx] @ v[idx].T)[apart].mean()))
+    if not values:
+        return 0.0
+    return float(np.mean(np.sum(q[pairs[:, 0]] * r[pairs[:, 1]], axis=1)) - max(values))
+
+
+def segment_features(seg: Segment, sim: np.ndarray, centred: np.ndarray | None = None,
+                     vectors: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Evidence of one segment: frames, mean and best similarity, margin, peak and agreement.
 
     Margin: the median, over the matched cells, of how much each beats the best other cell of its
@@ -210,18 +273,21 @@ def segment_features(seg: Segment, sim: np.ndarray) -> dict:
     share of matched cells that are the best of their row and column (within one frame). A copy of
     changing content has a sharp diagonal (all high); two recordings of one scene, or a static shot,
     are alike everywhere (all at chance), so only a very high similarity can speak for them.
+    `shift_contrast`: see there. With `centred` (the similarity of the frames minus their video's mean
+    frame: what changes, not the scene), `centred_peak` is the peak there; with `vectors` (both videos'
+    descriptors), `motion` and `over_self` (see there).
     """
     i, j = seg.pairs[:, 0], seg.pairs[:, 1]
     values = sim[i, j].astype(np.float64)
-    margins, peaks = [], []
-    for a, b in zip(i, j):
-        row = np.delete(sim[a], np.arange(max(0, b - 1), min(sim.shape[1], b + 2)))
-        col = np.delete(sim[:, b], np.arange(max(0, a - 1), min(sim.shape[0], a + 2)))
-        rest = np.concatenate([row, col])
-        rest = rest[rest > -1.0]  # uninformative frames' cells carry no information
-        margins.append(sim[a, b] - rest.max() if len(rest) else 0.0)
-        peaks.append((sim[a, b] - rest.mean()) / (rest.std() + 0.02) if len(rest) > 1 else 0.0)
+    margins, peaks = _cell_contrast(sim, i, j)
     row_best, col_best = np.argmax(sim[i, :], axis=1), np.argmax(sim[:, j], axis=0)
     agree = (np.abs(row_best - j) <= 1) & (np.abs(col_best - i) <= 1)
-    return {"frames": int(len(values)), "mean": float(values.mean()), "max": float(values.max()),
-            "margin": float(np.median(margins)), "peak": float(np.median(peaks)), "agreement": float(agree.mean())}
+    out = {"frames": int(len(values)), "mean": float(values.mean()), "max": float(values.max()),
+           "margin": float(np.median(margins)), "peak": float(np.median(peaks)), "agreement": float(agree.mean())}
+    if centred is not None:
+        out["centred_peak"] = float(np.median(_cell_contrast(centred, i, j)[1]))
+    if vectors is not None:
+        out["motion"] = motion_agreement(vectors[0], vectors[1], seg.pairs)
+        out["over_self"] = over_self(vectors[0], vectors[1], seg.pairs)
+    out["shift_contrast"] = shift_contrast(sim, i, j)
+    return out

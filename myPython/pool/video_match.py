@@ -40,15 +40,17 @@ from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_feat
 CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
 MAX_KNN = 512  # neighbours of a frame searched again because its own video filled its list
-# The scorer's inputs, in order (chosen by measurement on the training videos, see video_calibration):
-# mean and max similarity of the matched frames, the mean weighted by how sharply the matched cells
-# peak in their rows and columns (capped), agreement, and the log of the number of matched frames.
-# The frame count is capped: beyond a dozen matched frames, length is no further evidence (a long pair of
-# look-alike videos, such as two recordings of one scene, must not win by length alone).
-FEATURES = ("mean", "max", "mean_peak", "agreement", "log_frames")
+# The scorer's inputs, in order (chosen by leave-one-family-out measurement on the training videos, see
+# datasets/video_calibration.py): mean and best similarity of the matched frames, their peak (capped),
+# agreement, the log of the number of matched frames, the motion agreement, the peak of the centred
+# similarity (capped) and the margin (clipped). Caps keep the few very sharp copies from setting the
+# weights. The frame count is capped: beyond a dozen matched frames, length is no further evidence (a
+# long pair of look-alike videos, such as two recordings of one scene, must not win by length alone).
+FEATURES = ("mean", "max", "peak", "agreement", "log_frames", "motion", "centred_peak", "margin", "shift_contrast",
+            "over_self")
 FRAME_CAP = 12
-# Used when a model has no calibrated video scorer (a hand-picked, conservative default).
-DEFAULT_SCORER = {"weights": [6.0, 2.0, 0.5, 2.0, 1.5], "bias": -9.0}
+# Used when a model has no calibrated video scorer (hand-picked, conservative).
+DEFAULT_SCORER = {"weights": [4.0, 2.0, 1.0, 2.0, 1.0, 2.0, 0.5, 10.0, 5.0, 2.0], "bias": -10.0}
 
 
 @dataclass
@@ -80,8 +82,10 @@ class VideoMatch:
 
 def feature_vector(features: dict) -> list[float]:
     """The scorer's inputs (FEATURES) from a segment's features."""
-    return [features["mean"], features["max"], features["mean"] * min(features["peak"], 4.0), features["agreement"],
-            math.log(max(1, min(FRAME_CAP, features["frames"])))]
+    return [features["mean"], features["max"], min(features["peak"], 2.5), features["agreement"],
+            math.log(max(1, min(FRAME_CAP, features["frames"]))), features.get("motion", 0.0),
+            min(features.get("centred_peak", 0.0), 3.0), max(-0.1, min(0.05, features["margin"])),
+            features["shift_contrast"], features.get("over_self", 0.0)]
 
 
 def score_segment(features: dict, scorer: dict) -> float:
@@ -229,16 +233,28 @@ def _prune(keys: np.ndarray, votes: np.ndarray, n_db: int, keep: int) -> tuple[n
     return keys[chosen], votes[chosen]
 
 
+def centred_frames(vectors: np.ndarray, uninformative: np.ndarray) -> np.ndarray:
+    """Frames minus their video's mean informative frame, unit length: what changes, not the scene."""
+    good = vectors[~uninformative] if (~uninformative).any() else vectors
+    out = vectors - good.mean(axis=0)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+
+
 def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_vectors: np.ndarray,
                r_times: np.ndarray, r_bg: np.ndarray, options: MatchOptions) -> list[Segment]:
     """Scored segments of one pair of videos, best first."""
+    q_bad, r_bad = q_bg >= options.uninformative, r_bg >= options.uninformative
     sim = q_vectors @ r_vectors.T
     # Uninformative frames are no evidence: their cells can never be matches.
-    sim[q_bg >= options.uninformative, :] = -1.0
-    sim[:, r_bg >= options.uninformative] = -1.0
+    sim[q_bad, :] = -1.0
+    sim[:, r_bad] = -1.0
     segments = ALIGNERS[options.aligner](sim, q_times, r_times, options.align)
+    if segments:
+        centred = centred_frames(q_vectors, q_bad) @ centred_frames(r_vectors, r_bad).T
+        centred[q_bad, :] = -1.0
+        centred[:, r_bad] = -1.0
     for seg in segments:
-        seg.features = segment_features(seg, sim)
+        seg.features = segment_features(seg, sim, centred, (q_vectors, r_vectors))
         seg.score = score_segment(seg.features, options.scorer)
     segments.sort(key=lambda s: -s.score)
     return segments
@@ -298,12 +314,11 @@ def calibrated_options(info: dict, **overrides) -> MatchOptions:
     """MatchOptions from a model's sidecar `info` (its `video_matching` entry), then overrides."""
     cal = info.get("video_matching", {})
     options = MatchOptions()
-    cosine = info.get("recommended_cosine_threshold", info.get("recommended_threshold"))
-    for key in ("frame_threshold", "uninformative", "aligner", "scorer"):
+    for key in ("frame_threshold", "uninformative", "aligner"):
         if key in cal:
             setattr(options, key, cal[key])
-    if "frame_threshold" not in cal and cosine is not None:
-        options.frame_threshold = float(cosine)
+    if len(cal.get("scorer", {}).get("weights", ())) == len(FEATURES):  # older sidecars scored other features
+        options.scorer = cal["scorer"]
     options.align.match_threshold = options.frame_threshold
     for key, value in overrides.items():
         if value is not None:

@@ -116,19 +116,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _record(spec, results: dict) -> None:
-    from myPython.common.fileio import atomic_write_text
-    from myPython.errors import UsageError
     from myPython.nets import default_model
 
-    if spec.info.get("build") != default_model.build_key():
-        raise UsageError("--record: only the current default model's held-out numbers are recorded")
     at, r95, grp = results["at_threshold"], results["at_precision_0.95"], results["groups"]
-    record = {"build": spec.info["build"], "set": f"{results['items']} held-out images, {results['origins']} origins "
-              "(datasets/heldout.py)", "score": results["score"], "threshold": round(at["threshold"], 6),
+    record = {"set": f"{results['items']} held-out images, {results['origins']} origins (datasets/heldout.py)",
+              "score": results["score"], "threshold": round(at["threshold"], 6),
               "mAP": round(results["mAP"], 4), "recall_at_precision_0.95": round(r95["recall"], 4),
               "precision": round(at["precision"], 4), "recall": round(at["recall"], 4),
               "group_pair_precision": round(grp["pair_precision"], 4),
               "group_pair_recall": round(grp["pair_recall"], 4)}
-    path = Path(default_model.__file__).with_name("default_model_heldout.json")
-    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
-    print(f"recorded in {path}")
+    print(f"recorded in {default_model.record_heldout('heldout', spec, record)}")

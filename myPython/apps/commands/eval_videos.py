@@ -20,6 +20,9 @@ from myPython.apps.options import add_model_args
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (pool, store, matches.csv, video_eval.json)")
     add_model_args(p)
+    p.add_argument("--record", action="store_true",
+                   help="write the summary into myPython/nets/default_model_heldout_videos.json, which the default "
+                        "model's sidecar then reports (for the build measured)")
 
 
 def _model_args(args: argparse.Namespace) -> list[str]:
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from myPython.apps.cli import main as cli
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout_videos import build_heldout_pool
-    from myPython.datasets.video_edits import pool_truth
+    from myPython.datasets.video_edits import ambiguous_pairs, pool_truth
     from myPython.pool.store import DescriptorStore
     from myPython.pool.video_match import read_matches_csv
     from myPython.retrieval.models import load_model
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     pool, store, csv_path = out / "pool", out / "store", out / "matches.csv"
     pieces = build_heldout_pool(pool)
-    truth = pool_truth(pieces)
+    truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     model = _model_args(args)
     for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
                  ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", *model]):
@@ -72,20 +75,22 @@ def run(args: argparse.Namespace) -> int:
         code = cli(step)
         if code:
             return code
-    info = load_model(args.proto, args.weights, args.model).info
+    spec = load_model(args.proto, args.weights, args.model)
+    info = spec.info
     threshold = float(info["recommended_video_threshold"])
-    scores = evaluate_matches(read_matches_csv(csv_path), truth, threshold)
-    baseline = best_frame_scores(DescriptorStore.open(store))
+    scores = evaluate_matches(read_matches_csv(csv_path), truth, threshold, ignore)
+    baseline = {k: s for k, s in best_frame_scores(DescriptorStore.open(store)).items() if k not in ignore}
     cosine = float(info.get("recommended_cosine_threshold", info.get("recommended_threshold", 0.5)))
     accepted = {k for k, s in baseline.items() if s >= cosine}
     tp = len(accepted & set(truth))
     base = {"ap": pair_average_precision(baseline, set(truth)), "threshold": cosine,
             "precision": tp / len(accepted) if accepted else 1.0, "recall": tp / len(truth) if truth else 0.0}
-    report = {"videos": len(pieces), "true_pairs": len(truth), "match_videos": scores.as_dict(),
-              "best_frame_cosine_baseline": base}
+    report = {"videos": len(pieces), "true_pairs": len(truth), "ignored_pairs": len(ignore),
+              "match_videos": scores.as_dict(), "best_frame_cosine_baseline": base}
     atomic_write_text(out / "video_eval.json", json.dumps(report, indent=2) + "\n")
     lines = [
-        f"Held-out video evaluation: {len(pieces)} videos, {len(truth)} true pairs (evaluation-only packages)",
+        f"Held-out video evaluation: {len(pieces)} videos, {len(truth)} true pairs, {len(ignore)} ignored "
+        "(evaluation-only packages)",
         f"{'rule':>28}  {'pair AP':>7}  {'threshold':>9}  {'precision':>9}  {'recall':>6}  {'F1':>5}  {'IoU>=0.5':>8}",
         f"{'match-videos':>28}  {scores.ap:7.3f}  {threshold:9.3f}  {scores.precision:9.3f}  {scores.recall:6.3f}  "
         f"{scores.f1:5.3f}  {scores.localised:8.3f}",
@@ -94,4 +99,11 @@ def run(args: argparse.Namespace) -> int:
     ]
     print("\n".join(lines))
     atomic_write_text(out / "video_eval.txt", "\n".join(lines) + "\n")
+    if args.record:
+        from myPython.nets import default_model
+
+        record = {"set": f"{len(pieces)} held-out videos, {len(truth)} true pairs (datasets/heldout_videos.py)",
+                  **{k: round(v, 4) for k, v in scores.as_dict().items() if k in ("ap", "precision", "recall", "f1",
+                                                                                   "localised", "threshold")}}
+        print(f"recorded in {default_model.record_heldout('heldout_videos', spec, record)}")
     return 0
