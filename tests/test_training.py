@@ -22,6 +22,7 @@ from caffe_helpers import feed, gradient_error, make_net, parameter  # noqa: E40
 from google.protobuf import text_format  # noqa: E402
 
 from myPython.apps.cli import main as cli_main  # noqa: E402
+from myPython.datasets import smoke  # noqa: E402
 from myPython.nets import netgen_train as G  # noqa: E402
 from myPython.nets import protofiles as PF  # noqa: E402
 from myPython.nets import surgery as MT  # noqa: E402
@@ -595,10 +596,10 @@ def photos(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("photos")
     rng = np.random.default_rng(0)
     for path in assets.skimage_photos(["astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg"]):
-        base = T._fit(load_image(path), 120, 160)
+        base = smoke.center_fit(load_image(path), 120, 160)
         for i in range(3):
             (root / path.stem).mkdir(exist_ok=True)
-            (root / path.stem / f"{i}.jpg").write_bytes(T.edit_image(base, rng))
+            (root / path.stem / f"{i}.jpg").write_bytes(smoke.edit_image(base, rng))
     return root
 
 
@@ -705,8 +706,8 @@ def test_held_out_map_of_class_folders(class_tree: Path):
 
 
 def test_smoke_dataset_is_deterministic(tmp_path: Path):
-    a = T.make_smoke_dataset(tmp_path / "a", seed=4, per_class=2, views=1, height=60, width=80, val_per_class=2)
-    b = T.make_smoke_dataset(tmp_path / "b", seed=4, per_class=2, views=1, height=60, width=80, val_per_class=2)
+    a = smoke.make_smoke_dataset(tmp_path / "a", seed=4, per_class=2, views=1, height=60, width=80, val_per_class=2)
+    b = smoke.make_smoke_dataset(tmp_path / "b", seed=4, per_class=2, views=1, height=60, width=80, val_per_class=2)
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.jpg"))
     assert files_a == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.jpg"))
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files_a)

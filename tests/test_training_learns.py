@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from myPython.apps.cli import main as cli_main  # noqa: E402
+from myPython.datasets import smoke  # noqa: E402
 from myPython.nets import netgen_recipes as R  # noqa: E402
 from myPython.nets import protofiles as PF  # noqa: E402
 from myPython.nets import surgery as MT  # noqa: E402
@@ -38,6 +39,7 @@ from myPython.training import train as T  # noqa: E402
 from myPython.training import validation as V  # noqa: E402
 from myPython.training.convert import convert, list_images  # noqa: E402
 from myPython.training.data_layers import save_region_cache  # noqa: E402
+from myPython.training.region_cache import cache_regions  # noqa: E402
 from myPython.training.samplers import iter_class_images  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -57,9 +59,9 @@ def ws(tmp_path_factory):
     root = tmp_path_factory.mktemp("learns")
     spec = default_model()
     data = root / "data"
-    dirs = T.make_smoke_dataset(data, seed=0, per_class=20, views=2, val_per_class=6)
+    dirs = smoke.make_smoke_dataset(data, seed=0, per_class=20, views=2, val_per_class=6)
     items = list(iter_class_images(dirs["train"]))
-    cache = T.cache_regions(spec.proto, spec.weights, items, data / "train_regions.npz", HEIGHT, WIDTH, NSFW_MEAN_BGR)
+    cache = cache_regions(spec.proto, spec.weights, items, data / "train_regions.npz", HEIGHT, WIDTH, NSFW_MEAN_BGR)
     # The untrained head to start from: plain PCA-whitening of the training regions (the default model's own
     # head is already trained for copies by learned whitening, which leaves these small runs little to gain).
     with np.load(cache) as regions:

@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval-videos": ("myPython.apps.commands.eval_videos", "held-out evaluation of match-videos (`make eval`)"),
     "demo": ("myPython.apps.demo", "the main job on the embedded data, end to end (`make demo`)"),
     "oxford": ("myPython.apps.oxford_eval", "Oxford5k / Paris6k mAP (the same as `python test.py`)"),
-    "train": ("myPython.training.train", "train a Caffe net from a solver (also `python train.py`)"),
+    "train": ("myPython.apps.commands.train", "train a Caffe net from a solver (also `python train.py`)"),
     "convert": ("myPython.training.convert", "teacher descriptors of an image folder -> features.npy"),
     "pca": ("myPython.training.offline_pca", "offline PCA-whitening of R-MAC heads, and fusion experiments"),
     "surgery": ("myPython.nets.surgery", "caffemodel / prototxt surgery (list, copy, fold-bn, teacher, ...)"),

@@ -51,8 +51,7 @@ class ModelSpec:
         """What `deep-retrieval model info` prints: files, preparation, calibrated thresholds, provenance."""
         return {"name": self.name, "proto": self.proto, "weights": self.weights, "output": self.output,
                 "mean_bgr": list(self.mean_bgr), "S": self.S, "L": self.L,
-                "scales": list(self.scales) if self.scales else None, "dim": self.dim, **self.info,
-                "info": self.info}
+                "scales": list(self.scales) if self.scales else None, "dim": self.dim, **self.info}
 
     def save_sidecar(self) -> Path:
         if not self.weights:

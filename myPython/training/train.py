@@ -16,13 +16,12 @@
   with a deploy net (``--val-proto``, weights from ``--val-weights`` or ``--weights``, then every parameter
   layer that the training net also has is copied from it) through `DescriptorExtractor`.
 
-``deep-retrieval train --make-smoke-data DIR`` writes the small same-origin set used by the CPU smoke
-runs and the learning test (``DIR/train`` and ``DIR/val`` class folders made from shipped photos).
+The command line is myPython/apps/commands/train.py; ``--make-smoke-data DIR`` writes the small same-origin
+set of the CPU smoke runs and the learning test (myPython/datasets/smoke.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -31,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from myPython.errors import UsageError
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 
@@ -207,158 +204,3 @@ def train(
         plot_logs(prefix, logs["plot"])
     say(f"train: done, {result.iterations} iterations in {result.seconds:.1f} s; weights {result.weights}")
     return result
-
-
-# --------------------------------------------------------------------------------------------
-# Smoke data: same-origin classes from shipped photos
-# --------------------------------------------------------------------------------------------
-
-def _fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    import cv2
-
-    h, w = image.shape[:2]
-    target = width / height
-    if w / h > target:
-        nw = int(round(h * target))
-        image = image[:, (w - nw) // 2:(w - nw) // 2 + nw]
-    else:
-        nh = int(round(w / target))
-        image = image[(h - nh) // 2:(h - nh) // 2 + nh]
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
-
-
-def edit_image(image: np.ndarray, rng: np.random.Generator) -> bytes:
-    """A same-origin copy as JPEG bytes, the size of the input: the project's edit generator
-    (datasets/edits.py `random_copy`), fitted back to the input's height x width."""
-    import cv2
-
-    from myPython.datasets.edits import random_copy
-
-    h, w = image.shape[:2]
-    ok, buffer = cv2.imencode(".jpg", _fit(random_copy(image, rng), h, w), [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return buffer.tobytes()
-
-
-def make_smoke_dataset(out: str | os.PathLike[str], seed: int = 0, per_class: int = 20, views: int = 2,
-                       height: int = 240, width: int = 320, val_every: int = 3,
-                       val_per_class: int | None = 6) -> dict[str, Path]:
-    """Same-origin classes from the shipped photos (scikit-image + perception test images).
-
-    Each photo gives ``views`` overlapping windows (left ... right); each window is a class whose images
-    are random edits (`edit_image`) of it at height x width. Photos whose index is a multiple of
-    ``val_every`` go to ``val/`` (held out, ``val_per_class`` images per class), the others to ``train/``.
-    Deterministic for a seed. Returns {'train': dir, 'val': dir}.
-    """
-    from myPython.common import assets
-    from myPython.pool.images import load_image
-
-    rng = np.random.default_rng(seed)
-    root = Path(out)
-    photos = assets.skimage_photos() + assets.perception_images()
-    dirs = {"train": root / "train", "val": root / "val"}
-    for index, path in enumerate(photos):
-        split = "val" if index % val_every == 0 else "train"
-        count = per_class if split == "train" or val_per_class is None else val_per_class
-        image = load_image(path)
-        w = image.shape[1]
-        span = w if views == 1 else int(w * 0.55)
-        for v in range(views):
-            x0 = 0 if views == 1 else int(v * (w - span) / (views - 1))
-            base = _fit(image[:, x0:x0 + span], height, width)
-            folder = dirs[split] / f"{path.stem}_{v}"
-            folder.mkdir(parents=True, exist_ok=True)
-            for i in range(count):
-                (folder / f"{i:02d}.jpg").write_bytes(edit_image(base, rng))
-    return dirs
-
-
-def cache_regions(proto: str | os.PathLike[str], weights: str | os.PathLike[str],
-                  items: Sequence[tuple[int, str | os.PathLike[str]]], out: str | os.PathLike[str],
-                  height: int, width: int, mean: Sequence[float], levels: int = 2,
-                  blob: str = "pooled_rois/normalized", batch: int = 16, flips: bool = False) -> Path:
-    """Regional features (``blob``) of (label, image) items at height x width, saved for RegionFeatureDataLayer.
-
-    ``flips`` adds the mirrored image of every item after it (same label): twice the samples.
-    """
-    from myPython.nets.runtime import feed_net
-    from myPython.nets.surgery import load_net
-    from myPython.pool.images import load_image
-    from myPython.retrieval.grid import rmac_rois
-    from myPython.training.data_layers import save_region_cache
-    from myPython.training.samplers import resize_image
-
-    net = load_net(proto, weights)
-    regions: list[np.ndarray] = []
-    mean_arr = np.asarray(mean, np.float32)
-    labels = []
-    for start in range(0, len(items), batch):
-        chunk = items[start:start + batch]
-        images = []
-        for label, path in chunk:
-            image = resize_image(load_image(path), height, width).astype(np.float32) - mean_arr
-            images += [image, image[:, ::-1]] if flips else [image]
-            labels += [label, label] if flips else [label]
-        data = np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2))
-        rois = rmac_rois(height, width, levels, len(images))
-        feats = feed_net(net, data, rois, blob).reshape(len(rois), -1)
-        regions += [feats[rois[:, 0] == k].copy() for k in range(len(images))]
-    return save_region_cache(out, regions, labels)
-
-
-# --------------------------------------------------------------------------------------------
-# CLI
-# --------------------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--solver", help="solver prototxt")
-    parser.add_argument("--weights", help="caffemodel(s) to initialise from (comma-separated)")
-    parser.add_argument("--snapshot", help="resume from this .solverstate")
-    device = parser.add_mutually_exclusive_group()
-    device.add_argument("--gpu", type=int, help="GPU id (default: 0 when this Caffe has CUDA, else CPU)")
-    device.add_argument("--cpu", action="store_true", help="train on the CPU")
-    parser.add_argument("--data-root", help="directory the nets' data paths are relative to (default: solver dir)")
-    parser.add_argument("--output-dir", default=".", help="base of a relative snapshot_prefix (default: .)")
-    parser.add_argument("--max-iter", type=int, help="override the solver's max_iter")
-    parser.add_argument("--seed", type=int, help="Caffe random seed")
-    parser.add_argument("--display", type=int, help="print the mean loss every N iterations")
-    parser.add_argument("--val-dir", help="held-out set: class folders or an Oxford layout (jpg/, lab/)")
-    parser.add_argument("--val-every", type=int, default=1000, help="validate every N iterations")
-    parser.add_argument("--val-proto", help="deploy prototxt for validation")
-    parser.add_argument("--val-weights", help="weights of the deploy net (default: --weights)")
-    parser.add_argument("--val-S", type=int, help="long side for validation (default: model's)")
-    parser.add_argument("--val-L", type=int, help="grid levels for validation (default: model's)")
-    parser.add_argument("--val-mean", help="B,G,R mean for validation (default: model's)")
-    parser.add_argument("--val-output", help="descriptor blob (default: rmac/normalized)")
-    parser.add_argument("--make-smoke-data", metavar="DIR", help="write the same-origin smoke set into DIR and exit")
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.make_smoke_data:
-        dirs = make_smoke_dataset(args.make_smoke_data, seed=args.seed or 0)
-        print(f"train: wrote {dirs['train']} and {dirs['val']}")
-        return 0
-    if not args.solver:
-        raise UsageError("--solver is required")
-    if not args.weights and not args.snapshot:
-        raise UsageError("give --weights (initial caffemodel) or --snapshot (solverstate to resume)")
-    if args.weights and args.snapshot:
-        raise UsageError("give either --weights or --snapshot, not both")
-    gpu = None if args.cpu else args.gpu
-    if not args.cpu and gpu is None:
-        from myPython.nets.runtime import build_info, gpu_count
-
-        gpu = 0 if build_info().get("gpu") and gpu_count() > 0 else None
-    validator = None
-    if args.val_dir:
-        if not args.val_proto:
-            raise UsageError("--val-dir needs --val-proto (a deploy net)")
-        set_device(gpu)
-        mean = [float(x) for x in args.val_mean.split(",")] if args.val_mean else None
-        validator = Validator(args.val_dir, args.val_proto, args.val_weights or (args.weights or "").split(",")[0]
-                              or None, args.val_every, args.val_S, args.val_L, mean, args.val_output)
-    train(args.solver, args.weights, args.snapshot, gpu, args.data_root, args.output_dir, args.max_iter,
-          args.seed, validator, args.val_every if validator else None, args.display)
-    return 0
