@@ -89,3 +89,19 @@ def evaluate_matches(rows: Iterable[Row], truth: dict[tuple[str, str], TrueSegme
     found = sum(1 for k in positives if k in best and localised(best[k][1], truth[k]))
     return VideoScores(len(positives), len(accepted), ap, precision, recall, f1,
                        found / len(positives) if positives else 0.0, threshold)
+
+
+def recall_by_kind(rows: Iterable[Row], truth: dict[tuple[str, str], TrueSegments], threshold: float,
+                   kind_of) -> dict[str, tuple[int, float, float]]:
+    """Per kind of true pair (`kind_of(video)` of both videos, sorted and joined by ' + '):
+    (pairs, recall at `threshold`, share localised)."""
+    best = best_segments(rows)
+    out: dict[str, list[int]] = {}
+    for key, segments in truth.items():
+        kind = " + ".join(sorted((kind_of(key[0]), kind_of(key[1]))))
+        counts = out.setdefault(kind, [0, 0, 0])
+        counts[0] += 1
+        if key in best:
+            counts[1] += best[key][0] >= threshold
+            counts[2] += localised(best[key][1], segments)
+    return {kind: (n, hit / n, loc / n) for kind, (n, hit, loc) in sorted(out.items())}

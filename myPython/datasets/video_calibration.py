@@ -35,16 +35,34 @@ from myPython.datasets.video_training import pool_key, training_pool
 TARGET_PRECISION = 0.97
 L2_GRID = (1.0, 10.0, 30.0, 100.0, 300.0)  # the scorer's regularisation (on standardised features)
 FRAME_THRESHOLDS = (0.3, 0.4, 0.5, 0.6)  # candidates for the frame threshold (cosine)
-STORE_VERSION = "1"
+STORE_VERSION = "2"  # 2: with local features (the scorer verifies frames)
 
 
 # ---- fitting ---------------------------------------------------------------
 def fit_scorer(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
-    """Weights and bias of a logistic model on standardised features, folded back onto the raw features."""
-    from myPython.pool.scoring import fit_logistic
+    """Weights and bias of a monotone logistic model on standardised features, folded back onto the raw ones.
+
+    Every feature is built as evidence for a copy (more is more likely), so the weights are kept >= 0: a
+    scorer free to give one a negative weight learns the quirks of the training pool (its hard negatives,
+    recordings from one fixed camera, have more inliers than crops of copies) and then extrapolates on
+    unseen videos (a two-frame segment without a single inlier scored as a sure copy).
+    """
+    from scipy.optimize import minimize
 
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
-    w = fit_logistic((x - mean) / std, y, l2=l2)
+    a = np.c_[(x - mean) / std, np.ones(len(x))]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = a @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * np.sum(w[:-1] ** 2)
+        grad = a.T @ (p - y)
+        grad[:-1] += l2 * w[:-1]
+        return float(value), grad
+
+    bounds = [(0.0, None)] * (a.shape[1] - 1) + [(None, None)]
+    w = minimize(loss, np.zeros(a.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds,
+                 options={"maxiter": 1000, "gtol": 1e-9}).x
     weights = w[:-1] / std
     return weights, float(w[-1] - weights @ mean)
 
@@ -171,9 +189,12 @@ def training_store(extractor, fingerprint: str, dim: int, pool: Path, work: Path
     if not (root / "done").exists():
         root.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=work or root.parent) as tmp:
-            store = DescriptorStore.create(Path(tmp) / "store", {"dim": dim, "fps": 1.0})
+            from myPython.pool.verify import FEATURES_VERSION
+
+            meta = {"dim": dim, "fps": 1.0, "local_features": FEATURES_VERSION}
+            store = DescriptorStore.create(Path(tmp) / "store", meta)
             items, _ = expand_inputs([str(pool)])
-            embed_items(items, extractor, store, EmbedOptions(), progress=False)
+            embed_items(items, extractor, store, EmbedOptions(local_features=True), progress=False)
             (Path(tmp) / "store" / "done").touch()
             shutil.rmtree(root, ignore_errors=True)  # an unfinished copy from an interrupted run
             try:
@@ -205,10 +226,12 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     truth = pool_truth(pieces)
     ignore = ambiguous_pairs(pieces)
     families = {video: ps[0].source for video, ps in pieces.items()}  # a video's family: its first source
-    extractor = DescriptorExtractor.from_files(proto, weights, settings)
+    # fp32, as the image calibration: the scorer learns from exact descriptors (`auto` may run int8 later,
+    # once its gate has shown int8 keeps the decisions).
+    extractor = DescriptorExtractor.from_files(proto, weights, settings, engine="onnxruntime")
     noise = noise_descriptors(extractor, fingerprint)
     store = training_store(extractor, fingerprint, len(noise[0]), pool, work)
-    uninformative = uninformative_cut(store, noise)
+    uninformative = uninformative_cut(store, noise, pieces)
 
     def options(frame_threshold: float, aligner: str) -> MatchOptions:
         out = MatchOptions(frame_threshold=frame_threshold, uninformative=uninformative, aligner=aligner)
@@ -226,16 +249,27 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     return cal
 
 
-def uninformative_cut(store, noise: np.ndarray) -> float:
-    """Closeness to the noise set above which a frame is no evidence: just above real content's.
+def uninformative_cut(store, noise: np.ndarray, pieces: dict) -> float:
+    """Closeness to the noise set above which a frame is no evidence: halfway between real content and blank.
 
-    Real content = frames of the training pool's videos without fades; the cut sits 0.05 above their
-    99.8th percentile (and within [0.3, 0.9]).
+    Real content = frames that show a source (the training pool's pieces say which), its high end the 99.8th
+    percentile of their closeness; blank = the black frames before a fade-in (frames that show no source),
+    their low end the lowest closeness. The cut sits halfway (clipped to [0.3, 0.9]): real footage that is
+    flatter than any training video (a grey fish tank, a lab wall) keeps a margin, as black frames do.
     """
-    from myPython.common.ids import input_of
+    from myPython.common.ids import split_row_id
     from myPython.pool.informative import background
 
     ids, vectors = store.load()
-    content = np.array(["fadein" not in input_of(i) for i in ids])
-    level = float(np.quantile(background(vectors[content], noise), 0.998))
-    return round(float(np.clip(level + 0.05, 0.3, 0.9)), 4)
+    closeness = background(vectors, noise)
+    content, blank = [], []
+    for row, row_id in enumerate(ids):
+        video, time = split_row_id(row_id)
+        shown = pieces.get(video, [])
+        if any(p.start <= time < p.end for p in shown):
+            content.append(closeness[row])
+        elif shown and time < min(p.start for p in shown):
+            blank.append(closeness[row])
+    high = float(np.quantile(content, 0.998))
+    low = float(min(blank)) if blank else 1.0
+    return round(float(np.clip((high + low) / 2, 0.3, 0.9)), 4)

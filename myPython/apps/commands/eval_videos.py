@@ -34,6 +34,15 @@ def _model_args(args: argparse.Namespace) -> list[str]:
     return out + (["--multires"] if args.multires else [])
 
 
+def edit_kind(video: str) -> str:
+    """The edit a pool video's name says it is (video_edits.EDITS, 'inserted'), else 'original' (originals and
+    the natural copies shipped with them)."""
+    from myPython.datasets.video_edits import EDITS
+
+    stem = video.rsplit(".", 1)[0]
+    return next((kind for kind in (*EDITS, "inserted") if stem.endswith("_" + kind)), "original")
+
+
 def best_frame_scores(store) -> dict[tuple[str, str], float]:
     """Baseline: each pair of videos scored by the highest cosine between their frames."""
     import numpy as np
@@ -55,7 +64,7 @@ def best_frame_scores(store) -> dict[tuple[str, str], float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evaluation.video_matching import evaluate_matches, pair_average_precision
+    from evaluation.video_matching import evaluate_matches, pair_average_precision, recall_by_kind
     from myPython.apps.cli import main as cli
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout_videos import build_heldout_pool
@@ -78,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     spec = load_model(args.proto, args.weights, args.model)
     info = spec.info
     threshold = float(info["recommended_video_threshold"])
-    scores = evaluate_matches(read_matches_csv(csv_path), truth, threshold, ignore)
+    rows = read_matches_csv(csv_path)
+    scores = evaluate_matches(rows, truth, threshold, ignore)
+    kinds = recall_by_kind(rows, truth, threshold, edit_kind)
     baseline = {k: s for k, s in best_frame_scores(DescriptorStore.open(store)).items() if k not in ignore}
     cosine = float(info.get("recommended_cosine_threshold", info.get("recommended_threshold", 0.5)))
     accepted = {k for k, s in baseline.items() if s >= cosine}
@@ -86,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     base = {"ap": pair_average_precision(baseline, set(truth)), "threshold": cosine,
             "precision": tp / len(accepted) if accepted else 1.0, "recall": tp / len(truth) if truth else 0.0}
     report = {"videos": len(pieces), "true_pairs": len(truth), "ignored_pairs": len(ignore),
-              "match_videos": scores.as_dict(), "best_frame_cosine_baseline": base}
+              "match_videos": scores.as_dict(), "best_frame_cosine_baseline": base,
+              "by_kind": {k: {"pairs": n, "recall": r, "localised": loc} for k, (n, r, loc) in kinds.items()}}
     atomic_write_text(out / "video_eval.json", json.dumps(report, indent=2) + "\n")
     lines = [
         f"Held-out video evaluation: {len(pieces)} videos, {len(truth)} true pairs, {len(ignore)} ignored "
@@ -96,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
         f"{scores.f1:5.3f}  {scores.localised:8.3f}",
         f"{'best frame cosine (1 fps)':>28}  {base['ap']:7.3f}  {cosine:9.3f}  {base['precision']:9.3f}  "
         f"{base['recall']:6.3f}  {'':>5}  {'':>8}",
+        "",
+        f"{'true pairs by kind':>44}  {'pairs':>5}  {'recall':>6}  {'IoU>=0.5':>8}",
+        *(f"{kind:>44}  {n:5d}  {r:6.3f}  {loc:8.3f}" for kind, (n, r, loc) in kinds.items()),
     ]
     print("\n".join(lines))
     atomic_write_text(out / "video_eval.txt", "\n".join(lines) + "\n")
