@@ -233,6 +233,34 @@ def test_verification_adds_geometric_evidence_to_a_cropped_captioned_copy(clip_p
     assert found[True].score > found[False].score
 
 
+def test_segments_that_cannot_reach_the_floor_are_not_verified():
+    """The bound: with the geometric terms at their caps, a segment under the floor stays under it."""
+    from myPython.pool.video_match import CONTRAST_CAP, FEATURES, INLIER_CAP, score_segment, worth_verifying
+
+    scorer = {"weights": [1.0] * len(FEATURES), "bias": -6.0}
+    weak = {"frames": 2, "mean": 0.4, "max": 0.45, "margin": 0.0, "peak": 0.5, "agreement": 0.5,
+            "shift_contrast": 0.0}
+    best_case = {**weak, "inliers": INLIER_CAP, "inlier_contrast": CONTRAST_CAP}
+    assert worth_verifying(weak, scorer, 0.0)  # floor 0: every segment is verified
+    for floor in (0.3, 0.5, 0.9):
+        reachable = score_segment(best_case, scorer) >= floor
+        assert worth_verifying(weak, scorer, floor) == reachable
+    # geometric evidence only ever adds: negative contrast and huge counts are clipped to the caps
+    assert score_segment({**weak, "inliers": 10 * INLIER_CAP, "inlier_contrast": 9.0}, scorer) == \
+        score_segment(best_case, scorer)
+    assert score_segment({**weak, "inlier_contrast": -3.0}, scorer) == score_segment(weak, scorer)
+
+
+def test_no_verify_finds_no_more_than_verification(clip_pool):
+    root, store, _ = clip_pool
+    found = {}
+    for flag in ([], ["--no-verify"]):
+        out = root / f"verify{len(flag)}.csv"
+        assert main(["match-videos", "--db", str(store), "--out", str(out), *flag]) == 0
+        found[bool(flag)] = _pairs(read_matches_csv(out))
+    assert found[True] <= found[False] and ("bikes.mp4", "bikes_fast.mp4") in found[True]
+
+
 def test_uninformative_cut_sits_between_content_and_blank_frames():
     from myPython.common.ids import frame_id
     from myPython.datasets.video_calibration import uninformative_cut

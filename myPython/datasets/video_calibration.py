@@ -234,6 +234,7 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     uninformative = uninformative_cut(store, noise, pieces)
 
     def options(frame_threshold: float, aligner: str) -> MatchOptions:
+        # every segment verified (verify_floor 0): the scorer being fitted decides what it is worth
         out = MatchOptions(frame_threshold=frame_threshold, uninformative=uninformative, aligner=aligner)
         out.align.match_threshold = frame_threshold
         return out

@@ -55,10 +55,12 @@ FRAME_CAP = 12
 # inliers count, as log(1 + inliers) capped at INLIER_CAP inliers (beyond it, more is no further evidence).
 # Crops with captions are the edit the descriptors see worst (recall 0.53 to 0.71 at the threshold on the
 # training videos without it); their frames keep dozens of inliers. A store without local features
-# (`embed --no-local-features`, Ray stores) scores 0 here: its scores are lower, never higher.
+# (`embed --no-local-features`, Ray stores) or `match-videos --no-verify` scores 0 here: its scores are
+# lower, never higher (the scorer's weights are >= 0, datasets/video_calibration.py).
 VERIFIED_CELLS = 3
 INLIER_CAP = 60
 OFFSET_FRAMES = 3  # the moment `inlier_contrast` compares with (3 s at 1 fps)
+CONTRAST_CAP = 2.0  # inlier_contrast counts in [0, 2]: 7x more inliers at the matched moment is proof enough
 # Used when a model has no calibrated video scorer (hand-picked, conservative).
 DEFAULT_SCORER = {"weights": [4.0, 2.0, 1.0, 2.0, 1.0, 2.0, 0.5, 10.0, 5.0, 2.0, 0.5, 1.0], "bias": -10.0}
 
@@ -75,6 +77,9 @@ class MatchOptions:
     align: AlignOptions = field(default_factory=AlignOptions)
     scorer: dict = field(default_factory=lambda: dict(DEFAULT_SCORER))
     verify: bool = True  # geometric verification of each segment's best frames (where the store has features)
+    # Only segments that could reach this score with the most geometric evidence are verified (the others keep
+    # their unverified score, below it): match-videos sets its output threshold, 0 verifies every segment.
+    verify_floor: float = 0.0
     factory: str = "Flat"
     nprobe: int | None = None
     ef_search: int | None = None
@@ -97,13 +102,27 @@ def feature_vector(features: dict) -> list[float]:
             math.log(max(1, min(FRAME_CAP, features["frames"]))), features.get("motion", 0.0),
             min(features.get("centred_peak", 0.0), 3.0), max(-0.1, min(0.05, features["margin"])),
             features["shift_contrast"], features.get("over_self", 0.0),
-            math.log1p(min(INLIER_CAP, features.get("inliers", 0))), features.get("inlier_contrast", 0.0)]
+            math.log1p(min(INLIER_CAP, features.get("inliers", 0))),
+            max(0.0, min(CONTRAST_CAP, features.get("inlier_contrast", 0.0)))]
+
+
+def _logit(features: dict, scorer: dict) -> float:
+    return scorer["bias"] + sum(w * v for w, v in zip(scorer["weights"], feature_vector(features)))
 
 
 def score_segment(features: dict, scorer: dict) -> float:
     """Logistic score in (0, 1) of a segment's evidence."""
-    z = scorer["bias"] + sum(w * v for w, v in zip(scorer["weights"], feature_vector(features)))
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, _logit(features, scorer)))))
+
+
+def worth_verifying(features: dict, scorer: dict, floor: float) -> bool:
+    """Whether geometric evidence could lift an unverified segment to `floor`: the geometric terms are
+    capped and their weights >= 0, so their largest possible contribution bounds the verified score."""
+    if floor <= 0:
+        return True
+    w = scorer["weights"]
+    headroom = max(0.0, w[-2]) * math.log1p(INLIER_CAP) + max(0.0, w[-1]) * CONTRAST_CAP
+    return _logit(features, scorer) + headroom >= math.log(floor / (1 - floor))
 
 
 class VideoRows:
@@ -285,7 +304,7 @@ def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_v
         centred[:, r_bad] = -1.0
     for seg in segments:
         seg.features = segment_features(seg, sim, centred, (q_vectors, r_vectors))
-        if local is not None:
+        if local is not None and worth_verifying(seg.features, options.scorer, options.verify_floor):
             seg.features.update(geometric_evidence(seg, sim, local))
         seg.score = score_segment(seg.features, options.scorer)
     segments.sort(key=lambda s: -s.score)

@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="temporal alignment (default: the calibrated one)")
     p.add_argument("--index", default="Flat", help="FAISS factory string for the frame search (default exact)")
     p.add_argument("--nprobe", type=int, default=None)
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the geometric verification of each segment's best frames (faster; scores can only "
+                        "be lower, since the calibrated scorer counts it as evidence for a copy)")
     add_model_args(p)
 
 
@@ -68,8 +71,10 @@ def scored_matches(args: argparse.Namespace) -> tuple[list, dict]:
             raise UsageError(f"{store.root}: embedded with another model or settings "
                              f"({store.meta.get('model_name', '?')}, {store.meta.get('settings', '?')}); "
                              "give the same model options as for embed")
+    # segments that cannot reach the threshold are not worth verifying (exact for every row kept)
     options = calibrated_options(spec.info, knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner,
-                                 factory=args.index, nprobe=args.nprobe)
+                                 factory=args.index, nprobe=args.nprobe, verify=False if args.no_verify else None,
+                                 verify_floor=default_threshold(args, spec.info))
     matches = list(match_videos(db, queries, options, noise_descriptors(extractor, fingerprint)))
     return csv_rows(matches, 0.0), spec.info
 
