@@ -251,12 +251,14 @@ def test_large_decodes_are_reduced_and_oversized_ones_refused(monkeypatch):
 
 @pytest.mark.slow
 def test_a_13000_pixel_16_bit_rgba_png_embeds_in_bounded_memory(tmp_path):
+    # fp32 engine named: on a fresh machine `auto` would quantise the model inside this process first
     (tmp_path / "pool").mkdir()
     (tmp_path / "pool" / "huge.png").write_bytes(png16_rgba(13000, 13000))
     script = ("import resource, sys\nfrom myPython.apps.cli import main\ncode = main(sys.argv[1:])\n"
               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)")
     run = subprocess.run([sys.executable, "-c", script, "embed", str(tmp_path / "pool"), "--out",
-                          str(tmp_path / "s"), *FAST], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                          str(tmp_path / "s"), "--engine", "onnxruntime", *FAST], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900,
                          env={**os.environ, "GLOG_minloglevel": "2"})
     assert run.returncode == 0, run.stderr
     assert "1 input(s) embedded into 1 row(s)" in run.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,7 +22,19 @@ def run(args: argparse.Namespace) -> int:
         from myPython.nets.default_model import default_model
 
         spec = default_model(rebuild=args.rebuild)
+        _prepare_int8(spec)
     else:
         spec = load_model(args.proto, args.weights, args.model)
     print(json.dumps(spec.describe(), indent=2))
     return 0
+
+
+def _prepare_int8(spec) -> None:
+    """Quantise the model and run its int8 gate now (both cached), so that the first `embed` with
+    `--engine auto` does not pay for them (a minute, and the calibration's memory) in the middle of a job."""
+    from myPython.retrieval.int8 import int8_flags, int8_refusal
+
+    if int8_flags():
+        reason = int8_refusal(spec.proto, spec.weights, spec.output)
+        print(f"int8: {'not used: ' + reason if reason else 'gate passed; engine auto runs int8 on this CPU'}",
+              file=sys.stderr)
