@@ -74,7 +74,7 @@ def scored_matches(args: argparse.Namespace) -> tuple[list, dict]:
     # segments that cannot reach the threshold are not worth verifying (exact for every row kept)
     options = calibrated_options(spec.info, knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner,
                                  factory=args.index, nprobe=args.nprobe, verify=False if args.no_verify else None,
-                                 verify_floor=default_threshold(args, spec.info))
+                                 verify_floor=min(default_threshold(args, spec.info), 1 - 1e-9))
     matches = list(match_videos(db, queries, options, noise_descriptors(extractor, fingerprint)))
     return csv_rows(matches, 0.0), spec.info
 
