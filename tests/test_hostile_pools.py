@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from test_scale_robustness import check_store, cli, textured
+from test_scale_robustness import check_store, cli, markers, textured
 
 from myPython.apps.cli import main
 from myPython.common.ids import check_id, escape, frame_id, printable, split_row_id, unescape
@@ -27,10 +27,6 @@ HOSTILE_NAMES = [b"b\nx.jpg", b"c\rd.jpg", b"\xff\xfe.jpg", b"sp ace.jpg", b"tab
 
 def jpeg(seed: int) -> bytes:
     return cv2.imencode(".jpg", textured(seed, 96, 128))[1].tobytes()
-
-
-def markers(store: Path) -> int:
-    return len(list((store / "shards").glob("shard-*.json"))) if (store / "shards").is_dir() else 0
 
 
 # ---- ids: one escaping scheme ----------------------------------------------------------------------

@@ -34,9 +34,28 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
                           timeout=timeout, env={**os.environ, "GLOG_minloglevel": "2"})
 
 
-def cli_popen(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "myPython", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "GLOG_minloglevel": "2"})
+def cli_popen(*args: str, capture: bool = False) -> subprocess.Popen:
+    """`deep-retrieval ARGS` in the background; `capture`: its stdout and stderr as text pipes."""
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-m", "myPython", *args], cwd=ROOT, stdout=out, stderr=out,
+                            text=capture, env={**os.environ, "GLOG_minloglevel": "2"})
+
+
+def signal_embed_after(pool: Path, store: Path, args: list[str], shards: int, sig: int, jitter: float = 0.0,
+                       capture: bool = False) -> subprocess.Popen:
+    """Start an embed of `pool` into `store` and send it `sig` once `shards` shards are committed (plus
+    `jitter` seconds, to land inside the next one), or when it ends or after 120 s."""
+    proc = cli_popen("embed", str(pool), "--out", str(store), *args, capture=capture)
+    deadline = time.monotonic() + 120
+    while markers(store) < shards and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    time.sleep(jitter)
+    proc.send_signal(sig)
+    return proc
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def textured(seed: int, h: int, w: int) -> np.ndarray:
@@ -70,9 +89,7 @@ def check_store(root: Path, after_kill: bool = False) -> tuple[list[str], np.nda
     """
     store = DescriptorStore.open(root)
     committed = {s.name for s in store.shards()}
-    for path in store.shard_dir.iterdir():
-        if after_kill:
-            continue
+    for path in [] if after_kill else store.shard_dir.iterdir():
         assert not path.name.startswith("."), f"temporary file left: {path.name}"
         assert path.name.split(".")[0] in committed, f"uncommitted file left: {path.name}"
     for shard in store.shards():
@@ -116,13 +133,8 @@ def test_killed_runs_resume_to_exactly_the_clean_result(pool, tmp_path):
     rng = random.Random(5)
     kills = 0
     for extra in (1, 2, 3):
-        before = markers(killed)
-        proc = cli_popen("embed", str(pool), "--out", str(killed), *args)
-        deadline = time.monotonic() + 120
-        while markers(killed) < before + extra and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.001)
-        time.sleep(rng.uniform(0.0, 0.05))  # somewhere inside the next shard
-        proc.send_signal(signal.SIGKILL)
+        # somewhere inside the next shard
+        proc = signal_embed_after(pool, killed, args, markers(killed) + extra, signal.SIGKILL, rng.uniform(0.0, 0.05))
         kills += proc.wait() == -signal.SIGKILL
         ids, _ = check_store(killed, after_kill=True)  # what a reader sees after the kill is whole
         assert ids == clean_ids[: len(ids)]
@@ -139,11 +151,8 @@ def test_killed_runs_resume_to_exactly_the_clean_result(pool, tmp_path):
 # ---- (b) a folder of bad inputs ---------------------------------------------------------------
 def png_header(width: int, height: int) -> bytes:
     """A PNG that claims width x height pixels and holds none."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + png_chunk(b"IEND", b""))
 
 
 def audio_only(path: Path) -> None:

@@ -10,15 +10,14 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from test_hostile_pools import FAST, jpeg, markers
-from test_scale_robustness import ROOT, check_store, cli, cli_popen, write_clip
+from test_hostile_pools import FAST, jpeg
+from test_scale_robustness import ROOT, check_store, cli, png_chunk, signal_embed_after, write_clip
 
 from myPython.apps.cli import main
 from myPython.common.ids import frame_id
@@ -62,24 +61,15 @@ def test_a_long_video_fills_several_shards_with_its_progress_in_the_markers(long
     assert [s.inputs() for s in shards] == [["a.jpg"], [], [], [], ["b.mp4"], ["c.jpg"]]
 
 
-def interrupt_after(store: Path, pool: Path, shards: int, sig: int) -> subprocess.Popen:
-    proc = cli_popen("embed", str(pool), "--out", str(store), *LONG_ARGS)
-    deadline = time.monotonic() + 120
-    while markers(store) < shards and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    proc.send_signal(sig)
-    return proc
-
-
 @pytest.mark.slow
 def test_a_video_killed_between_its_shards_resumes_to_exactly_the_clean_result(long_pool, long_clean, tmp_path):
     _, clean_ids, clean_rows = long_clean
     store = tmp_path / "killed"
     kills = 0
     for shards in (2, 4):  # inside the video both times
-        proc = interrupt_after(store, long_pool, shards, signal.SIGKILL)
+        proc = signal_embed_after(long_pool, store, LONG_ARGS, shards, signal.SIGKILL)
         kills += proc.wait() == -signal.SIGKILL
-        ids, _ = check_store(store)
+        ids, _ = check_store(store, after_kill=True)  # the killed shard's files may be left until the next run
         assert ids == clean_ids[: len(ids)]
     assert kills >= 1, "the runs finished before they could be killed"
     done = cli("embed", str(long_pool), "--out", str(store), *LONG_ARGS)
@@ -93,13 +83,7 @@ def test_a_video_killed_between_its_shards_resumes_to_exactly_the_clean_result(l
 def test_ctrl_c_prints_one_line_and_leaves_the_store_resumable(long_pool, long_clean, tmp_path):
     _, clean_ids, clean_rows = long_clean
     store = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "myPython", "embed", str(long_pool), "--out", str(store),
-                             *LONG_ARGS], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "GLOG_minloglevel": "2"})
-    deadline = time.monotonic() + 120
-    while markers(store) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.002)
-    proc.send_signal(signal.SIGINT)
+    proc = signal_embed_after(long_pool, store, LONG_ARGS, 2, signal.SIGINT, capture=True)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
         pytest.skip("the run finished before the interrupt")
@@ -215,9 +199,6 @@ def test_a_store_of_the_older_format_gets_a_one_line_upgrade_message(tmp_path, c
 def png16_rgba(width: int, height: int, band: int = 64) -> bytes:
     """A 16-bit RGBA PNG of smooth stripes: bands of `band` equal rows (PNG's "Up" filter makes the
     repeated rows zeros), compressed as it goes; never held decoded."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
     ramp = (np.arange(width, dtype=np.uint32) * 65535 // max(1, width - 1)).astype(">u2")
     pixel = np.empty((width, 4), ">u2")
     pixel[:, 0], pixel[:, 1], pixel[:, 3] = ramp, ramp[::-1], 65535
@@ -231,7 +212,8 @@ def png16_rgba(width: int, height: int, band: int = 64) -> bytes:
             parts.append(compress.compress(b"\x00" + pixel.tobytes()))
     parts.append(compress.flush())
     header = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", b"".join(parts))
+            + png_chunk(b"IEND", b""))
 
 
 def test_large_decodes_are_reduced_and_oversized_ones_refused(monkeypatch):

@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from myPython.datasets.heldout_sources import heldout_videos
-from myPython.datasets.video_edits import Clip, Piece, edited_copies, excerpt, insert, pool_truth, read_clip, write_pool
+from myPython.datasets.video_edits import Clip, Piece, edited_copies, excerpt, insert, read_clip, write_pool
 
 HELDOUT_VERSION = "1"
 EDIT_SECONDS = 60.0  # edits are made from (at most) the first minute of a source
@@ -73,6 +73,3 @@ def build_heldout_pool(root: Path) -> dict[str, list[Piece]]:
     pieces.update(write_pool(root, clips))
     return pieces
 
-
-def heldout_truth(pieces: dict[str, list[Piece]]) -> dict:
-    return pool_truth(pieces)

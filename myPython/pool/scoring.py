@@ -72,10 +72,6 @@ class ScoreOptions:
     fusion: Fusion | None = None
     min_link_fraction: float = 1.0
 
-    @property
-    def verify(self) -> Fusion | None:
-        return self.fusion
-
 
 def score_options(spec, raw: bool = False, store: DescriptorStore | None = None) -> ScoreOptions:
     """The score for a model (a ModelSpec): fused when its sidecar has a fusion and the store has local features."""
@@ -104,12 +100,16 @@ class LocalFeatureIndex:
         return None if feats is None else np.asarray(feats[row - self.starts[k]])
 
 
-def verified_inliers(pairs: list[tuple[int, int]], left: LocalFeatureIndex, right: LocalFeatureIndex) -> np.ndarray:
-    """Inliers of each (left row, right row) pair; 0 where a side has no local features."""
+def verified_inliers(pairs: list[tuple[int, int]], left: LocalFeatureIndex, right: LocalFeatureIndex,
+                     done: dict[tuple[int, int], int] | None = None) -> np.ndarray:
+    """Inliers of each (left row, right row) pair; 0 where a side has no local features.
+
+    `done` remembers verified pairs across calls (within one store, (a, b) and (b, a) are verified once).
+    """
     from myPython.pool.verify import verify
 
     out = np.zeros(len(pairs), np.int64)
-    done: dict[tuple[int, int], int] = {}  # within one store, (a, b) and (b, a) are verified once
+    done = {} if done is None else done
     for n, (a, b) in enumerate(pairs):
         key = (min(a, b), max(a, b)) if left is right else (a, b)
         if key not in done:
@@ -175,6 +175,7 @@ def scored_knn_blocks(db: DescriptorStore, source: DescriptorStore, k: int, opti
     k_search = max(k, fusion.candidates + (1 if same else 0)) if fusion else k
     left = LocalFeatureIndex(source) if fusion else None
     right = left if same else (LocalFeatureIndex(db) if fusion else None)
+    done: dict[tuple[int, int], int] = {}  # a pair met again from its other side, in a later block
     offset = 0
     for query_ids, scores, rows in _knn_blocks(db, source, k_search, search_options):
         if fusion is not None:
@@ -184,7 +185,7 @@ def scored_knn_blocks(db: DescriptorStore, source: DescriptorStore, k: int, opti
             inliers = np.zeros(scores.shape, np.int64)
             position = {(q - offset, int(r)): j for q in range(offset, offset + len(rows))
                         for j, r in enumerate(rows[q - offset])}
-            for (q, r), v in zip(pairs, verified_inliers(pairs, left, right)):
+            for (q, r), v in zip(pairs, verified_inliers(pairs, left, right, done)):
                 inliers[q - offset, position[(q - offset, r)]] = v
             fused = fusion.score(scores, inliers)
             fused[rows < 0] = -np.inf

@@ -35,6 +35,7 @@ import numpy as np
 
 from myPython.common.fileio import atomic_write_text
 from myPython.common.ids import split_row_id
+from myPython.pool.scoring import LocalFeatureIndex
 from myPython.pool.search import SearchOptions, _knn_blocks
 from myPython.pool.store import DescriptorStore
 from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_features
@@ -151,6 +152,7 @@ class VideoRows:
         starts = np.searchsorted(video_of_row[order], np.arange(len(self.ids) + 1))
         self._order, self._starts = order, starts
         self._mmaps: dict[int, np.ndarray] = {}
+        self._local: LocalFeatureIndex | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -174,16 +176,10 @@ class VideoRows:
 
     def local(self, rows: np.ndarray) -> np.ndarray | None:
         """Packed local features (pool/verify.py) of global row numbers, or None where a shard has none."""
-        shard_of = np.searchsorted(self.offsets, rows, side="right") - 1
-        out = []
-        for row, s in zip(rows, shard_of):
-            key = -1 - int(s)  # local features share the mmap cache under negative keys
-            if key not in self._mmaps:
-                self._mmaps[key] = self.shards[s].local_features()
-            if self._mmaps[key] is None:
-                return None
-            out.append(self._mmaps[key][row - self.offsets[s]])
-        return np.stack(out) if out else None
+        if self._local is None:
+            self._local = LocalFeatureIndex(self.store)
+        features = [self._local[int(row)] for row in rows]
+        return None if not features or any(f is None for f in features) else np.stack(features)
 
     def all_rows(self) -> Iterator[np.ndarray]:
         """Every row's descriptor, shard by shard."""
