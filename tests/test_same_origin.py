@@ -83,7 +83,7 @@ def test_same_origin_metrics_against_brute_force():
             best = (t, tp)
     got = so.recall_at_precision(s, same, 0.6)
     assert best is not None and got.true_pairs == best[1] and got.recall == pytest.approx(best[1] / same.sum())
-    # AP of one list by hand: positives at ranks 1 and 3 -> (1/1 + 2/3) / 2
+    # AP of one list by hand: positives ranked first and second -> 1; at ranks 1 and 3 -> (1/1 + 2/3) / 2
     assert so.average_precision(np.array([0.9, 0.5, 0.7]), np.array([True, False, True])) == pytest.approx(1.0)
     assert so.average_precision(np.array([0.9, 0.8, 0.7]), np.array([True, False, True])) == pytest.approx(5 / 6)
     precision, recall, predicted = so.group_pair_metrics([[0, 1, 2], [3, 4]], labels)
@@ -181,7 +181,6 @@ def test_verification_accepts_copies_and_rejects_another_shot_of_the_scene(defau
 
 
 def test_calibration_is_reproducible_and_follows_its_rule(default_spec):
-    from evaluation import same_origin as so
     from myPython.datasets.copies import photo_copies
     from myPython.datasets.sources import photos
     from myPython.retrieval.extractor import DescriptorExtractor

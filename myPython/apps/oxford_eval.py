@@ -160,7 +160,7 @@ def extract_features(
     `int8_model`: the quantised model the engine runs, if it does (its key joins the cache key).
     """
     temp_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = spec.fingerprint() + (f"-int8.{int8_model.name.split('.')[-3]}" if int8_model else "")
+    fingerprint = spec.fingerprint() + (f"-{int8_model.stem}" if int8_model else "")  # stem: name + int8 key
     boxes = [tuple(b) for b in dataset.query_boxes] if options.crop else None
     query_paths = query_image_paths(dataset)
     queries = database = None
@@ -211,15 +211,18 @@ def evaluate(
     if gnd is not None and eval_binary is not None:
         raise ValueError("--eval_binary reads Oxford/Paris lab/ files; revisited datasets use the built-in evaluator")
 
+    # `auto` gates int8 at the settings this run describes with (not the model's own)
+    run_settings = spec.settings(options.S, options.L, options.multires)
+
     @cache
     def open_extractor() -> DescriptorExtractor:
-        return DescriptorExtractor.from_files(spec.proto, spec.weights, output=spec.output, gpu=gpu,
+        return DescriptorExtractor.from_files(spec.proto, spec.weights, run_settings, output=spec.output, gpu=gpu,
                                               batch_size=batch_size, engine=engine)
 
     from myPython.retrieval.int8 import int8_path_for, uses_int8
 
     temp_dir = Path(temp_dir)
-    quantised = uses_int8(engine, spec.proto, spec.weights, spec.output, gpu)
+    quantised = uses_int8(engine, spec.proto, spec.weights, spec.output, gpu, run_settings)
     int8_model = int8_path_for(spec.proto, spec.weights, spec.output) if quantised else None
     queries, database = extract_features(spec, dataset, dataset_name, options, temp_dir, open_extractor, log,
                                          int8_model)

@@ -216,7 +216,7 @@ def _reader(feeds: Sequence[dict]):
 # --------------------------------------------------------------------------------------------
 
 
-def _weights_of(model, tensor: str, producer: dict, inits: dict) -> np.ndarray | None:
+def _weights_of(tensor: str, producer: dict, inits: dict) -> np.ndarray | None:
     """The float values of a tensor that a DequantizeLinear makes from an int8 initializer (None otherwise)."""
     from onnx import numpy_helper
 
@@ -249,7 +249,7 @@ def correct_bias(qdq_model, fp32_model, feeds: Sequence[dict], session: Callable
     for node in qdq_model.graph.node:
         if node.op_type != "Conv" or len(node.input) < 3 or node.name not in fp32_convs:
             continue
-        weight_q = _weights_of(qdq_model, node.input[1], producer, inits)
+        weight_q = _weights_of(node.input[1], producer, inits)
         bias_dq = producer.get(node.input[2])
         if weight_q is None or bias_dq is None or bias_dq.op_type != "DequantizeLinear":
             continue

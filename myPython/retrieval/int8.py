@@ -19,6 +19,7 @@ there (`auto_int8`); otherwise it says why in one line and runs fp32 ONNX Runtim
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import sys
@@ -43,16 +44,17 @@ REPORTED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "
 # --------------------------------------------------------------------------------------------
 
 
-def cpu_flags() -> set[str]:
-    """The instruction-set flags of this machine's first CPU (Linux /proc/cpuinfo; empty elsewhere)."""
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The instruction-set flags of this machine's first CPU (Linux /proc/cpuinfo, read once; empty elsewhere)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return set()
+        return frozenset()
     for line in text.splitlines():
         if line.startswith(("flags", "Features")):
-            return set(line.split(":", 1)[1].split())
-    return set()
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
 
 
 def int8_flags() -> list[str]:

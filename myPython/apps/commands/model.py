@@ -32,9 +32,8 @@ def run(args: argparse.Namespace) -> int:
 def _prepare_int8(spec) -> None:
     """Quantise the model and run its int8 gate now (both cached), so that the first `embed` with
     `--engine auto` does not pay for them (a minute, and the calibration's memory) in the middle of a job."""
-    from myPython.retrieval.int8 import int8_flags, int8_refusal
+    from myPython.retrieval.int8 import int8_refusal
 
-    if int8_flags():
-        reason = int8_refusal(spec.proto, spec.weights, spec.output)
-        print(f"int8: {'not used: ' + reason if reason else 'gate passed; engine auto runs int8 on this CPU'}",
-              file=sys.stderr)
+    reason = int8_refusal(spec.proto, spec.weights, spec.output)  # a CPU without VNNI/AMX: says so, does nothing
+    print(f"int8: {'not used: ' + reason if reason else 'gate passed; engine auto runs int8 on this CPU'}",
+          file=sys.stderr)
