@@ -54,6 +54,15 @@ def signal_embed_after(pool: Path, store: Path, args: list[str], shards: int, si
     return proc
 
 
+def assert_resumes_to(pool: Path, store: Path, args: list[str], clean_ids: list[str], clean_rows: np.ndarray) -> None:
+    """A rerun of the embed completes the interrupted store to exactly the clean one."""
+    done = cli("embed", str(pool), "--out", str(store), *args)
+    assert done.returncode == 0, done.stderr
+    ids, rows = check_store(store)
+    assert ids == clean_ids
+    np.testing.assert_allclose(rows, clean_rows, atol=1e-5)
+
+
 def png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -139,11 +148,7 @@ def test_killed_runs_resume_to_exactly_the_clean_result(pool, tmp_path):
         ids, _ = check_store(killed, after_kill=True)  # what a reader sees after the kill is whole
         assert ids == clean_ids[: len(ids)]
     assert kills >= 2, "the runs finished before they could be killed"
-    done = cli("embed", str(pool), "--out", str(killed), *args)
-    assert done.returncode == 0, done.stderr
-    ids, rows = check_store(killed)
-    assert ids == clean_ids
-    np.testing.assert_allclose(rows, clean_rows, atol=1e-5)
+    assert_resumes_to(pool, killed, args, clean_ids, clean_rows)
     again = cli("embed", str(pool), "--out", str(killed), *args)
     assert "0 input(s) embedded" in again.stdout and check_store(killed)[0] == clean_ids
 

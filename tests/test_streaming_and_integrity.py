@@ -17,7 +17,15 @@ import cv2
 import numpy as np
 import pytest
 from test_hostile_pools import FAST, jpeg
-from test_scale_robustness import ROOT, check_store, cli, png_chunk, signal_embed_after, write_clip
+from test_scale_robustness import (
+    ROOT,
+    assert_resumes_to,
+    check_store,
+    cli,
+    png_chunk,
+    signal_embed_after,
+    write_clip,
+)
 
 from myPython.apps.cli import main
 from myPython.common.ids import frame_id
@@ -72,11 +80,7 @@ def test_a_video_killed_between_its_shards_resumes_to_exactly_the_clean_result(l
         ids, _ = check_store(store, after_kill=True)  # the killed shard's files may be left until the next run
         assert ids == clean_ids[: len(ids)]
     assert kills >= 1, "the runs finished before they could be killed"
-    done = cli("embed", str(long_pool), "--out", str(store), *LONG_ARGS)
-    assert done.returncode == 0, done.stderr
-    ids, rows = check_store(store)
-    assert ids == clean_ids
-    np.testing.assert_allclose(rows, clean_rows, atol=1e-5)
+    assert_resumes_to(long_pool, store, LONG_ARGS, clean_ids, clean_rows)
 
 
 @pytest.mark.slow
@@ -90,10 +94,7 @@ def test_ctrl_c_prints_one_line_and_leaves_the_store_resumable(long_pool, long_c
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["deep-retrieval embed: interrupted; committed work is kept, rerun to resume"]
     check_store(store)
-    assert cli("embed", str(long_pool), "--out", str(store), *LONG_ARGS).returncode == 0
-    ids, rows = check_store(store)
-    assert ids == clean_ids
-    np.testing.assert_allclose(rows, clean_rows, atol=1e-5)
+    assert_resumes_to(long_pool, store, LONG_ARGS, clean_ids, clean_rows)
 
 
 def test_streaming_holds_a_few_frames_whatever_the_video_length(tmp_path):
