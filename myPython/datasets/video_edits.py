@@ -185,13 +185,15 @@ def pan_clip(photo: np.ndarray, name: str, seconds: float, seed: int, size: tupl
 
 
 def scene_recording(room: np.ndarray, actor: np.ndarray, name: str, seconds: float, seed: int,
-                    size: tuple[int, int] = (320, 180), camera: int | None = None) -> Clip:
+                    size: tuple[int, int] = (320, 180), camera: int | None = None, tilt: float = 0.0) -> Clip:
     """A fixed camera on a still background (the room) with an object (the actor) moving around in it.
 
     Two recordings with different seeds show the same scene from a slightly different camera position
     and zoom, under different light, with different motion and sensor noise: alike frame by frame, not
     copies of each other. With the same `camera` seed, both come from one camera position under one
-    light (a webcam, a tank filmed twice) and only the motion and the noise differ.
+    light (a webcam, a tank filmed twice) and only the motion and the noise differ. `tilt` (a share of the
+    width) films the room from another angle: its top edge narrowed by that much on each side, so that the
+    room no longer lines up with an untilted take by any similarity, while the actor still does.
     """
     rng = np.random.default_rng(seed)
     view_rng = rng if camera is None else np.random.default_rng(camera)
@@ -201,6 +203,12 @@ def scene_recording(room: np.ndarray, actor: np.ndarray, name: str, seconds: flo
     view = room[int(y0 * h) : int((y0 + zoom) * h), int(x0 * w) : int((x0 + zoom) * w)]
     gain = view_rng.uniform(0.8, 1.2) * view_rng.uniform(0.92, 1.08, 3)
     base = np.clip(cv2.resize(view, size, interpolation=cv2.INTER_AREA) * gain, 0, 255).astype(np.uint8)
+    if tilt:
+        w, h = size
+        corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+        tilted = np.float32([[tilt * w, 0], [(1 - tilt) * w, 0], [w, h], [0, h]])
+        base = cv2.warpPerspective(base, cv2.getPerspectiveTransform(corners, tilted), size,
+                                   borderMode=cv2.BORDER_REFLECT)
     side = size[1] // 2
     sprite = cv2.resize(actor, (side, side), interpolation=cv2.INTER_AREA)
     n = int(seconds * FPS)

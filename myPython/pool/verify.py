@@ -14,7 +14,7 @@ transform; different photos of a similar scene rarely do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -64,35 +64,44 @@ def unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return packed[valid, :128].astype(np.float32), geometry[valid] * FEATURE_SIDE
 
 
-def _inliers(desc_a: np.ndarray, pos_a: np.ndarray, desc_b: np.ndarray, pos_b: np.ndarray) -> int:
+def _consensus(desc_a: np.ndarray, pos_a: np.ndarray, desc_b: np.ndarray, pos_b: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (into A's and B's keypoints) of the inliers of the RANSAC similarity between A and B."""
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
     if len(desc_a) < 3 or len(desc_b) < 3:
-        return 0
+        return none
     matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc_a, desc_b, k=2)
     good = [m[0] for m in matches if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
     if len(good) < 3:
-        return 0
-    src = pos_a[[m.queryIdx for m in good]]
-    dst = pos_b[[m.trainIdx for m in good]]
-    matrix, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS,
-                                               maxIters=500, confidence=0.995)
+        return none
+    index_a = np.array([m.queryIdx for m in good], np.int64)
+    index_b = np.array([m.trainIdx for m in good], np.int64)
+    matrix, mask = cv2.estimateAffinePartial2D(pos_a[index_a], pos_b[index_b], method=cv2.RANSAC,
+                                               ransacReprojThreshold=RANSAC_PIXELS, maxIters=500, confidence=0.995)
     if matrix is None or mask is None:
-        return 0
+        return none
     scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     if not MIN_SCALE <= scale <= MAX_SCALE:
-        return 0
-    return int(mask.sum())
+        return none
+    keep = mask.ravel().astype(bool)
+    return index_a[keep], index_b[keep]
 
 
 @dataclass
 class Verified:
     inliers: int
     mirrored: bool
+    # which keypoints are the inliers: rows of A's and of B's packed features (pool/video_match.py's motion test)
+    keypoints_a: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    keypoints_b: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def verify(packed_a: np.ndarray, packed_b: np.ndarray) -> Verified:
     """Inliers of the best similarity between A and B, or A and B mirrored (whichever has more)."""
     desc_a, pos_a = unpack(packed_a)
     desc_b, pos_b = unpack(packed_b)
-    direct = _inliers(desc_a, pos_a, desc_b, pos_b)
-    mirrored = _inliers(desc_a, pos_a, desc_b[:, MIRROR_PERMUTATION], pos_b * np.array([-1.0, 1.0], np.float32))
-    return Verified(max(direct, mirrored), mirrored > direct)
+    direct = _consensus(desc_a, pos_a, desc_b, pos_b)
+    mirrored = _consensus(desc_a, pos_a, desc_b[:, MIRROR_PERMUTATION], pos_b * np.array([-1.0, 1.0], np.float32))
+    flip = len(mirrored[0]) > len(direct[0])
+    a, b = mirrored if flip else direct
+    return Verified(len(a), flip, a, b)

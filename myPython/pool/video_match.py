@@ -15,8 +15,9 @@
 3. Scores. A segment's score is a logistic function of its evidence (mean and
    best similarity, how sharply the matched cells peak in their rows and
    columns, number of frames, and the geometric verification of its best
-   matched frames when the store holds local features: RootSIFT + RANSAC as
-   for images, pool/verify.py), with weights and threshold calibrated on training videos when
+   matched frames when the store holds local features: inliers, and how much
+   of the frame they cover on moving content, pool/segment_geometry.py), with weights and
+   threshold calibrated on training videos when
    the model is built (datasets/video_calibration.py); higher is more
    certain, and the pair's score is its best segment's.
 """
@@ -37,6 +38,7 @@ from myPython.common.fileio import atomic_write_text
 from myPython.common.ids import split_row_id
 from myPython.pool.scoring import LocalFeatureIndex
 from myPython.pool.search import SearchOptions, _knn_blocks
+from myPython.pool.segment_geometry import CONTRAST_CAP, INLIER_CAP, SegmentVerifier
 from myPython.pool.store import DescriptorStore
 from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_features
 
@@ -46,24 +48,17 @@ MAX_KNN = 512  # neighbours of a frame searched again because its own video fill
 # The scorer's inputs, in order (chosen by leave-one-family-out measurement on the training videos, see
 # datasets/video_calibration.py): mean and best similarity of the matched frames, their peak (capped),
 # agreement, the log of the number of matched frames, the motion agreement, the peak of the centred
-# similarity (capped) and the margin (clipped). Caps keep the few very sharp copies from setting the
-# weights. The frame count is capped: beyond a dozen matched frames, length is no further evidence (a
-# long pair of look-alike videos, such as two recordings of one scene, must not win by length alone).
+# similarity (capped), the margin (clipped), the shift contrast and the excess over self-similarity. Caps
+# keep the few very sharp copies from setting the weights. The frame count is capped: beyond a dozen
+# matched frames, length is no further evidence (a long pair of look-alike videos, such as two recordings
+# of one scene, must not win by length alone). The last three are geometric (pool/segment_geometry.py); a
+# store without local features (`embed --no-local-features`, Ray stores) or `match-videos --no-verify`
+# scores 0 there: its scores are lower, never higher (the scorer's weights are >= 0).
 FEATURES = ("mean", "max", "peak", "agreement", "log_frames", "motion", "centred_peak", "margin", "shift_contrast",
-            "over_self", "log_inliers", "inlier_contrast")
+            "over_self", "log_inliers", "inlier_contrast", "moving_cover")
 FRAME_CAP = 12
-# Geometric evidence: the segment's VERIFIED_CELLS most similar matched frame pairs are verified and the most
-# inliers count, as log(1 + inliers) capped at INLIER_CAP inliers (beyond it, more is no further evidence).
-# Crops with captions are the edit the descriptors see worst (recall 0.53 to 0.71 at the threshold on the
-# training videos without it); their frames keep dozens of inliers. A store without local features
-# (`embed --no-local-features`, Ray stores) or `match-videos --no-verify` scores 0 here: its scores are
-# lower, never higher (the scorer's weights are >= 0, datasets/video_calibration.py).
-VERIFIED_CELLS = 3
-INLIER_CAP = 60
-OFFSET_FRAMES = 3  # the moment `inlier_contrast` compares with (3 s at 1 fps)
-CONTRAST_CAP = 2.0  # inlier_contrast counts in [0, 2]: 7x more inliers at the matched moment is proof enough
 # Used when a model has no calibrated video scorer (hand-picked, conservative).
-DEFAULT_SCORER = {"weights": [4.0, 2.0, 1.0, 2.0, 1.0, 2.0, 0.5, 10.0, 5.0, 2.0, 0.5, 1.0], "bias": -10.0}
+DEFAULT_SCORER = {"weights": [4.0, 2.0, 1.0, 2.0, 1.0, 2.0, 0.5, 10.0, 5.0, 2.0, 0.5, 1.0, 2.0], "bias": -10.0}
 
 
 @dataclass
@@ -104,7 +99,8 @@ def feature_vector(features: dict) -> list[float]:
             min(features.get("centred_peak", 0.0), 3.0), max(-0.1, min(0.05, features["margin"])),
             features["shift_contrast"], features.get("over_self", 0.0),
             math.log1p(min(INLIER_CAP, features.get("inliers", 0))),
-            max(0.0, min(CONTRAST_CAP, features.get("inlier_contrast", 0.0)))]
+            max(0.0, min(CONTRAST_CAP, features.get("inlier_contrast", 0.0))),
+            max(0.0, min(1.0, features.get("moving_cover", 0.0)))]
 
 
 def _logit(features: dict, scorer: dict) -> float:
@@ -121,8 +117,8 @@ def worth_verifying(features: dict, scorer: dict, floor: float) -> bool:
     capped and their weights >= 0, so their largest possible contribution bounds the verified score."""
     if floor <= 0:
         return True
-    w = scorer["weights"]
-    headroom = max(0.0, w[-2]) * math.log1p(INLIER_CAP) + max(0.0, w[-1]) * CONTRAST_CAP
+    caps = (math.log1p(INLIER_CAP), CONTRAST_CAP, 1.0)  # the geometric features' largest values
+    headroom = sum(max(0.0, w) * cap for w, cap in zip(scorer["weights"][-3:], caps))
     return _logit(features, scorer) + headroom >= math.log(floor / (1 - floor))
 
 
@@ -282,10 +278,10 @@ def centred_frames(vectors: np.ndarray, uninformative: np.ndarray) -> np.ndarray
 
 def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_vectors: np.ndarray,
                r_times: np.ndarray, r_bg: np.ndarray, options: MatchOptions,
-               local: Callable[[np.ndarray, np.ndarray], np.ndarray | None] | None = None) -> list[Segment]:
+               geometry: Callable[[Segment, np.ndarray], dict] | None = None) -> list[Segment]:
     """Scored segments of one pair of videos, best first.
 
-    `local(i, j)`: the inliers of frame pairs (query frame i[k], reference frame j[k]), or None when the
+    `geometry(segment, sim)`: the segment's geometric evidence (pool/segment_geometry.py), {} when the
     frames have no local features.
     """
     q_bad, r_bad = q_bg >= options.uninformative, r_bg >= options.uninformative
@@ -300,50 +296,11 @@ def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_v
         centred[:, r_bad] = -1.0
     for seg in segments:
         seg.features = segment_features(seg, sim, centred, (q_vectors, r_vectors))
-        if local is not None and worth_verifying(seg.features, options.scorer, options.verify_floor):
-            seg.features.update(geometric_evidence(seg, sim, local))
+        if geometry is not None and worth_verifying(seg.features, options.scorer, options.verify_floor):
+            seg.features.update(geometry(seg, sim))
         seg.score = score_segment(seg.features, options.scorer)
     segments.sort(key=lambda s: -s.score)
     return segments
-
-
-def geometric_evidence(seg: Segment, sim: np.ndarray, local) -> dict:
-    """Inliers of the segment's best matched frame pairs, and their temporal contrast.
-
-    `inliers`: the most inliers among the VERIFIED_CELLS most similar matched pairs (i, j).
-    `inlier_contrast`: the median over those pairs of log(1 + inliers(i, j)) - log(1 + inliers(i, j')),
-    j' the reference frame OFFSET_FRAMES away from j inside the segment (none in a segment too short).
-    A copy matches its own moment better than a moment seconds later (what moves has moved); two
-    recordings from one fixed camera match every moment alike (their inliers are on the static
-    background), as does a still shot, so only a copy of moving content has a high contrast.
-    """
-    i, j = seg.pairs[:, 0], seg.pairs[:, 1]
-    first, last = int(j.min()), int(j.max())  # j' stays inside the segment: the same matched stretch
-    best = np.argsort(-sim[i, j], kind="stable")[:VERIFIED_CELLS]
-    i, j = i[best], j[best]
-    off = np.where(j + OFFSET_FRAMES <= last, j + OFFSET_FRAMES, j - OFFSET_FRAMES)
-    valid = (off >= first) & (off <= last)
-    inliers = local(np.concatenate([i, i[valid]]), np.concatenate([j, off[valid]]))
-    if inliers is None:
-        return {}
-    on, away = inliers[: len(i)], inliers[len(i):]
-    out = {"inliers": int(on.max())}
-    if valid.any():
-        out["inlier_contrast"] = float(np.median(np.log1p(on[valid]) - np.log1p(away)))
-    return out
-
-
-def _verifier(q_rows: VideoRows, q_frames: np.ndarray, db_rows: VideoRows, r_frames: np.ndarray):
-    """local(i, j) for align_pair: inliers of (query frame i, reference frame j) pairs, from the stores."""
-    from myPython.pool.verify import verify
-
-    def local(i: np.ndarray, j: np.ndarray) -> np.ndarray | None:
-        a, b = q_rows.local(q_frames[i]), db_rows.local(r_frames[j])
-        if a is None or b is None:
-            return None
-        return np.array([verify(x, y).inliers for x, y in zip(a, b)])
-
-    return local
 
 
 def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: MatchOptions,
@@ -357,14 +314,15 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: 
     db_bg = _backgrounds(db_rows, noise)
     q_bg = db_bg if same else _backgrounds(q_rows, noise)
     pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options)
+    verifier = SegmentVerifier(q_rows, db_rows) if options.verify else None
     current, q_data = -1, None
     for qv, rv, _ in pairs:
         if qv != current:
             rows = q_rows.rows(qv)
             current, q_data = qv, (q_rows.vectors(rows), q_rows.times(qv), q_bg[rows])
         rows = db_rows.rows(rv)
-        local = _verifier(q_rows, q_rows.rows(qv), db_rows, rows) if options.verify else None
-        segments = align_pair(*q_data, db_rows.vectors(rows), db_rows.times(rv), db_bg[rows], options, local)
+        geometry = None if verifier is None else (lambda seg, sim, qv=qv, rv=rv: verifier.evidence(seg, sim, qv, rv))
+        segments = align_pair(*q_data, db_rows.vectors(rows), db_rows.times(rv), db_bg[rows], options, geometry)
         if segments:
             yield VideoMatch(q_rows.ids[qv], db_rows.ids[rv], segments)
 
