@@ -180,6 +180,26 @@ def test_verification_accepts_copies_and_rejects_another_shot_of_the_scene(defau
     assert verify(local_features(corner[0]), local_features(corner[1])).inliers < 25
 
 
+def test_ratio_matching_agrees_with_opencvs_brute_force_matcher():
+    """The one-matrix-product matcher keeps exactly the matches of OpenCV's k = 2 brute-force matcher + ratio test."""
+    import cv2
+
+    from myPython.pool.verify import RATIO, local_features, ratio_matches, squared_distances, unpack
+
+    photo = _photo("astronaut.png")
+    cases = [(photo, edits.center_crop(photo, 0.6)), (photo, edits.mirror(photo)), (photo, _photo("coffee.png"))]
+    rng = np.random.default_rng(0)
+    random = [(rng.integers(0, 256, (n, 128)).astype(np.float32), rng.integers(0, 256, (m, 128)).astype(np.float32))
+              for n, m in ((40, 2), (3, 50), (200, 256))]
+    for a, b in [(unpack(local_features(x))[0], unpack(local_features(y))[0]) for x, y in cases] + random:
+        found = ratio_matches(squared_distances(a, b))
+        reference = [m[0] for m in cv2.BFMatcher(cv2.NORM_L2).knnMatch(a, b, k=2)
+                     if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
+        assert found[0].tolist() == [m.queryIdx for m in reference]
+        assert found[1].tolist() == [m.trainIdx for m in reference]
+    assert len(ratio_matches(squared_distances(a, b[:1]))[0]) == 0  # one candidate: no second to compare with
+
+
 def test_calibration_is_reproducible_and_follows_its_rule(default_spec):
     from myPython.datasets.copies import photo_copies
     from myPython.datasets.sources import photos

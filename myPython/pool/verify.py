@@ -64,18 +64,33 @@ def unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return packed[valid, :128].astype(np.float32), geometry[valid] * FEATURE_SIDE
 
 
-def _consensus(desc_a: np.ndarray, pos_a: np.ndarray, desc_b: np.ndarray, pos_b: np.ndarray
+def squared_distances(desc_a: np.ndarray, desc_b: np.ndarray) -> np.ndarray:
+    """Squared L2 distances between two sets of packed descriptors (len(a) x len(b)), exact: the entries are
+    integers below 256, so every product and partial sum is an integer below 2**24, which float32 holds."""
+    cross = desc_a @ desc_b.T
+    return np.einsum("ij,ij->i", desc_a, desc_a)[:, None] + np.einsum("ij,ij->i", desc_b, desc_b)[None, :] - 2 * cross
+
+
+def ratio_matches(distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A index, B index) of the nearest neighbours that pass Lowe's ratio test (nearer than RATIO x the second
+    nearest), from squared distances: what OpenCV's brute-force L2 matcher with k = 2 keeps, in one pass."""
+    if distances.shape[1] < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows = np.arange(len(distances))
+    nearest = np.argmin(distances, axis=1)
+    first = distances[rows, nearest]
+    rest = distances.copy()
+    rest[rows, nearest] = np.inf
+    keep = first < RATIO**2 * rest.min(axis=1)
+    return np.flatnonzero(keep).astype(np.int64), nearest[keep].astype(np.int64)
+
+
+def _consensus(index_a: np.ndarray, index_b: np.ndarray, pos_a: np.ndarray, pos_b: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (into A's and B's keypoints) of the inliers of the RANSAC similarity between A and B."""
+    """The matches (index_a[k], index_b[k]) that are inliers of the RANSAC similarity between A and B."""
     none = (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    if len(desc_a) < 3 or len(desc_b) < 3:
+    if len(index_a) < 3:
         return none
-    matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc_a, desc_b, k=2)
-    good = [m[0] for m in matches if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
-    if len(good) < 3:
-        return none
-    index_a = np.array([m.queryIdx for m in good], np.int64)
-    index_b = np.array([m.trainIdx for m in good], np.int64)
     matrix, mask = cv2.estimateAffinePartial2D(pos_a[index_a], pos_b[index_b], method=cv2.RANSAC,
                                                ransacReprojThreshold=RANSAC_PIXELS, maxIters=500, confidence=0.995)
     if matrix is None or mask is None:
@@ -100,8 +115,12 @@ def verify(packed_a: np.ndarray, packed_b: np.ndarray) -> Verified:
     """Inliers of the best similarity between A and B, or A and B mirrored (whichever has more)."""
     desc_a, pos_a = unpack(packed_a)
     desc_b, pos_b = unpack(packed_b)
-    direct = _consensus(desc_a, pos_a, desc_b, pos_b)
-    mirrored = _consensus(desc_a, pos_a, desc_b[:, MIRROR_PERMUTATION], pos_b * np.array([-1.0, 1.0], np.float32))
+    if len(desc_a) < 3 or len(desc_b) < 3:
+        return Verified(0, False)
+    # B and B mirrored in one matrix product
+    distances = squared_distances(desc_a, np.concatenate([desc_b, desc_b[:, MIRROR_PERMUTATION]]))
+    direct = _consensus(*ratio_matches(distances[:, : len(desc_b)]), pos_a, pos_b)
+    mirrored = _consensus(*ratio_matches(distances[:, len(desc_b):]), pos_a, pos_b * np.array([-1.0, 1.0], np.float32))
     flip = len(mirrored[0]) > len(direct[0])
     a, b = mirrored if flip else direct
     return Verified(len(a), flip, a, b)
