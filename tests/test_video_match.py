@@ -268,6 +268,23 @@ def test_moving_cover_tells_a_copy_from_a_second_recording_of_one_scene(clip_poo
         assert cover.get(look_alike, 0.0) <= 0.2, (look_alike, cover.get(look_alike))
 
 
+def test_cover_counts_the_grid_cells_the_keypoints_reach():
+    from myPython.pool.segment_geometry import GRID, cover
+    from myPython.pool.verify import BYTES_PER_KEYPOINT, MAX_KEYPOINTS
+
+    packed = np.zeros((MAX_KEYPOINTS, BYTES_PER_KEYPOINT), np.uint8)
+    geometry = np.full((MAX_KEYPOINTS, 2), np.nan, np.float16)
+    centres = (np.arange(GRID) + 0.5) / GRID * 0.8 + 0.1  # one keypoint per cell, two in the first cell
+    geometry[: GRID * GRID] = np.array([(x, y) for x in centres for y in centres], np.float16)
+    geometry[GRID * GRID] = geometry[0]
+    packed[:, 128:] = geometry.view(np.uint8).reshape(MAX_KEYPOINTS, 4)
+    everything = np.arange(GRID * GRID + 1)
+    assert cover(packed, everything) == 1.0
+    assert cover(packed, np.arange(GRID)) == 1 / GRID  # one column of the grid
+    assert cover(packed, np.array([0, GRID * GRID])) == 1 / GRID**2  # two keypoints in one cell
+    assert cover(packed, np.zeros(0, np.int64)) == 0.0
+
+
 def test_verification_names_its_inlier_keypoints():
     """Inliers come with their keypoints on both sides: a mirrored copy's pairs sit at mirrored positions."""
     from myPython.datasets.edits import mirror
