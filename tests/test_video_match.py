@@ -383,6 +383,17 @@ def test_match_videos_arguments_are_checked(clip_pool, capsys):
     assert not (root / "x.csv").exists()
 
 
+def test_match_videos_shows_its_progress_unless_quiet(clip_pool, capsys):
+    root, store, _ = clip_pool
+    capsys.readouterr()
+    assert main(["match-videos", "--db", str(store), "--out", str(root / "p.csv"), "--no-verify"]) == 0
+    err = capsys.readouterr().err
+    assert "frames searched" in err and "pairs aligned" in err
+    assert main(["match-videos", "--db", str(store), "--out", str(root / "p.csv"), "--no-verify", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "frames searched" not in err and "pairs aligned" not in err
+
+
 def test_csv_rows_rank_and_filter():
     from myPython.pool.temporal import Segment
     from myPython.pool.video_match import VideoMatch

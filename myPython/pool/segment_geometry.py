@@ -33,7 +33,7 @@ from typing import Protocol
 import numpy as np
 
 from myPython.pool.temporal import Segment
-from myPython.pool.verify import Verified, unpack, verify
+from myPython.pool.verify import MAX_KEYPOINTS, Verified, unpack, verify
 
 VERIFIED_CELLS = 3
 INLIER_CAP = 60  # the scorer counts log(1 + inliers) up to this many: beyond it, more is no further evidence
@@ -41,7 +41,8 @@ OFFSET_FRAMES = 3  # the other moment both contrasts look at (3 s at 1 fps)
 MIN_OFFSET_FRAMES = 2  # a video too short for OFFSET_FRAMES: its farthest frame, if at least this far
 CONTRAST_CAP = 2.0  # inlier_contrast counts in [0, 2]: 7x more inliers at the matched moment is proof enough
 GRID = 4  # cells per side of the grid that measures how much of a frame the inliers cover
-CACHE_FRAMES = 200_000  # staying keypoints kept per run (then the cache starts again)
+CACHE_FRAMES = 200_000  # staying keypoints kept per run (then the cache starts again): 50 MB at most
+KEYPOINT_INDEX = np.uint8 if MAX_KEYPOINTS <= 256 else np.uint16
 
 
 class Frames(Protocol):
@@ -110,7 +111,7 @@ class SegmentVerifier:
             if len(cache) >= CACHE_FRAMES:
                 cache.clear()
             cache[row] = None if features is None else np.unique(np.concatenate(
-                [verify(features[0], other).keypoints_a for other in features[1:]]))
+                [verify(features[0], other).keypoints_a for other in features[1:]])).astype(KEYPOINT_INDEX)
         return cache[row]
 
 

@@ -28,6 +28,7 @@ import csv
 import io
 import math
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,8 +207,10 @@ def _row_searcher(db: DescriptorStore, options: MatchOptions):
 
 
 def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndarray, db_bg: np.ndarray,
-                    options: MatchOptions) -> list[tuple[int, int, float]]:
-    """(query video, db video, votes) from a frame kNN search, at most max_candidates per query video.
+                    options: MatchOptions, searched: Callable[[int], object] | None = None
+                    ) -> list[tuple[int, int, float]]:
+    """(query video, db video, votes) from a frame kNN search, at most max_candidates per query video;
+    `searched(n)` is told of every block of n query rows searched (progress).
 
     Searching a store against itself, a frame's nearest frames are often frames of its own video (a
     long static shot fills the whole list); such a frame is searched again with room for its whole
@@ -237,6 +240,8 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
     for query_ids, scores, found in _knn_blocks(db.store, queries.store, options.knn + int(same), search):
         rows = np.arange(row, row + len(query_ids))
         row += len(query_ids)
+        if searched is not None:
+            searched(len(rows))
         full = np.zeros(len(rows), bool)
         if same:
             qv = queries.video_of_row[rows]
@@ -304,8 +309,11 @@ def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_v
 
 
 def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: MatchOptions,
-                 noise: np.ndarray) -> Iterator[VideoMatch]:
-    """Candidate pairs of videos with their scored segments (pairs in query-video order)."""
+                 noise: np.ndarray, progress: bool = False) -> Iterator[VideoMatch]:
+    """Candidate pairs of videos with their scored segments (pairs in query-video order); `progress`: bars on
+    stderr for the frame search and the alignment."""
+    from tqdm import tqdm
+
     same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
     db_rows = VideoRows(db)
     q_rows = db_rows if same else VideoRows(queries)
@@ -313,10 +321,12 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: 
         raise ValueError(f"queries have dimension {q_rows.store.dim}, the database {db_rows.store.dim}")
     db_bg = _backgrounds(db_rows, noise)
     q_bg = db_bg if same else _backgrounds(q_rows, noise)
-    pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options)
+    with tqdm(total=len(q_rows.video_of_row), desc="frames searched", unit="row", disable=not progress,
+              file=sys.stderr) as bar:
+        pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options, bar.update)
     verifier = SegmentVerifier(q_rows, db_rows) if options.verify else None
     current, q_data = -1, None
-    for qv, rv, _ in pairs:
+    for qv, rv, _ in tqdm(pairs, desc="pairs aligned", unit="pair", disable=not progress, file=sys.stderr):
         if qv != current:
             rows = q_rows.rows(qv)
             current, q_data = qv, (q_rows.vectors(rows), q_rows.times(qv), q_bg[rows])

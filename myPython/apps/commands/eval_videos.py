@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     model = _model_args(args)
     for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
-                 ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", *model]):
+                 ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", "--quiet", *model]):
         print(f"$ deep-retrieval {' '.join(step)}", flush=True)
         code = cli(step)
         if code:

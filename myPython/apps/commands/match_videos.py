@@ -31,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", action="store_true",
                    help="skip the geometric verification of each segment's best frames (faster; scores can only "
                         "be lower, since the calibrated scorer counts it as evidence for a copy)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_model_args(p)
 
 
@@ -75,7 +76,8 @@ def scored_matches(args: argparse.Namespace) -> tuple[list, dict]:
     options = calibrated_options(spec.info, knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner,
                                  factory=args.index, nprobe=args.nprobe, verify=False if args.no_verify else None,
                                  verify_floor=min(default_threshold(args, spec.info), 1 - 1e-9))
-    matches = list(match_videos(db, queries, options, noise_descriptors(extractor, fingerprint)))
+    matches = list(match_videos(db, queries, options, noise_descriptors(extractor, fingerprint),
+                                progress=not args.quiet))
     return csv_rows(matches, 0.0), spec.info
 
 
