@@ -86,11 +86,14 @@ def test_a_video_killed_between_its_shards_resumes_to_exactly_the_clean_result(l
 @pytest.mark.slow
 def test_ctrl_c_prints_one_line_and_leaves_the_store_resumable(long_pool, long_clean, tmp_path):
     _, clean_ids, clean_rows = long_clean
-    store = tmp_path / "interrupted"
-    proc = signal_embed_after(long_pool, store, LONG_ARGS, 2, signal.SIGINT, capture=True)
-    _, err = proc.communicate(timeout=120)
-    if proc.returncode == 0:
-        pytest.skip("the run finished before the interrupt")
+    for attempt, shards in enumerate((2, 1, 1)):  # a run that outpaces the signal is tried again, earlier
+        store = tmp_path / f"interrupted{attempt}"
+        proc = signal_embed_after(long_pool, store, LONG_ARGS, shards, signal.SIGINT, capture=True)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            break
+    else:
+        pytest.skip("every run finished before the interrupt")
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["deep-retrieval embed: interrupted; committed work is kept, rerun to resume"]
     check_store(store)
