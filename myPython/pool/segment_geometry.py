@@ -19,8 +19,8 @@ The segment's VERIFIED_CELLS most similar matched frame pairs (i, j) are verifie
   its original). One subject filmed twice (a person in two recordings, the room seen from two angles)
   matches on the subject alone, which moves too: a high share, but a low cover, where a copy's single
   transform holds across the whole frame.
-  Chosen by leave-one-family-out pair AP on the training videos (datasets/video_calibration.py): 0.9896
-  without the feature, 0.9911 with the moving share alone, 0.9936 with the product.
+  Chosen by leave-one-family-out pair AP on the training videos (datasets/video_calibration.py; compared
+  by bench/video_feature_ablation.py): the product beats the moving share alone and no such feature.
 
 Each frame's staying keypoints are computed once per matching run and cached, since a frame meets many
 candidate pairs.
@@ -80,10 +80,12 @@ class SegmentVerifier:
         if valid.any():
             away = np.array([c.inliers for c in checks[len(i):]])
             out["inlier_contrast"] = float(np.median(np.log1p(on[valid]) - np.log1p(away)))
-        covers = [self._moving_share(found, q_video, int(qi), r_video, int(rj))
-                  * max(cover(x, found.keypoints_a), cover(y, found.keypoints_b))
-                  for found, qi, rj, x, y in zip(checks, i, j, a, b)]
-        out["moving_cover"] = float(np.median(covers))
+        shares = np.array([self._moving_share(found, q_video, int(qi), r_video, int(rj))
+                           for found, qi, rj in zip(checks, i, j)])
+        covers = np.array([max(cover(x, found.keypoints_a), cover(y, found.keypoints_b))
+                           for found, x, y in zip(checks[: len(i)], a, b)])
+        out["moving_cover"] = float(np.median(shares * covers))
+        out["moving_share"] = float(np.median(shares))  # the first factor alone: reported, not scored
         return out
 
     def _moving_share(self, found: Verified, q_video: int, i: int, r_video: int, j: int) -> float:
