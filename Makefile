@@ -32,7 +32,8 @@ compute_ap:
 	@bash evaluation/build_compute_ap.sh evaluation/compute_ap
 
 default-model: caffe
-	@$(PY) -m myPython model build-default > /dev/null 2>&1 || $(PY) -m myPython model build-default
+	@echo "default model: learning, calibrating and measuring it on this CPU (about 15 minutes the first time; cached)"
+	@$(PY) -m myPython model build-default > /dev/null
 
 ## test-deps: what only the tests need (headless Chromium for the report check)
 test-deps:

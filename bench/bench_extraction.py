@@ -288,9 +288,10 @@ def _flags() -> str:
 
 def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
     """Random-weight ResNet-101, the default model, and their ONNX exports / folded copies / int8 models (untimed)."""
+    from myPython.build.int8_choice import ensure_int8
     from myPython.common import assets
     from myPython.nets import random_weights
-    from myPython.retrieval import engines, int8
+    from myPython.retrieval import engines
     from myPython.retrieval.extractor import MODEL_MEAN_BGR
 
     models = {}
@@ -301,9 +302,9 @@ def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
         models["r101"] = {"proto": str(R101_PROTO), "weights": str(weights), "mean_bgr": list(MODEL_MEAN_BGR),
                           "label": "ResNet-101 R-MAC 2048-D (random weights)"}
     if any(c.model == "default" for c in cases):
-        from myPython.nets.default_model import default_model
+        from myPython.retrieval.models import load_model
 
-        spec = default_model()
+        spec = load_model()
         models["default"] = {"proto": spec.proto, "weights": spec.weights, "mean_bgr": list(spec.mean_bgr),
                              "label": f"default model {spec.dim}-D (open_nsfw ResNet-50-1by2 trunk, real weights)"}
     for name, m in models.items():
@@ -311,7 +312,7 @@ def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
         engines.ensure_onnx(m["proto"], m["weights"])
         if need_folded:
             engines.ensure_folded(m["proto"], m["weights"])
-        int8.ensure_int8(m["proto"], m["weights"])
+        ensure_int8(m["proto"], m["weights"])
         print(f"  {name}: ONNX export + check{' + folded copy' if need_folded else ''} + int8 model ready "
               f"({time.perf_counter() - start:.1f} s, cached next to the caffemodel)")
     return models
@@ -475,9 +476,10 @@ def _goals(results: dict, failures: list[str]) -> None:
             ratio = r["s"] / r["fwd"]
             print(f"  end to end vs forward, {case} {path}: {ratio:.2f} (goal <= {GOAL_E2E}) "
                   f"{'met' if ratio <= GOAL_E2E else 'NOT met'}")
-    from myPython.retrieval.int8 import int8_flags
+    from myPython.retrieval.int8 import cpu_key, int8_flags
 
     vnni = int8_flags()
+    print(f"  CPU family for the int8 ratios below: {cpu_key()}")
     for case in CASES:
         fp32, q = get(case, "ONNX Runtime"), get(case, "ONNX Runtime int8")
         if fp32 and q:

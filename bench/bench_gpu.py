@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from myPython.common import assets  # noqa: E402
-from myPython.pool.images import load_image  # noqa: E402
+from myPython.common.images import load_image  # noqa: E402
 from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings  # noqa: E402
 from myPython.retrieval.models import load_model  # noqa: E402
 

@@ -28,8 +28,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from myPython.common import assets  # noqa: E402
+from myPython.common.images import load_image  # noqa: E402
 from myPython.datasets import edits  # noqa: E402
-from myPython.pool.images import load_image  # noqa: E402
 from myPython.pool.verify import (  # noqa: E402
     BYTES_PER_KEYPOINT,
     MAX_KEYPOINTS,
@@ -117,11 +117,11 @@ def _matcher_ratio(feats: list[np.ndarray], pairs: list[tuple[int, int]], repeat
 
 def _search_rates(images: list[np.ndarray], feats: list[np.ndarray]) -> None:
     """Queries per second of search over a store of these images, fused score vs plain cosine."""
+    from myPython.build.calibration import describe_into_store
     from myPython.pool.scoring import ScoreOptions, score_options
     from myPython.pool.search import SearchOptions, search
     from myPython.retrieval.extractor import DescriptorExtractor
     from myPython.retrieval.models import load_model
-    from myPython.training.calibration import describe_into_store
 
     spec = load_model()
     extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())

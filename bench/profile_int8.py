@@ -64,13 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import onnx
 
+    from myPython.build.int8_choice import ensure_int8
+    from myPython.build.quantize import stem_nodes, trunk_nodes
     from myPython.common import assets
-    from myPython.nets.quantize import stem_nodes, trunk_nodes
     from myPython.retrieval.engines import ensure_onnx
     from myPython.retrieval.extractor import as_bgr, prepare_input
-    from myPython.retrieval.grid import rmac_rois
-    from myPython.retrieval.int8 import cpu_key, ensure_int8
+    from myPython.retrieval.int8 import cpu_key
     from myPython.retrieval.models import load_model
+    from myPython.rmac.grid import rmac_rois
 
     spec = load_model()
     fp32, int8 = ensure_onnx(spec.proto, spec.weights), ensure_int8(spec.proto, spec.weights)

@@ -2,7 +2,7 @@
 
 Matches the training pool (training sources only, datasets/video_training.py) with the default model's
 calibrated settings, every segment verified, and refits the scorer out of fold (as the calibration does,
-datasets/video_calibration.py) with the geometric features changed:
+build/video_calibration.py) with the geometric features changed:
 
 * all features (what the default model uses: moving cover = moving share x cover);
 * the moving share alone in place of the moving cover;
@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import myPython.pool.video_match as video_match  # noqa: E402
-from myPython.datasets import video_calibration as vc  # noqa: E402
+from myPython.build import video_calibration as vc  # noqa: E402
 from myPython.datasets.video_edits import ambiguous_pairs, pool_truth  # noqa: E402
 from myPython.datasets.video_training import training_pool  # noqa: E402
 from myPython.pool.informative import noise_descriptors  # noqa: E402

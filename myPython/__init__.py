@@ -2,16 +2,19 @@
 
 The public API, importable from here (loaded on first use, so ``import myPython`` stays light)::
 
-    from myPython import load_model, DescriptorExtractor, DescriptorStore, search, find_groups
+    from myPython import load_model, DescriptorExtractor, DescriptorStore, embed, search, group
 
-    spec = load_model()                                  # the embedded default model (or proto=, weights=)
+    spec = load_model()                                  # the installed default model (or proto=, weights=)
     extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
     vector = extractor.describe("photo.jpg")             # unit-length R-MAC descriptor
+    embed(["videos/"], "store/", spec, extractor)        # one library call per job: embed, search, group,
+    threshold, groups = group(DescriptorStore.open("store/"))  # match_videos (what the CLI runs)
 
-Rooms (each package's docstring says what lives there and what it may import):
-``retrieval`` (descriptors), ``pool`` (inputs, decoding, store, search, groups), ``nets`` (Caffe plumbing,
-layers, generators, ONNX export, the default model), ``training``, ``datasets``, ``apps`` (CLI, demo,
-report), ``common`` (files, ids, assets) and ``errors``; ``evaluation`` (top level) holds the metrics.
+Rooms, lowest first (each package's docstring says what lives there; a room imports only rooms below it):
+``errors``, ``common`` (files, ids, assets, image decoding), ``rmac`` (the grid and preparation), ``nets``
+(Caffe plumbing, layers, generators, ONNX export), ``retrieval`` (descriptors, models), ``pool`` (inputs,
+store, search, groups, video matching, the jobs), ``datasets``, ``evaluation`` (top level: the metrics),
+``training``, ``build`` (building the default model at install) and ``apps`` (CLI, demo, report).
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ _API = {
     "load_model": "myPython.retrieval.models",
     "DescriptorStore": "myPython.pool.store",
     "SearchOptions": "myPython.pool.search",
-    "search": "myPython.pool.search",
+    "embed": "myPython.pool.jobs",
+    "search": "myPython.pool.jobs",
+    "group": "myPython.pool.jobs",
+    "match_videos": "myPython.pool.jobs",
     "find_groups": "myPython.pool.groups",
     "read_mapped": "myPython.pool.search",
     "write_mapped": "myPython.pool.search",

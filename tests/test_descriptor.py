@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from myPython.pool.images import InputError, decode_image, load_image, to_bgr8
+from myPython.common.images import InputError, decode_image, load_image, to_bgr8
 from myPython.retrieval.extractor import (
     DescriptorExtractor,
     ExtractionSettings,
@@ -16,8 +16,8 @@ from myPython.retrieval.extractor import (
     prepare_inputs,
     resize_long_side,
 )
-from myPython.retrieval.grid import get_rmac_region_coordinates, pack_regions_for_network, rmac_rois
 from myPython.retrieval.models import load_model
+from myPython.rmac.grid import get_rmac_region_coordinates, pack_regions_for_network, rmac_rois
 
 # Grids listed in the seed inventory (rows: batch index, x1, y1, x2, y2; inclusive ends).
 PUBLISHED_GRIDS = {

@@ -11,8 +11,10 @@ import pytest
 from google.protobuf import text_format
 from onnx import helper, numpy_helper
 
+from myPython.build import int8_choice, quantize
 from myPython.datasets.quant_data import calibration_images, validation_set
-from myPython.nets import netgen, quantize, random_weights
+from myPython.errors import ModelError, UsageError
+from myPython.nets import netgen, random_weights
 from myPython.retrieval import engines, int8
 from myPython.retrieval.models import ModelSpec, load_model
 
@@ -40,10 +42,11 @@ def tiny(tmp_path_factory) -> tuple[Path, Path]:
 def tiny_int8(tiny) -> Path:
     """The tiny net's int8 model, quantised and gated afresh (its cached copy and gate results are dropped first:
     the net is deterministic, so earlier runs left them under the same content key)."""
-    path = int8.int8_path_for(*tiny)
-    for stale in (int8._shared_copy(path), int8.gate_path_for(path)):
+    path = int8_choice.int8_path_for(*tiny)
+    settings = load_model(*tiny).settings()
+    for stale in (path, int8.model_record_path(*tiny), int8.choice_path(*tiny, "rmac/normalized", settings.key())):
         stale.unlink(missing_ok=True)
-    return int8.ensure_int8(*tiny)
+    return int8_choice.ensure_int8(*tiny)
 
 
 def _nodes(model) -> dict:
@@ -153,92 +156,126 @@ def test_bias_correction_cancels_the_mean_shift_of_rounded_weights(tmp_path):
 
 def test_int8_cache_is_keyed_by_weights_and_settings(tmp_path, tiny, tiny_int8):
     proto, weights = tiny
-    path = int8.int8_path_for(proto, weights)
-    assert path == tiny_int8
-    assert path.parent == Path(weights).parent and path.name.startswith("tiny.caffemodel.")
-    assert path.name.endswith(".int8.onnx") and path.exists()
+    path = int8_choice.int8_path_for(proto, weights)
+    assert path == tiny_int8 == int8.int8_model(proto, weights)  # recorded for the runtime, which only reads
+    assert path.name.startswith("tiny.caffemodel.") and path.name.endswith(".int8.onnx") and path.exists()
     built = path.stat().st_mtime_ns
-    assert int8.ensure_int8(proto, weights) == path and path.stat().st_mtime_ns == built  # reused
+    assert int8_choice.ensure_int8(proto, weights) == path and path.stat().st_mtime_ns == built  # reused
     copy = tmp_path / "copy"
     copy.mkdir()
     for src in (Path(proto), Path(weights), Path(str(weights) + ".json")):
         (copy / src.name).write_bytes(src.read_bytes())
-    copied = int8.ensure_int8(copy / Path(proto).name, copy / Path(weights).name)  # reused, not quantised again
-    assert copied.parent == copy and copied.name == path.name and copied.read_bytes() == path.read_bytes()
+    assert int8.int8_model(copy / Path(proto).name, copy / Path(weights).name) == path  # a copy finds it
     other_proto, other_weights = _tiny(tmp_path, seed=1)  # same prototxt, other weights
     assert other_proto.read_bytes() == Path(proto).read_bytes()
-    before = int8.int8_path_for(other_proto, other_weights)
+    assert int8.int8_model(other_proto, other_weights) is None
+    before = int8_choice.int8_path_for(other_proto, other_weights)
     assert before.name != path.name
     sidecar = json.loads(Path(str(other_weights) + ".json").read_text())
     sidecar["S"] = 160
     Path(str(other_weights) + ".json").write_text(json.dumps(sidecar))
-    assert int8.int8_path_for(other_proto, other_weights) != before  # calibrated at another S
+    assert int8_choice.int8_path_for(other_proto, other_weights) != before  # calibrated at another S
 
 
 def test_compare_descriptors_counts_pairs_exactly():
     angles = np.array([0.0, 0.1, 1.0, 1.2])
     reference = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     candidate = np.stack([np.cos(angles + [0.0, 0.0, 0.3, 0.0]), np.sin(angles + [0.0, 0.0, 0.3, 0.0])], axis=1)
-    stats = int8.compare_descriptors(reference, candidate, threshold=np.cos(0.25))
+    stats = int8_choice.compare_descriptors(reference, candidate, threshold=np.cos(0.25))
     # Pairs within 0.25 rad: (0,1) and (2,3) in fp32; (0,1) and (2,3) (now 0.1 apart) in int8: all 6 agree.
     assert stats["pairs"] == 6 and stats["positive_pairs"] == 2 and stats["disagreeing_pairs"] == 0
-    stats = int8.compare_descriptors(reference, candidate, threshold=np.cos(0.15))
+    stats = int8_choice.compare_descriptors(reference, candidate, threshold=np.cos(0.15))
     # At 0.15 rad (2,3) is 0.2 apart in fp32 (different) and 0.1 apart in int8 (same): one pair of six.
     assert stats["disagreeing_pairs"] == 1 and stats["agreement"] == pytest.approx(5 / 6)
     assert stats["median_cosine"] == pytest.approx(1.0) and stats["min_cosine"] == pytest.approx(np.cos(0.3))
 
 
-def test_gate_uses_the_cosine_threshold_and_is_cached_per_threshold(tmp_path, tiny, tiny_int8, monkeypatch):
+def test_choice_is_measured_once_per_cpu_settings_and_threshold(tiny, tiny_int8, monkeypatch):
     proto, weights = tiny
-    result = int8.ensure_gate(proto, weights)
-    assert result.threshold == 0.8  # recommended_cosine_threshold wins over recommended_threshold
+    choice = int8_choice.prepare_int8(proto, weights)
+    gate = choice["gate"]
+    assert gate["threshold"] == 0.8  # recommended_cosine_threshold wins over recommended_threshold
     images, _ = validation_set()
-    assert result.images == len(images) and result.pairs == len(images) * (len(images) - 1) // 2
+    assert gate["images"] == len(images) and gate["pairs"] == len(images) * (len(images) - 1) // 2
     settings = load_model(proto, weights).settings()
-    assert result.settings == settings.key()  # the model's own settings by default
-    gate_file = int8.gate_path_for(tiny_int8)
-    entries = json.loads(gate_file.read_text())
-    assert list(entries) == [f"{int8.cpu_key()} threshold=0.8 {settings.key()}"]
-    measure = int8.run_gate
-    monkeypatch.setattr(int8, "run_gate", lambda *a, **k: pytest.fail("the cached gate was measured again"))
-    assert int8.ensure_gate(proto, weights) == result  # read back, not re-run
-    monkeypatch.setattr(int8, "run_gate", measure)
+    assert gate["settings"] == settings.key()  # the model's own settings by default
+    # int8 only where the gate passed and int8 was measured faster enough on this CPU
+    assert choice["use_int8"] == (gate["passed"] and choice.get("speedup", 0) >= int8.MIN_SPEEDUP)
+    if gate["passed"]:
+        assert choice["fp32_s_per_image"] > 0 and choice["int8_s_per_image"] > 0
+    record = int8.choice_path(proto, weights, "rmac/normalized", settings.key())
+    assert list(json.loads(record.read_text())) == [f"{int8.cpu_key()} threshold=0.8"]
+    assert int8.read_choice(proto, weights) == choice  # what the runtime reads
+    monkeypatch.setattr(int8_choice, "run_gate", lambda *a, **k: pytest.fail("the recorded choice was measured again"))
+    assert int8_choice.prepare_int8(proto, weights) == choice
+    monkeypatch.undo()
     other = load_model(proto, weights).settings(S=96)
-    at_96 = int8.ensure_gate(proto, weights, settings=other)  # `auto` checks the settings it will run with
-    assert at_96.settings == other.key() and len(json.loads(gate_file.read_text())) == 2
+    at_96 = int8_choice.prepare_int8(proto, weights, settings=other)  # the settings `auto` will run with
+    assert at_96["gate"]["settings"] == other.key()
     sidecar = Path(str(weights) + ".json")
     data = json.loads(sidecar.read_text())
     data["info"]["recommended_cosine_threshold"] = 0.7
     sidecar.write_text(json.dumps(data))
     try:
-        again = int8.ensure_gate(proto, weights)
-        assert again.threshold == 0.7 and len(json.loads(gate_file.read_text())) == 3
-        assert again.median_cosine == pytest.approx(result.median_cosine)  # same int8 model, new decisions
+        again = int8_choice.prepare_int8(proto, weights)
+        assert again["gate"]["threshold"] == 0.7 and len(json.loads(record.read_text())) == 2
+        assert again["gate"]["median_cosine"] == pytest.approx(gate["median_cosine"])  # same model, new decisions
     finally:
         data["info"]["recommended_cosine_threshold"] = 0.8
         sidecar.write_text(json.dumps(data))
 
 
-def test_auto_explains_in_one_line_why_int8_is_not_used(tmp_path, capsys):
-    proto, weights = _tiny(tmp_path)  # no recommended threshold in its sidecar
+def _record_choice(tiny, use_int8: bool) -> None:
+    """A recorded measurement (as the build writes it) for the tiny model on this CPU."""
+    settings = load_model(*tiny).settings()
+    path = int8.choice_path(*tiny, "rmac/normalized", settings.key())
+    entries = json.loads(path.read_text()) if path.exists() else {}
+    entries[int8.choice_entry(load_model(*tiny).info)] = {"use_int8": use_int8, "reason": "measured: x0.90 here"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(entries))
+
+
+@pytest.mark.parametrize("measured", [True, False])
+def test_auto_follows_the_measurement_and_the_environment_override(tiny, tiny_int8, measured, monkeypatch, capsys):
+    _record_choice(tiny, measured)
+    for override, want in (("auto", measured), ("", measured), ("on", True), ("off", False), ("ON", True)):
+        monkeypatch.setenv(int8.OVERRIDE_ENV, override)
+        capsys.readouterr()
+        engine = engines.open_engine("auto", *tiny)
+        assert engine.name == ("onnxruntime-int8" if want else "onnxruntime"), override
+        assert int8.uses_int8("auto", *tiny) == want
+        lines = capsys.readouterr().err.strip().splitlines()
+        if not want:
+            assert len(lines) == 1 and lines[0].startswith("engine auto: fp32 ONNX Runtime (int8 not used: ")
+            assert ("DEEP_RETRIEVAL_INT8=off" if override == "off" else "x0.90 here") in lines[0]
+    monkeypatch.setenv(int8.OVERRIDE_ENV, "sometimes")
+    with pytest.raises(UsageError, match="DEEP_RETRIEVAL_INT8='sometimes'"):
+        engines.open_engine("auto", *tiny)
+
+
+def test_auto_explains_in_one_line_why_int8_is_not_used(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(int8.OVERRIDE_ENV, raising=False)
+    proto, weights = _tiny(tmp_path)  # nothing built or measured for it
     engine = engines.open_engine("auto", proto, weights)
     assert engine.name == "onnxruntime"
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("engine auto: fp32 ONNX Runtime (int8 not used: ")
-    assert ("no recommended threshold" in lines[0]) == bool(int8.int8_flags())
+    assert len(lines) == 1 and "no int8 model built for it" in lines[0]
+    with pytest.raises(ModelError, match="no int8 model built"):
+        engines.open_engine("onnxruntime-int8", proto, weights)
 
 
-@pytest.mark.slow
-def test_default_model_passes_the_gate_and_auto_picks_int8(capsys):
+def test_default_model_choice_was_measured_at_install(capsys, monkeypatch):
+    """On any CPU: the install measured int8 here, and `auto` does what the measurement says."""
+    monkeypatch.delenv(int8.OVERRIDE_ENV, raising=False)
     spec = load_model()
-    if not int8.int8_flags():
-        engine = engines.open_engine("auto", spec.proto, spec.weights)
-        assert engine.name == "onnxruntime" and "has none of" in capsys.readouterr().err
-        pytest.skip("this CPU has no VNNI/AMX: int8 is not used here")
-    gate = int8.ensure_gate(spec.proto, spec.weights)
-    assert gate.passed, gate.reason
-    assert gate.threshold == spec.info["recommended_cosine_threshold"]
-    assert engines.open_engine("auto", spec.proto, spec.weights).name == "onnxruntime-int8"
+    choice = int8.read_choice(spec.proto, spec.weights)
+    assert choice is not None, "make install measures the int8 choice on this CPU"
+    assert choice["gate"]["threshold"] == spec.info["recommended_cosine_threshold"]
+    assert choice["gate"]["criteria"] == {"median_cosine": int8.GATE_MEDIAN_COSINE, "agreement": int8.GATE_AGREEMENT}
+    engine = engines.open_engine("auto", spec.proto, spec.weights)
+    assert engine.name == ("onnxruntime-int8" if choice["use_int8"] else "onnxruntime")
+    if choice["gate"]["passed"]:
+        assert choice["speedup"] > 0 and choice["int8_s_per_image"] > 0
 
 
 def test_a_store_holds_int8_or_fp32_descriptors_not_both(tmp_path, tiny, tiny_int8, capsys):

@@ -24,7 +24,7 @@ from caffe_helpers import (
     weight_outputs,
 )
 
-from myPython.retrieval.grid import get_rmac_region_coordinates, pack_regions_for_network
+from myPython.rmac.grid import get_rmac_region_coordinates, pack_regions_for_network
 
 # ---------------------------------------------------------------------------------------------- ROIPooling
 

@@ -22,7 +22,7 @@ from caffe_helpers import (
 
 import custom_layers
 from myPython.nets import layers as layers_module
-from myPython.retrieval.grid import rmac_rois
+from myPython.rmac.grid import rmac_rois
 
 
 def test_every_layer_class_is_exported_by_the_prototxt_module():

@@ -19,7 +19,7 @@ from google.protobuf import text_format  # noqa: E402
 
 from myPython.apps.cli import main as cli_main  # noqa: E402
 from myPython.nets import netgen, protofiles  # noqa: E402
-from myPython.retrieval.grid import rmac_rois  # noqa: E402
+from myPython.rmac.grid import rmac_rois  # noqa: E402
 
 PROTO = REPO / "proto"
 R101 = PROTO / "deploy_resnet101.prototxt"

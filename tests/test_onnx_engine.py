@@ -16,7 +16,7 @@ from myPython.nets import folding, netgen, onnx_export, random_weights
 from myPython.nets.onnx_export import UnsupportedLayerError
 from myPython.retrieval import engines
 from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings, as_bgr
-from myPython.retrieval.grid import rmac_rois
+from myPython.rmac.grid import rmac_rois
 
 TOL = 1e-4
 
@@ -63,9 +63,9 @@ def test_tiny_net_descriptors_match_caffe_on_photos(tiny, photos):
 
 
 def test_default_model_descriptors_match_caffe(photos):
-    from myPython.nets.default_model import default_model
+    from myPython.retrieval.models import load_model
 
-    spec = default_model()
+    spec = load_model()
     images = photos[:6] + [as_bgr(p) for p in assets.perception_images()[:6]]
     a, b = _both(Path(spec.proto), Path(spec.weights), spec.settings(S=384), images)
     assert a.shape == (12, spec.dim)

@@ -20,7 +20,7 @@ import pytest
 
 from myPython.common import assets
 from myPython.nets import netgen, random_weights
-from myPython.nets.default_model import default_model
+from myPython.retrieval.models import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 BUILDINGS = ["all_souls", "ashmolean", "balliol", "bodleian", "christ_church", "cornmarket"]
@@ -114,7 +114,7 @@ def dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def model() -> tuple[Path, Path]:
     """The real default model (its sidecar gives the mean 104, 117, 123)."""
-    spec = default_model()
+    spec = load_model()
     return Path(spec.proto), Path(spec.weights)
 
 

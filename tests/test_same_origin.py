@@ -14,7 +14,7 @@ from myPython.retrieval.whitening import learn_whitening
 
 def _photo(name: str = "astronaut.png") -> np.ndarray:
     from myPython.common import assets
-    from myPython.pool.images import load_image
+    from myPython.common.images import load_image
 
     return load_image(assets.skimage_photos([name])[0])
 
@@ -147,8 +147,8 @@ def default_spec():
 
 
 def test_verification_accepts_copies_and_rejects_another_shot_of_the_scene(default_spec):
+    from myPython.common.images import load_image
     from myPython.datasets import sources
-    from myPython.pool.images import load_image
     from myPython.pool.scoring import score_options
     from myPython.pool.verify import local_features, verify
     from myPython.retrieval.extractor import DescriptorExtractor
@@ -201,10 +201,10 @@ def test_ratio_matching_agrees_with_opencvs_brute_force_matcher():
 
 
 def test_calibration_is_reproducible_and_follows_its_rule(default_spec):
+    from myPython.build.calibration import calibrate, describe_into_store
     from myPython.datasets.copies import photo_copies
     from myPython.datasets.sources import photos
     from myPython.retrieval.extractor import DescriptorExtractor
-    from myPython.training.calibration import calibrate, describe_into_store
 
     chosen = [p for p in photos("calibration") if p.source in ("darknet", "perception")]
     items = list(photo_copies(chosen, seed=5, kinds=("crop", "small_jpeg", "mirror_letterbox_caption")))

@@ -28,9 +28,9 @@ from test_scale_robustness import (
 )
 
 from myPython.apps.cli import main
+from myPython.common import images
 from myPython.common.ids import frame_id
 from myPython.errors import InputError
-from myPython.pool import images
 from myPython.pool.inputs import expand_inputs
 from myPython.pool.store import DescriptorStore
 

@@ -582,16 +582,16 @@ def test_roi_max_pool_matches_caffe_roipooling(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def default_spec():
-    from myPython.nets.default_model import default_model
+    from myPython.retrieval.models import load_model
 
-    return default_model()
+    return load_model()
 
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
     """Four classes of three edited copies of shipped photos, 120 x 160."""
     from myPython.common import assets
-    from myPython.pool.images import load_image
+    from myPython.common.images import load_image
 
     root = tmp_path_factory.mktemp("photos")
     rng = np.random.default_rng(0)
@@ -604,7 +604,7 @@ def photos(tmp_path_factory) -> Path:
 
 
 def test_teacher_export_format_and_values(tmp_path: Path, default_spec, photos: Path):
-    from myPython.nets.default_model import NSFW_MEAN_BGR
+    from myPython.nets.default_net import NSFW_MEAN_BGR
     from myPython.retrieval.extractor import DescriptorExtractor
 
     report = MT.make_teacher(default_spec.proto, default_spec.weights, tmp_path / "teacher.prototxt",

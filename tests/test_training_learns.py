@@ -53,11 +53,12 @@ DISTILL_PER_CLASS = 8
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     """Smoke set, cached regional features of the training images, teacher descriptors."""
-    from myPython.nets.default_model import NSFW_MEAN_BGR, default_model
+    from myPython.nets.default_net import NSFW_MEAN_BGR
+    from myPython.retrieval.models import load_model
 
     t0 = time.time()
     root = tmp_path_factory.mktemp("learns")
-    spec = default_model()
+    spec = load_model()
     data = root / "data"
     dirs = smoke.make_smoke_dataset(data, seed=0, per_class=20, views=2, val_per_class=6)
     items = list(iter_class_images(dirs["train"]))

@@ -145,7 +145,7 @@ def test_video_groups_do_not_chain():
 # ---- the whole command on hand-made clips -------------------------------------------------------------
 @pytest.fixture(scope="module")
 def clip_pool(tmp_path_factory):
-    from myPython.pool.images import load_image
+    from myPython.common.images import load_image
 
     root = tmp_path_factory.mktemp("video_match")
     pool = root / "pool"
@@ -287,8 +287,8 @@ def test_cover_counts_the_grid_cells_the_keypoints_reach():
 
 def test_verification_names_its_inlier_keypoints():
     """Inliers come with their keypoints on both sides: a mirrored copy's pairs sit at mirrored positions."""
+    from myPython.common.images import load_image
     from myPython.datasets.edits import mirror
-    from myPython.pool.images import load_image
     from myPython.pool.verify import FEATURE_SIDE, local_features, unpack, verify
 
     photo = load_image(assets.skimage_photos(["astronaut.png"])[0])
@@ -332,8 +332,8 @@ def test_no_verify_finds_no_more_than_verification(clip_pool):
 
 
 def test_uninformative_cut_sits_between_content_and_blank_frames():
+    from myPython.build.video_calibration import uninformative_cut
     from myPython.common.ids import frame_id
-    from myPython.datasets.video_calibration import uninformative_cut
     from myPython.datasets.video_edits import Piece
 
     rng = np.random.default_rng(0)

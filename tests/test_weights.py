@@ -7,8 +7,8 @@ import tarfile
 import numpy as np
 
 from myPython.apps.cli import main as cli_main
-from myPython.nets.default_model import default_model
 from myPython.nets.runtime import caffe
+from myPython.retrieval.models import load_model
 
 
 def _archive(tmp_path, weights):
@@ -19,7 +19,7 @@ def _archive(tmp_path, weights):
 
 
 def test_installs_matching_weights_from_an_archive(tmp_path, capsys):
-    spec = default_model()
+    spec = load_model()
     out = tmp_path / "caffemodel" / "model.caffemodel"
     archive = _archive(tmp_path, spec.weights).as_uri()
     code = cli_main(["weights", "--url", archive, "--proto", spec.proto, "--out", str(out)])
@@ -28,7 +28,7 @@ def test_installs_matching_weights_from_an_archive(tmp_path, capsys):
 
 
 def test_refuses_weights_that_do_not_fit_the_prototxt(tmp_path, capsys):
-    spec = default_model()
+    spec = load_model()
     net = caffe.Net(spec.proto, caffe.TEST)
     # Same layers, but the PCA of a wrong size: save from an edited prototxt.
     text = open(spec.proto).read().replace("num_output: 512", "num_output: 256")

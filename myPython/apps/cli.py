@@ -28,17 +28,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("myPython.apps.commands.report", "self-contained HTML report"),
     "verify": ("myPython.apps.commands.verify", "check a store's checksums; --quarantine moves damaged shards"),
     "eval-images": ("myPython.apps.commands.eval_images", "held-out same-origin evaluation on images (`make eval`)"),
-    "copy-head": ("myPython.training.copy_head", "choose the copy head's settings on the validation split"),
+    "copy-head": ("myPython.apps.commands.copy_head", "choose the copy head's settings on the validation split"),
     "model": ("myPython.apps.commands.model", "show a model, or build the embedded default"),
     "eval-videos": ("myPython.apps.commands.eval_videos", "held-out evaluation of match-videos (`make eval`)"),
     "demo": ("myPython.apps.demo", "the main job on the embedded data, end to end (`make demo`)"),
     "oxford": ("myPython.apps.oxford_eval", "Oxford5k / Paris6k mAP (the same as `python test.py`)"),
     "train": ("myPython.apps.commands.train", "train a Caffe net from a solver (also `python train.py`)"),
-    "convert": ("myPython.training.convert", "teacher descriptors of an image folder -> features.npy"),
-    "pca": ("myPython.training.offline_pca", "offline PCA-whitening of R-MAC heads, and fusion experiments"),
-    "surgery": ("myPython.nets.surgery", "caffemodel / prototxt surgery (list, copy, fold-bn, teacher, ...)"),
-    "proto": ("myPython.nets.protofiles", "regenerate or check the checked-in prototxts (`make proto`)"),
-    "weights": ("myPython.nets.weights", "fetch and check the published caffemodel (`make weights`)"),
+    "convert": ("myPython.apps.commands.convert", "teacher descriptors of an image folder -> features.npy"),
+    "pca": ("myPython.apps.commands.pca", "offline PCA-whitening of R-MAC heads, and fusion experiments"),
+    "surgery": ("myPython.apps.commands.surgery", "caffemodel / prototxt surgery (list, copy, fold-bn, teacher, ...)"),
+    "proto": ("myPython.apps.commands.proto", "regenerate or check the checked-in prototxts (`make proto`)"),
+    "weights": ("myPython.apps.commands.weights", "fetch and check the published caffemodel (`make weights`)"),
 }
 
 

@@ -93,9 +93,29 @@ def open_extractor(args: argparse.Namespace, batch: int = 8):
     if args.output:
         spec.output = args.output
     settings = spec.settings(args.S, args.L, args.multires, args.scales)
+    prepare_engine(args.engine, spec, settings, args.gpu)
     extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, settings, output=spec.output,
                                                gpu=args.gpu, batch_size=batch, engine=args.engine)
     return spec, extractor
+
+
+def prepare_engine(engine: str, spec, settings, gpu: int | None = None) -> None:
+    """What the runtime only reads, built now when missing: the int8 model (`--engine onnxruntime-int8`) or the
+    measured int8 choice for these settings on this CPU (`auto`; the default model's own settings were measured
+    at install). Both cached."""
+    if spec.weights is None or (gpu is not None and gpu >= 0):
+        return
+    if engine == "onnxruntime-int8":
+        from myPython.build.int8_choice import ensure_int8
+
+        ensure_int8(spec.proto, spec.weights, spec.output)
+    elif engine == "auto":
+        from myPython.retrieval.int8 import override
+
+        if override() != "off":
+            from myPython.build.int8_choice import prepare_int8
+
+            prepare_int8(spec.proto, spec.weights, spec.output, settings)
 
 
 def add_score_args(p: argparse.ArgumentParser) -> None:

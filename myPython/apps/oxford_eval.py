@@ -219,11 +219,14 @@ def evaluate(
         return DescriptorExtractor.from_files(spec.proto, spec.weights, run_settings, output=spec.output, gpu=gpu,
                                               batch_size=batch_size, engine=engine)
 
-    from myPython.retrieval.int8 import int8_path_for, uses_int8
+    from myPython.apps.options import prepare_engine
+    from myPython.retrieval.int8 import int8_model as built_int8
+    from myPython.retrieval.int8 import uses_int8
 
     temp_dir = Path(temp_dir)
+    prepare_engine(engine, spec, run_settings, gpu)
     quantised = uses_int8(engine, spec.proto, spec.weights, spec.output, gpu, run_settings)
-    int8_model = int8_path_for(spec.proto, spec.weights, spec.output) if quantised else None
+    int8_model = built_int8(spec.proto, spec.weights, spec.output) if quantised else None
     queries, database = extract_features(spec, dataset, dataset_name, options, temp_dir, open_extractor, log,
                                          int8_model)
     sim = similarities(queries, database, options.aqe, options.dbe)

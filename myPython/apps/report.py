@@ -15,7 +15,7 @@ from myPython.apps.report_videos import CSS as VIDEO_CSS
 from myPython.apps.threshold_study import ThresholdRow, group_of, pair_scores
 from myPython.common.fileio import atomic_write_text, atomic_write_with
 from myPython.common.ids import frame_id, split_row_id
-from myPython.pool.images import InputError, load_image
+from myPython.common.images import InputError, load_image
 from myPython.pool.inputs import kind_of, path_of
 from myPython.pool.search import Neighbours
 from myPython.pool.store import DescriptorStore

@@ -35,7 +35,7 @@ def capped(image: np.ndarray, side: int = MAX_SIDE) -> np.ndarray:
 def photo_copies(photos: list[sources.Photo], seed: int, kinds: tuple[str, ...] = edits.EDIT_KINDS,
                  reencode_every: int = 1) -> Iterator[Copy]:
     """Each photo, then one copy per edit kind (`reencode` only for every `reencode_every`-th photo)."""
-    from myPython.pool.images import load_image
+    from myPython.common.images import load_image
 
     for n, photo in enumerate(photos):
         image = capped(load_image(photo.path))

@@ -17,8 +17,8 @@ import numpy as np
 
 from myPython.common import assets
 from myPython.common.fileio import atomic_write_text
+from myPython.common.images import load_image
 from myPython.datasets import edits
-from myPython.pool.images import load_image
 from myPython.pool.video import read_frames
 
 # (file, source group): natural copies keep their source's group.

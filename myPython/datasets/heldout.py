@@ -152,7 +152,7 @@ def _clip_frames(path: Path) -> list[np.ndarray]:
 
 def build_heldout_set(out: str | os.PathLike) -> tuple[Path, list[Item]]:
     """Write the set under `out/pool` (once; a marker makes later calls cheap); (pool folder, items)."""
-    from myPython.pool.images import load_image
+    from myPython.common.images import load_image
 
     out = Path(out)
     pool = out / "pool"

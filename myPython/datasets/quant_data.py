@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from myPython.common import assets
-from myPython.pool.images import load_image
+from myPython.common.images import load_image
 from myPython.pool.video import read_frames
 
 CALIBRATION_FPS = 1.0

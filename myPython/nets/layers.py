@@ -17,7 +17,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from myPython.nets.param_str import parse_param_str
-from myPython.retrieval.grid import rmac_rois
+from myPython.rmac.grid import rmac_rois
 
 __all__ = [
     "AggregateLayer",

@@ -42,7 +42,7 @@ from myPython.nets.netgen_train import (  # noqa: E402
     twin_data_layers,
     without_inputs,
 )
-from myPython.retrieval.preparation import MODEL_MEAN_BGR  # noqa: E402
+from myPython.rmac.preparation import MODEL_MEAN_BGR  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
 # Towers (model surgery)

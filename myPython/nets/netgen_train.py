@@ -1,7 +1,7 @@
 """Generator of the training nets and solvers (distillation, lifted structure, pair losses, triplet).
 
 Every training net is made by model surgery from a deploy net (`netgen.deploy_net` for the published
-ResNet-101, `default_model.default_prototxt` for the embedded default model): its ``data``/``rois`` inputs
+ResNet-101, `default_net.default_prototxt` for the embedded default model): its ``data``/``rois`` inputs
 are replaced by a Python data layer (TRAIN and TEST twins) and a `RigidGridLayer`, every parameter is
 frozen except the named trainable head layers, and loss layers are appended (built with `caffe.net_spec`).
 Towers (the 3-resolution teacher ``l_/m_/h_``, the triplet ``''/p_/n_``) are prefixed copies of the deploy

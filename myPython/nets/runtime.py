@@ -180,7 +180,7 @@ def forward_regions(net: caffe.Net, data: np.ndarray, levels: int, end: str | No
 
     For tools that read blobs other than the descriptor (regional features, branch taps).
     """
-    from myPython.retrieval.grid import rmac_rois
+    from myPython.rmac.grid import rmac_rois
 
     batch = data[None] if data.ndim == 3 else data
     rois = rmac_rois(batch.shape[2], batch.shape[3], levels, len(batch))

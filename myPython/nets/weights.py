@@ -10,15 +10,12 @@ moved into place (atomic rename).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
-
-from myPython.errors import DeepRetrievalError, ModelError, one_line
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PROTO = REPO / "proto" / "deploy_resnet101.prototxt"
@@ -55,20 +52,3 @@ def install_weights(url: str, proto: Path = DEFAULT_PROTO, out: Path = DEFAULT_O
         load_net(proto, weights)  # raises a one-line ModelError when they do not fit
         os.replace(weights, out)  # same folder: an atomic rename
     return out
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--proto", type=Path, default=DEFAULT_PROTO)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        path = install_weights(args.url, args.proto, args.out)
-    except DeepRetrievalError:
-        raise
-    except Exception as exc:  # archives and downloads fail in many ways; the user gets one line
-        raise ModelError(one_line(exc)) from exc
-    print(f"weights: installed {path} (checked against {args.proto})")
-    return 0

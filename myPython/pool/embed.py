@@ -34,9 +34,9 @@ import numpy as np
 
 from myPython.common.fileio import atomic_save_npy
 from myPython.common.ids import frame_id
+from myPython.common.images import load_image
 from myPython.common.inputfiles import TransientInputError, display_name
 from myPython.errors import InputError
-from myPython.pool.images import load_image
 from myPython.pool.inputs import InputItem
 from myPython.pool.store import DescriptorStore
 from myPython.pool.video import FrameReader

@@ -27,6 +27,7 @@ from myPython.common.assets import cache_dir
 from myPython.common.fileio import atomic_save_npy
 
 NOISE_SET_VERSION = "4"
+MODEL_NOISE_FILE = "noise_descriptors.npy"  # written beside a caffemodel by its build (build/default_model.py)
 # (h, w) of the full set: 16:9, 4:3, 1:1 and 9:16 (phones).
 SIZES = ((288, 512), (384, 512), (512, 512), (512, 288))
 # Plain frames come in every shape from 1:3.2 to 3.2:1 as well: the descriptor of a flat frame depends
@@ -91,6 +92,23 @@ def noise_descriptors(extractor, model_fingerprint: str) -> np.ndarray:
     vectors = extractor.describe_batch(noise_frames()).astype(np.float32)
     atomic_save_npy(path, vectors)
     return vectors
+
+
+def model_noise_descriptors(spec, settings_key: str | None) -> np.ndarray | None:
+    """Without a network: the noise set's descriptors cached for the model and the settings a store was embedded
+    with, else the ones the model's build wrote beside its caffemodel (fp32, its own settings; an int8 store's
+    settings differ only by the `_int8` tag, and int8 keeps the descriptors within the gate's cosine), else None.
+    """
+    fingerprint = spec.fingerprint()
+    if settings_key:
+        cached = noise_set_path(fingerprint, settings_key)
+        if cached.exists():
+            return np.load(cached)
+    own = spec.settings().key()
+    beside = Path(str(spec.weights)).parent / MODEL_NOISE_FILE if spec.weights else None
+    if beside is not None and beside.exists() and (settings_key or own).removesuffix("_int8") == own:
+        return np.load(beside)
+    return None
 
 
 def background(vectors: np.ndarray, noise: np.ndarray) -> np.ndarray:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from myPython.common.fileio import walk_files
 from myPython.common.ids import escape, unescape
+from myPython.common.images import IMAGE_EXTENSIONS
 from myPython.common.inputfiles import display_name
-from myPython.pool.images import IMAGE_EXTENSIONS
 from myPython.pool.video import VIDEO_EXTENSIONS
 
 LIST_EXTENSIONS = {".txt", ".lst", ".list"}

@@ -7,7 +7,7 @@ of them) are verified (pool/verify.py); every pair then scores
 
 with inliers = 0 for pairs that were not verified. The weights, `min_cosine` and the recommended
 threshold on this score are fitted on the calibration split when the default model is built
-(nets/default_model.py) and kept in the model's sidecar (`fusion`). `--raw` (or a store embedded
+(build/default_model.py) and kept in the model's sidecar (`fusion`). `--raw` (or a store embedded
 without local features) gives plain cosine, whose calibrated threshold is `recommended_cosine_threshold`.
 """
 

@@ -19,7 +19,7 @@ The segment's VERIFIED_CELLS most similar matched frame pairs (i, j) are verifie
   its original). One subject filmed twice (a person in two recordings, the room seen from two angles)
   matches on the subject alone, which moves too: a high share, but a low cover, where a copy's single
   transform holds across the whole frame.
-  Chosen by leave-one-family-out pair AP on the training videos (datasets/video_calibration.py; compared
+  Chosen by leave-one-family-out pair AP on the training videos (build/video_calibration.py; compared
   by bench/video_feature_ablation.py): the product beats the moving share alone and no such feature.
 
 Each frame's staying keypoints are computed once per matching run and cached, since a frame meets many

@@ -18,7 +18,7 @@
    matched frames when the store holds local features: their inliers, and
    how much of the frame these cover on moving content, see
    pool/segment_geometry.py), with weights and threshold calibrated on
-   training videos when the model is built (datasets/video_calibration.py);
+   training videos when the model is built (build/video_calibration.py);
    higher is more certain, and the pair's score is its best segment's.
 """
 
@@ -47,7 +47,7 @@ CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "re
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
 MAX_KNN = 512  # neighbours of a frame searched again because its own video filled its list
 # The scorer's inputs, in order (chosen by leave-one-family-out measurement on the training videos, see
-# datasets/video_calibration.py): mean and best similarity of the matched frames, their peak (capped),
+# build/video_calibration.py): mean and best similarity of the matched frames, their peak (capped),
 # agreement, the log of the number of matched frames, the motion agreement, the peak of the centred
 # similarity (capped), the margin (clipped), the shift contrast and the excess over self-similarity. Caps
 # keep the few very sharp copies from setting the weights. The frame count is capped: beyond a dozen

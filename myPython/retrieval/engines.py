@@ -195,7 +195,7 @@ class CaffeEngine:
 
 
 def _probe_batchable(engine) -> bool:
-    from myPython.retrieval.grid import rmac_rois
+    from myPython.rmac.grid import rmac_rois
 
     data = np.zeros((2, 3, 64, 64), dtype=np.float32)
     return len(engine.forward(data, rmac_rois(64, 64, 1, 2))) == 2
@@ -233,7 +233,7 @@ def _run_session(session, output: str, data: np.ndarray, rois: np.ndarray) -> np
 
 def check_against_caffe(session, net, output: str, seed: int = 0) -> float:
     """Max |ONNX - Caffe| / max(1, max |Caffe|) on a small random batch (with its R-MAC rois)."""
-    from myPython.retrieval.grid import rmac_rois
+    from myPython.rmac.grid import rmac_rois
 
     batch, h, w = CHECK_SHAPE
     channels = net.blobs["data"].data.shape[1] if net.blobs["data"].data.ndim > 1 else 3

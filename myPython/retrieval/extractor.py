@@ -20,10 +20,10 @@ from typing import Protocol
 
 import numpy as np
 
-from myPython.pool.images import load_image, to_bgr8
-from myPython.retrieval.functional import l2_normalize
-from myPython.retrieval.grid import get_rmac_region_coordinates, pack_regions_for_network
-from myPython.retrieval.preparation import (  # noqa: F401  (re-exported: the descriptor API in one import)
+from myPython.common.images import load_image, to_bgr8
+from myPython.rmac.functional import l2_normalize
+from myPython.rmac.grid import get_rmac_region_coordinates, pack_regions_for_network
+from myPython.rmac.preparation import (  # noqa: F401  (re-exported: the descriptor API in one import)
     MIN_INPUT_SIDE,
     MODEL_MEAN_BGR,
     MULTIRES_OFFSETS,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from myPython.common.assets import sha256_file
 from myPython.common.fileio import atomic_write_text
-from myPython.retrieval.extractor import MODEL_MEAN_BGR, ExtractionSettings
+from myPython.rmac.preparation import MODEL_MEAN_BGR, ExtractionSettings
 
 
 @dataclass
@@ -66,14 +66,18 @@ class ModelSpec:
 
 def load_model(proto: str | os.PathLike | None = None, weights: str | os.PathLike | None = None,
                model: str | None = None) -> ModelSpec:
-    """Resolve --model NAME or --proto/--weights (reading a sidecar when present)."""
+    """Resolve --model NAME or --proto/--weights (reading a sidecar when present). Reads files only: the default
+    model is built at install (ModelError naming the command when it is not)."""
     if proto is None and weights is None:
         name = model or "default"
         if name != "default":
             raise ValueError(f"unknown model {name!r}: use --model default or --proto P --weights W")
-        from myPython.nets.default_model import default_model
+        from myPython.retrieval.default_location import default_files, heldout_records
 
-        return default_model()
+        spec = load_model(*default_files())
+        spec.name = "default"
+        spec.info.update(heldout_records(spec.info))
+        return spec
     if proto is None or weights is None:
         raise ValueError("--proto and --weights go together")
     for path, what in ((proto, "prototxt"), (weights, "caffemodel")):

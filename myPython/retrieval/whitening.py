@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from myPython.retrieval.functional import l2_normalize
+from myPython.rmac.functional import l2_normalize
 
 
 @dataclass

@@ -17,7 +17,6 @@ Outputs: ``features.npy`` (float32, N x D, row i = i-th image in sorted file-nam
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections import defaultdict
@@ -33,8 +32,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from myPython.common.fileio import atomic_save_npy, atomic_write_text, walk_files  # noqa: E402
+from myPython.common.images import IMAGE_EXTENSIONS, load_image  # noqa: E402
 from myPython.nets.runtime import feed_net  # noqa: E402
-from myPython.pool.images import IMAGE_EXTENSIONS, load_image  # noqa: E402
 
 TEACHER_OUTPUT = "rmac/eltwise/normalized"
 
@@ -119,31 +118,3 @@ def convert(proto: str | os.PathLike[str], weights: str | os.PathLike[str], img_
         features = extractor.describe_all(images)
     write_outputs(features, names, features_npy, features_txt, index_txt, seed)
     return features
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--proto", required=True, help="teacher (or single-resolution deploy) prototxt")
-    parser.add_argument("--weights", required=True)
-    parser.add_argument("--img-dir", required=True)
-    parser.add_argument("--features-npy", required=True)
-    parser.add_argument("--features-txt", help='shuffled "<file> <row>" list (training list)')
-    parser.add_argument("--index-txt", help='ordered "<row>\\t<stem>" index')
-    parser.add_argument("--end", help=f"output blob (default: {TEACHER_OUTPUT} for a teacher, else the model's)")
-    parser.add_argument("--scales", default="256,512,768", help="long sides for a single-resolution net")
-    parser.add_argument("--L", type=int, help="grid levels for a single-resolution net")
-    parser.add_argument("--mean", help="B,G,R mean for a single-resolution net (default: model's)")
-    parser.add_argument("--seed", type=int, default=0, help="shuffle seed of the list")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--recursive", action="store_true", help="include sub-folders (names keep the sub-path)")
-    device = parser.add_mutually_exclusive_group()
-    device.add_argument("--gpu", type=int)
-    device.add_argument("--cpu", action="store_true")
-
-
-def run(args: argparse.Namespace) -> int:
-    features = convert(args.proto, args.weights, args.img_dir, args.features_npy, args.features_txt,
-                       args.index_txt, args.end, [int(s) for s in args.scales.split(",")], args.L,
-                       [float(m) for m in args.mean.split(",")] if args.mean else None,
-                       None if args.cpu else args.gpu, args.seed, args.batch, args.recursive)
-    print(f"convert: {features.shape[0]} x {features.shape[1]} descriptors -> {args.features_npy}")
-    return 0

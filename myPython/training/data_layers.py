@@ -38,9 +38,9 @@ from typing import Any
 import caffe
 import numpy as np
 
+from myPython.common.images import load_image
 from myPython.nets.param_str import parse_param_str
-from myPython.pool.images import load_image
-from myPython.retrieval.preparation import MODEL_MEAN_BGR
+from myPython.rmac.preparation import MODEL_MEAN_BGR
 from myPython.training.samplers import (
     RESIZE_MODES,
     BinSampler,

@@ -17,10 +17,10 @@ def cache_regions(proto: str | os.PathLike[str], weights: str | os.PathLike[str]
 
     ``flips`` adds the mirrored image of every item after it (same label): twice the samples.
     """
+    from myPython.common.images import load_image
     from myPython.nets.runtime import feed_net
     from myPython.nets.surgery import load_net
-    from myPython.pool.images import load_image
-    from myPython.retrieval.grid import rmac_rois
+    from myPython.rmac.grid import rmac_rois
     from myPython.training.data_layers import save_region_cache
     from myPython.training.samplers import resize_image
 

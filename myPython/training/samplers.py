@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from myPython.common.fileio import walk_files
-from myPython.pool.images import IMAGE_EXTENSIONS
+from myPython.common.images import IMAGE_EXTENSIONS
 
 DATA_ROOT_ENV = "DEEP_RETRIEVAL_DATA"
 RESIZE_MODES = ("stretch", "crop")

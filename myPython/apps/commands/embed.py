@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -50,12 +49,9 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from myPython.common.fileio import atomic_write_text
-    from myPython.pool.embed import EmbedOptions, embed_items
-    from myPython.pool.inputs import assign_ids, collect_inputs, kind_of, label_roots
-    from myPython.pool.store import DescriptorStore
+    from myPython.pool.embed import EmbedOptions
+    from myPython.pool.inputs import collect_inputs, kind_of
+    from myPython.pool.jobs import embed
 
     check_arguments(args)
     roots, problems = collect_inputs(args.inputs)
@@ -65,38 +61,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {p['reason']}", file=sys.stderr)
         return EXIT_USAGE
     spec, extractor = open_extractor(args, args.batch)
-    dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
-    from myPython.pool.verify import FEATURES_VERSION
-
-    local = not args.no_local_features and args.ray is None  # Ray actors compute descriptors only
-    meta = {  # int8 descriptors have their own settings key: a store holds one kind or the other
-        "model": spec.fingerprint(), "model_name": spec.name, "settings": extractor.key(),
-        "engine": extractor.engine.name,
-        "dim": dim, "fps": args.fps, "output": spec.output,
-        "sampling": {"fps": args.fps, "max_frames": args.max_frames},
-        "local_features": FEATURES_VERSION if local else None,
-        "inputs": [str(Path(i).resolve()) for i in args.inputs],
-    }
-    store = DescriptorStore.create(args.out, meta)
     options = EmbedOptions(fps=args.fps, batch=args.batch, shard_size=args.shard_size,
                            workers=args.workers if args.workers is not None else EmbedOptions().workers,
-                           max_frames=args.max_frames, local_features=local)
-    with store.writer_lock():  # the root labels and the shards change together
-        labels = label_roots(roots, store.root_labels())
-        store.save_root_labels(labels)
-        items, id_problems = assign_ids(roots, labels)
-        problems += id_problems
-        if args.ray is not None:
-            from myPython.pool.distributed import embed_on_ray
-
-            # The actors run the engine `auto` chose here, so that every node makes the same kind of descriptor.
-            report = embed_on_ray(items, spec, extractor.settings, store, options, address=args.ray or None,
-                                  engine=extractor.engine.name, num_actors=args.ray_actors, progress=not args.quiet)
-        else:
-            report = embed_items(items, extractor, store, options, progress=not args.quiet)
-    report.skipped.extend(problems)
-    run_info = {"summary": report.summary(), **{k: v for k, v in vars(report).items()}}
-    atomic_write_text(Path(args.out) / "report.json", json.dumps(run_info, indent=2) + "\n")
+                           max_frames=args.max_frames, local_features=not args.no_local_features)
+    report = embed(args.inputs, args.out, spec, extractor, options, ray=args.ray, ray_actors=args.ray_actors,
+                   progress=not args.quiet)
     print(report.summary())
     for s in report.skipped[:20]:
         print(f"  skipped {s['input']}: {s['reason']}")

@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="operating point (default: the model's recommended threshold for the score used)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--record", action="store_true",
-                   help="write the summary into myPython/nets/default_model_heldout.json, which the default "
+                   help="write the summary into myPython/build/default_model_heldout.json, which the default "
                         "model's sidecar then reports (for the build measured)")
 
 
@@ -53,15 +53,14 @@ def _format(results: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from evaluation import same_origin as so
     from myPython.apps.options import open_extractor
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout import build_heldout_set, scene_of
-    from myPython.pool.embed import EmbedOptions, embed_items
+    from myPython.pool.embed import EmbedOptions
     from myPython.pool.groups import find_groups
-    from myPython.pool.inputs import expand_inputs
+    from myPython.pool.jobs import embed
     from myPython.pool.scoring import pair_score_matrix, score_options
     from myPython.pool.store import DescriptorStore
 
@@ -72,11 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from myPython.pool.verify import FEATURES_VERSION
 
     store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{FEATURES_VERSION}"
-    inputs, _ = expand_inputs([str(pool)])
-    store = DescriptorStore.create(store_dir, {"model": spec.fingerprint(), "settings": extractor.key(),
-                                               "dim": spec.dim or extractor.describe(np.zeros((64, 64, 3), np.uint8))
-                                               .shape[0], "local_features": FEATURES_VERSION})
-    embed_items(inputs, extractor, store, EmbedOptions(local_features=True), progress=not args.quiet)
+    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True), progress=not args.quiet)
+    store = DescriptorStore.open(store_dir)
     ids = [i for shard in store.shards() for i in shard.ids()]
     by_path = {i.path: i for i in items}
     order = [by_path[i] for i in ids]
@@ -116,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _record(spec, results: dict) -> None:
-    from myPython.nets import default_model
+    from myPython.build import default_model
 
     at, r95, grp = results["at_threshold"], results["at_precision_0.95"], results["groups"]
     record = {"set": f"{results['items']} held-out images, {results['origins']} origins (datasets/heldout.py)",

@@ -38,7 +38,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from myPython.apps.options import open_score_options
     from myPython.common.fileio import atomic_write_text
-    from myPython.pool.groups import find_groups
+    from myPython.pool import jobs
     from myPython.pool.store import DescriptorStore
 
     check_arguments(args)
@@ -48,9 +48,8 @@ def run(args: argparse.Namespace) -> int:
         return group_videos(args)
     db = DescriptorStore.open(args.db)
     options = open_score_options(args, db)
-    threshold = options.threshold if args.threshold is None else args.threshold
-    groups = find_groups(db, threshold, options=options, neighbours=args.neighbours, factory=args.index,
-                         min_size=args.min_size, min_link_fraction=args.min_link_fraction)
+    threshold, groups = jobs.group(db, threshold=args.threshold, neighbours=args.neighbours, factory=args.index,
+                                   min_size=args.min_size, min_link_fraction=args.min_link_fraction, score=options)
     payload = {"threshold": threshold, "score": options.name,
                "groups": [{"size": len(g), "min_score": g.min_score, "members": g.members} for g in groups]}
     atomic_write_text(Path(args.out), json.dumps(payload, indent=1) + "\n")

@@ -52,33 +52,53 @@ def _with_model_defaults(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def scored_matches(args: argparse.Namespace) -> tuple[list, dict]:
-    """(every scored segment as a CSV row, best first; the model's info) for the stores of `args`."""
-    from myPython.apps.options import open_extractor
-    from myPython.pool.informative import noise_descriptors
+    """(every scored segment as a CSV row, best first; the model's info) for the stores of `args`.
+
+    Runs no network (and never imports Caffe) for the model's own settings: the noise set's descriptors come
+    with the model (or from the cache, for the settings a store was embedded with)."""
+    from myPython.apps.options import check_model_args
+    from myPython.pool.jobs import match_videos
     from myPython.pool.store import DescriptorStore
-    from myPython.pool.video_match import calibrated_options, csv_rows, match_videos
+    from myPython.pool.video_match import csv_rows
+    from myPython.retrieval.models import load_model
 
     args = _with_model_defaults(args)
     check_arguments(args)
+    check_model_args(args)
     db = DescriptorStore.open(args.db)
     queries = DescriptorStore.open(args.queries) if args.queries else None
-    spec, extractor = open_extractor(args)
+    if (args.proto is None) != (args.weights is None):
+        raise UsageError("--proto and --weights go together")
+    spec = load_model(args.proto, args.weights, args.model)
+    settings_key = spec.settings(args.S, args.L, args.multires, args.scales).key()
     fingerprint = spec.fingerprint()
     for store in (db, queries):
         if store is None:
             continue
-        if store.meta.get("model") not in (None, fingerprint) or \
-                store.meta.get("settings") not in (None, extractor.key()):
+        stored = str(store.meta.get("settings") or settings_key).removesuffix("_int8")
+        if store.meta.get("model") not in (None, fingerprint) or stored != settings_key:
             raise UsageError(f"{store.root}: embedded with another model or settings "
                              f"({store.meta.get('model_name', '?')}, {store.meta.get('settings', '?')}); "
                              "give the same model options as for embed")
     # segments that cannot reach the threshold are not worth verifying (exact for every row kept)
-    options = calibrated_options(spec.info, knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner,
-                                 factory=args.index, nprobe=args.nprobe, verify=False if args.no_verify else None,
-                                 verify_floor=min(default_threshold(args, spec.info), 1 - 1e-9))
-    matches = list(match_videos(db, queries, options, noise_descriptors(extractor, fingerprint),
-                                progress=not args.quiet))
+    matches = match_videos(db, queries, spec=spec, noise=_noise(args, spec, db), progress=not args.quiet,
+                           knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner, factory=args.index,
+                           nprobe=args.nprobe, verify=False if args.no_verify else None,
+                           verify_floor=min(default_threshold(args, spec.info), 1 - 1e-9))
     return csv_rows(matches, 0.0), spec.info
+
+
+def _noise(args: argparse.Namespace, spec, store):
+    """The noise set's descriptors for the store's model and settings: the model's own file, the cache, or (for
+    other settings, once) described now."""
+    from myPython.pool.informative import model_noise_descriptors, noise_descriptors
+
+    noise = model_noise_descriptors(spec, store.meta.get("settings"))
+    if noise is None:
+        from myPython.apps.options import open_extractor
+
+        noise = noise_descriptors(open_extractor(args)[1], spec.fingerprint())
+    return noise
 
 
 def default_threshold(args: argparse.Namespace, info: dict) -> float:

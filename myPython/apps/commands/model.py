@@ -1,4 +1,5 @@
-"""Show a model (JSON: files, mean, S, L, dimension, calibrated thresholds), or build the embedded default."""
+"""Show a model (JSON: files, mean, S, L, dimension, calibrated thresholds, held-out numbers of this build), build
+the embedded default, or quantise a model and measure whether int8 pays on this CPU."""
 
 from __future__ import annotations
 
@@ -8,32 +9,32 @@ import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["info", "build-default"])
+    p.add_argument("action", choices=["info", "build-default", "quantize"])
     p.add_argument("--model", default=None)
     p.add_argument("--proto")
     p.add_argument("--weights")
-    p.add_argument("--rebuild", action="store_true")
+    p.add_argument("--rebuild", action="store_true", help="build-default: build again; quantize: measure again")
 
 
 def run(args: argparse.Namespace) -> int:
     from myPython.retrieval.models import load_model
 
     if args.action == "build-default":
-        from myPython.nets.default_model import default_model
+        from myPython.build.default_model import build_default_model
 
-        spec = default_model(rebuild=args.rebuild)
-        _prepare_int8(spec)
+        spec = build_default_model(rebuild=args.rebuild, progress=sys.stderr.isatty())
     else:
         spec = load_model(args.proto, args.weights, args.model)
-    print(json.dumps(spec.describe(), indent=2))
-    return 0
+    if args.action == "quantize":
+        from myPython.build.int8_choice import prepare_int8
 
-
-def _prepare_int8(spec) -> None:
-    """Quantise the model and run its int8 gate now (both cached), so that the first `embed` with
-    `--engine auto` does not pay for them (a minute, and the calibration's memory) in the middle of a job."""
+        choice = prepare_int8(spec.proto, spec.weights, spec.output, remeasure=args.rebuild)
+        print(json.dumps(choice, indent=2))
+        return 0
+    info = spec.describe()
     from myPython.retrieval.int8 import int8_refusal
 
-    reason = int8_refusal(spec.proto, spec.weights, spec.output)  # a CPU without VNNI/AMX: says so, does nothing
-    print(f"int8: {'not used: ' + reason if reason else 'gate passed; engine auto runs int8 on this CPU'}",
-          file=sys.stderr)
+    reason = int8_refusal(spec.proto, spec.weights, spec.output) if spec.weights else "no caffemodel"
+    info["engine_auto"] = "onnxruntime-int8" if reason is None else f"onnxruntime fp32 ({reason})"
+    print(json.dumps(info, indent=2))
+    return 0

@@ -32,15 +32,16 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from myPython.apps.options import open_score_options
-    from myPython.pool.search import SearchOptions, search, write_mapped
+    from myPython.pool import jobs
+    from myPython.pool.search import write_mapped
     from myPython.pool.store import DescriptorStore
 
     check_arguments(args)
     db = DescriptorStore.open(args.db)
     queries = DescriptorStore.open(args.queries) if args.queries else None
     score = open_score_options(args, db if queries is None else queries)
-    options = SearchOptions(top_k=args.top_k, threshold=args.threshold, factory=args.index,
-                            nprobe=args.nprobe, ef_search=args.ef_search, score=score)
-    count = write_mapped(args.out, search(db, queries, options))
+    results = jobs.search(db, queries, top_k=args.top_k, threshold=args.threshold, factory=args.index,
+                          nprobe=args.nprobe, ef_search=args.ef_search, score=score)
+    count = write_mapped(args.out, results)
     print(f"search: {count} queries written to {args.out} (score: {score.name})")
     return 0

@@ -37,11 +37,11 @@ def describe_into_store(extractor, images: Sequence[np.ndarray], root: Path, nam
     """A descriptor store (with local features) of in-memory images, rows named 0..n-1."""
     from myPython.common.fileio import atomic_save_npy
     from myPython.pool.store import LOCAL_SUFFIX, DescriptorStore
-    from myPython.pool.verify import FEATURES_VERSION, local_features
+    from myPython.pool.jobs import store_meta
+    from myPython.pool.verify import local_features
 
     vectors = np.concatenate([extractor.describe_batch(images[i : i + 8]) for i in range(0, len(images), 8)])
-    meta = {"model": name, "dim": int(vectors.shape[1]), "local_features": FEATURES_VERSION}
-    store = DescriptorStore.create(root, meta)
+    store = DescriptorStore.create(root, {**store_meta(None, extractor), "model": name})
     ids = [str(i) for i in range(len(images))]
     # the local features first, as embed writes them: the commit marker then lists them
     atomic_save_npy(store.shard_dir / f"shard-000000{LOCAL_SUFFIX}", np.stack([local_features(im) for im in images]))
@@ -50,8 +50,10 @@ def describe_into_store(extractor, images: Sequence[np.ndarray], root: Path, nam
 
 
 def calibrate(extractor, images: Sequence[np.ndarray], labels: Sequence[str],
-              target: float = TARGET_PRECISION) -> dict:
-    """Fit the fusion and the recommended thresholds on labelled images; returns the sidecar entries."""
+              target: float = TARGET_PRECISION, *, decisions: bool = False) -> dict:
+    """Fit the fusion and the recommended thresholds on labelled images; returns the sidecar entries (and, with
+    `decisions`, under "decisions" the same-origin decision at the fitted threshold of every pair counted, in
+    `evaluation.same_origin.pairs` order: two builds are compared by them)."""
     from evaluation import same_origin as so
     from myPython.pool.groups import find_groups
     from myPython.pool.scoring import DEFAULT_CANDIDATES, Fusion, ScoreOptions, fit_logistic, pair_features
@@ -84,7 +86,9 @@ def calibrate(extractor, images: Sequence[np.ndarray], labels: Sequence[str],
                      else max(LINK_FRACTIONS, key=lambda f: (round(grouping[f][1], 6), f)))
     at = so.at_threshold(fused, same, threshold)
     at_cos = so.at_threshold(cos, same, cosine_threshold)
+    extra = {"decisions": fused >= threshold} if decisions else {}
     return {
+        **extra,
         "recommended_threshold": round(float(threshold), 6),
         "recommended_cosine_threshold": round(float(cosine_threshold), 6),
         "fusion": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in fusion.to_dict().items()},

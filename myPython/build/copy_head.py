@@ -9,18 +9,17 @@ evaluated in numpy exactly as the net computes it (per-region transform, L2, sum
 
 prints mAP, recall at precision 0.95 and best F1 of each candidate (S, L, scales, mirror handling,
 whitening kind) on validation photos and their copies; the default model uses the winner (see
-nets/default_model.py and the README for the numbers and the choice).
+build/default_model.py, build/head_choice.py and docs/ for the numbers and the choice).
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 import numpy as np
 
-from myPython.retrieval.functional import l2_normalize
 from myPython.retrieval.whitening import PCA, HeadSettings, learn_pca, learn_whitening
+from myPython.rmac.functional import l2_normalize
 
 TRAIN_SEED = 101  # edits of the training photos
 VALIDATION_SEED = 202  # edits of the validation photos
@@ -29,8 +28,8 @@ CALIBRATION_SEED = 303  # edits of the calibration photos
 
 def regions_of(engine, image: np.ndarray, size: int, levels: int, mean_bgr: Sequence[float]) -> np.ndarray:
     """(R, C) L2-normalised regional features of one image at one scale (the `pooled_rois/normalized` blob)."""
-    from myPython.retrieval.grid import get_rmac_region_coordinates, pack_regions_for_network
-    from myPython.retrieval.preparation import prepare_input
+    from myPython.rmac.grid import get_rmac_region_coordinates, pack_regions_for_network
+    from myPython.rmac.preparation import prepare_input
 
     data = prepare_input(image, size, mean_bgr)
     grid = get_rmac_region_coordinates(data.shape[1], data.shape[2], levels)
@@ -172,14 +171,3 @@ def _cached_extract(engine, copies, settings: HeadSettings, mean_bgr, progress: 
     atomic_save_npy(counts_path, np.array([len(r) for views_ in regions for r in views_], np.int64))
     atomic_save_npy(path, np.concatenate([r for views_ in regions for r in views_]))
     return regions
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["select"])
-
-
-def run(args: argparse.Namespace) -> int:
-    from myPython.nets.default_model import NSFW_MEAN_BGR, PCA_DIM, regional_engine
-
-    select(regional_engine(), NSFW_MEAN_BGR, PCA_DIM)
-    return 0

@@ -180,8 +180,8 @@ def calibrate(matches, truth: dict, options, families: dict[str, str], ignore: s
 # ---- the training store -----------------------------------------------------
 def training_store(extractor, fingerprint: str, dim: int, pool: Path, work: Path | None = None):
     """The pool's descriptors with this model and settings, embedded once and cached by pool and model."""
-    from myPython.pool.embed import EmbedOptions, embed_items
-    from myPython.pool.inputs import expand_inputs
+    from myPython.pool.embed import EmbedOptions
+    from myPython.pool.jobs import embed
     from myPython.pool.store import DescriptorStore
 
     key = hashlib.sha256(f"{STORE_VERSION}|{pool_key()}|{fingerprint}|{extractor.settings.key()}".encode())
@@ -189,12 +189,7 @@ def training_store(extractor, fingerprint: str, dim: int, pool: Path, work: Path
     if not (root / "done").exists():
         root.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=work or root.parent) as tmp:
-            from myPython.pool.verify import FEATURES_VERSION
-
-            meta = {"dim": dim, "fps": 1.0, "local_features": FEATURES_VERSION}
-            store = DescriptorStore.create(Path(tmp) / "store", meta)
-            items, _ = expand_inputs([str(pool)])
-            embed_items(items, extractor, store, EmbedOptions(local_features=True), progress=False)
+            embed([pool], Path(tmp) / "store", None, extractor, EmbedOptions(local_features=True))
             (Path(tmp) / "store" / "done").touch()
             shutil.rmtree(root, ignore_errors=True)  # an unfinished copy from an interrupted run
             try:
@@ -205,22 +200,13 @@ def training_store(extractor, fingerprint: str, dim: int, pool: Path, work: Path
     return DescriptorStore.open(root)
 
 
-def calibration_sources() -> bytes:
-    """The code whose changes must redo the calibration (the default model's build key includes it)."""
-    pool = Path(__file__).resolve().parents[1] / "pool"
-    here = Path(__file__).parent
-    files = [Path(__file__), here / "video_training.py", here / "video_edits.py", here / "edits.py",
-             pool / "temporal.py", pool / "informative.py", pool / "video_match.py", pool / "segment_geometry.py"]
-    return b"".join(f.read_bytes() for f in files)
-
-
 def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, fingerprint: str,
                              work: Path | None = None) -> dict:
     """Build the training pool, embed it with the model, match with every setting, choose, fit; sidecar entries."""
     from myPython.pool.informative import noise_descriptors
     from myPython.pool.temporal import ALIGNERS
     from myPython.pool.video_match import MatchOptions, match_videos
-    from myPython.retrieval.extractor import DescriptorExtractor
+    from myPython.build.engine import build_extractor
 
     pool, pieces = training_pool()
     truth = pool_truth(pieces)
@@ -228,7 +214,7 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     families = {video: ps[0].source for video, ps in pieces.items()}  # a video's family: its first source
     # fp32, as the image calibration: the scorer learns from exact descriptors (`auto` may run int8 later,
     # once its gate has shown int8 keeps the decisions).
-    extractor = DescriptorExtractor.from_files(proto, weights, settings, engine="onnxruntime")
+    extractor = build_extractor(proto, weights, settings)
     noise = noise_descriptors(extractor, fingerprint)
     store = training_store(extractor, fingerprint, len(noise[0]), pool, work)
     uninformative = uninformative_cut(store, noise, pieces)

@@ -180,7 +180,7 @@ def calibration_feeds(images: Sequence[np.ndarray], scales: Sequence[int], level
                       mean_bgr: Sequence[float]) -> list[dict]:
     """One feed (data 1 x 3 x H x W, rois) per image and scale, prepared as the extractor prepares them."""
     from myPython.retrieval.extractor import prepare_input
-    from myPython.retrieval.grid import rmac_rois
+    from myPython.rmac.grid import rmac_rois
 
     feeds = []
     for image in images:

@@ -1,0 +1,136 @@
+"""One library call per job: `embed`, `search`, `group` and `match_videos`.
+
+The CLI (`apps/commands`), the held-out evaluations and the calibrations of the build all call these, so a store
+made anywhere has the same metadata (`store_meta`) and a job run from Python gives what the command gives::
+
+    spec = load_model()
+    extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
+    report = embed(["videos/", "photos/"], "store/", spec, extractor)
+    neighbours = dict(search(DescriptorStore.open("store/"), spec=spec, top_k=20))
+    threshold, groups = group(DescriptorStore.open("store/"), spec=spec)
+
+None of them opens a network except `embed` (through the extractor it is given).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from myPython.pool.embed import EmbedOptions, EmbedReport
+from myPython.pool.store import DescriptorStore
+
+
+def store_meta(spec, extractor, *, local_features: bool = True, sampling: dict | None = None,
+               inputs: Sequence[str | os.PathLike] = ()) -> dict:
+    """The metadata every store is created with: model, settings (int8 descriptors have their own key, so a store
+    holds one kind), engine, dimension, local features, sampling and inputs."""
+    from myPython.pool.verify import FEATURES_VERSION
+
+    dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
+    sampling = sampling or {"fps": EmbedOptions().fps, "max_frames": None}
+    return {"model": spec.fingerprint() if spec is not None else None,
+            "model_name": spec.name if spec is not None else None,
+            "settings": extractor.key(), "engine": getattr(extractor.engine, "name", None),
+            "dim": int(dim), "fps": sampling["fps"], "output": spec.output if spec is not None else None,
+            "sampling": sampling, "local_features": FEATURES_VERSION if local_features else None,
+            "inputs": [str(Path(i).resolve()) for i in inputs]}
+
+
+def embed(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, spec, extractor,
+          options: EmbedOptions | None = None, *, ray: str | None = None, ray_actors: int | None = None,
+          progress: bool = False) -> EmbedReport:
+    """Images and video frames of `inputs` (files, folders, list files) -> the store `out`, created or resumed.
+
+    Bad inputs are skipped and listed in the report (also written to `out/report.json`); a killed run resumes.
+    `ray`: a Ray address ('' for a local Ray), whose actors run the engine this extractor runs.
+    """
+    from myPython.common.fileio import atomic_write_text
+    from myPython.pool.inputs import assign_ids, collect_inputs, label_roots
+
+    local = (options or EmbedOptions()).local_features and ray is None  # Ray actors compute descriptors only
+    options = replace(options or EmbedOptions(), local_features=local)
+    roots, problems = collect_inputs(list(inputs))
+    meta = store_meta(spec, extractor, local_features=local, inputs=inputs,
+                      sampling={"fps": options.fps, "max_frames": options.max_frames})
+    store = DescriptorStore.create(out, meta)
+    with store.writer_lock():  # the root labels and the shards change together
+        labels = label_roots(roots, store.root_labels())
+        store.save_root_labels(labels)
+        items, id_problems = assign_ids(roots, labels)
+        problems += id_problems
+        if ray is not None:
+            from myPython.pool.distributed import embed_on_ray
+
+            report = embed_on_ray(items, spec, extractor.settings, store, options, address=ray or None,
+                                  engine=extractor.engine.name, num_actors=ray_actors, progress=progress)
+        else:
+            from myPython.pool.embed import embed_items
+
+            report = embed_items(items, extractor, store, options, progress=progress)
+    report.skipped.extend(problems)
+    run_info = {"summary": report.summary(), **dict(vars(report))}
+    atomic_write_text(Path(out) / "report.json", json.dumps(run_info, indent=2) + "\n")
+    return report
+
+
+def score_options_for(db: DescriptorStore, spec=None, raw: bool = False):
+    """The model's fused, verified score for this store (plain cosine with `raw` or without local features)."""
+    from myPython.pool.scoring import score_options
+
+    if spec is None:
+        from myPython.retrieval.models import load_model
+
+        spec = load_model()
+    return score_options(spec, raw=raw, store=db)
+
+
+def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=None, top_k: int = 10,
+           threshold: float | None = None, raw: bool = False, factory: str = "Flat", nprobe: int | None = None,
+           ef_search: int | None = None, score=None) -> Iterator[tuple[str, list]]:
+    """(query id, neighbours best first) for every row of `queries` (default: the db, without self-matches)."""
+    from myPython.pool.search import SearchOptions
+    from myPython.pool.search import search as knn_search
+
+    score = score or score_options_for(db if queries is None else queries, spec, raw)
+    options = SearchOptions(top_k=top_k, threshold=threshold, factory=factory, nprobe=nprobe, ef_search=ef_search,
+                            score=score)
+    return knn_search(db, queries, options)
+
+
+def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw: bool = False,
+          neighbours: int = 50, factory: str = "Flat", min_size: int = 2, min_link_fraction: float | None = None,
+          score=None) -> tuple[float, list]:
+    """(threshold used, same-origin groups that do not chain) at the model's recommended threshold by default."""
+    from myPython.pool.groups import find_groups
+
+    score = score or score_options_for(db, spec, raw)
+    threshold = score.threshold if threshold is None else threshold
+    return threshold, find_groups(db, threshold, options=score, neighbours=neighbours, factory=factory,
+                                  min_size=min_size, min_link_fraction=min_link_fraction)
+
+
+def match_videos(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=None, noise=None,
+                 options=None, progress: bool = False, **overrides) -> list:
+    """Same-origin video pairs with their matched segments (`VideoMatch`, scored by the model's calibrated
+    scorer). `noise`: the noise set's descriptors (default: the ones the model's build wrote); `overrides`: any
+    `calibrated_options` argument (knn, max_candidates, aligner, factory, nprobe, verify, verify_floor)."""
+    from myPython.pool.informative import model_noise_descriptors
+    from myPython.pool.video_match import calibrated_options
+    from myPython.pool.video_match import match_videos as match
+
+    if spec is None:
+        from myPython.retrieval.models import load_model
+
+        spec = load_model()
+    if noise is None:
+        noise = model_noise_descriptors(spec, db.meta.get("settings"))
+        if noise is None:
+            raise ValueError(f"{spec.name}: no noise-set descriptors for {db.root}'s settings; pass noise=")
+    options = options or calibrated_options(spec.info, **overrides)
+    return list(match(db, queries, options, noise, progress=progress))
