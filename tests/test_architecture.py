@@ -202,7 +202,7 @@ def video_store(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("command", [
     ["search", "--db", "{store}", "--top-k", "5", "--out", "{out}/n.mapped"],
     ["group", "--db", "{store}", "--out", "{out}/groups.json"],
-    ["match-videos", "--db", "{store}", "--out", "{out}/matches.csv", "--quiet"],
+    ["match-videos", "--db", "{store}", "--out", "{out}/matches.csv", "--quiet", "--threshold", "0"],
     ["model", "info"],
 ])
 def test_search_group_and_match_videos_run_with_caffe_unimportable(command, caffe_blocked, video_store, tmp_path):
@@ -211,8 +211,12 @@ def test_search_group_and_match_videos_run_with_caffe_unimportable(command, caff
                           env=caffe_blocked)
     assert proc.returncode == 0, proc.stderr[-2000:]
     if command[0] == "match-videos":
-        rows = (tmp_path / "matches.csv").read_text().splitlines()
-        pairs = {tuple(sorted(r.split(",")[:2])) for r in rows[1:]}
-        assert ("carphone_distorted.mp4", "carphone_pristine.mp4") in pairs  # the natural copy is found
+        rows = [r.split(",") for r in (tmp_path / "matches.csv").read_text().splitlines()[1:]]
+        best: dict[tuple, float] = {}
+        for r in rows:
+            pair = tuple(sorted(r[:2]))
+            best[pair] = max(best.get(pair, 0.0), float(r[6]))
+        copy = ("carphone_distorted.mp4", "carphone_pristine.mp4")  # the natural copy scores above the rest
+        assert copy in best and all(best[copy] > score for pair, score in best.items() if pair != copy), best
     if command[0] == "model":
         assert json.loads(proc.stdout)["name"] == "default"

@@ -18,6 +18,10 @@ from myPython.pool.store import DescriptorStore
 from myPython.pool.video import read_frames
 from myPython.retrieval.models import load_model
 
+# The network end to end: fp32 ONNX Runtime on every CPU (`auto` runs int8 on some, another descriptor). The
+# tests assert decisions at the model's calibrated thresholds and orderings, not numbers measured on one machine.
+ENGINE = ["--engine", "onnxruntime"]
+
 
 @pytest.fixture(scope="module")
 def clip_store(tmp_path_factory):
@@ -31,7 +35,7 @@ def clip_store(tmp_path_factory):
     frames, _ = read_frames(clips["bikes.mp4"], 4.0)
     write_video(pool / "bikes_mirrored.mp4", [np.ascontiguousarray(f.image[:, ::-1]) for f in frames], 4.0, 300_000)
     store = root / "store"
-    assert main(["embed", str(pool), "--out", str(store), "--quiet", "--max-frames", "4"]) == 0
+    assert main(["embed", str(pool), "--out", str(store), "--quiet", "--max-frames", "4", *ENGINE]) == 0
     return root, pool, store
 
 
@@ -246,5 +250,7 @@ def test_model_info_prints_the_calibrated_operating_points(capsys):
     assert 0.0 < info["recommended_threshold"] < 1.0 and 0.0 < info["recommended_cosine_threshold"] < 1.0
     assert set(info["fusion"]) >= {"w_cosine", "w_inliers", "bias", "min_cosine", "candidates"}
     calibration = info["calibration"]
-    assert calibration["target_precision"] == 0.97 and calibration["fused"]["precision"] >= 0.97
+    # the fused threshold is the lowest with precision >= the target on the calibration pairs (its own rule)
+    assert calibration["target_precision"] == 0.97
+    assert calibration["fused"]["precision"] >= calibration["target_precision"]
     assert info["scales"] == [384, 512] and info["group_min_link_fraction"] in (1.0, 0.8, 0.6, 0.5)

@@ -97,7 +97,9 @@ def test_settings_scales_and_keys():
 @pytest.fixture(scope="module")
 def extractor():
     spec = load_model()
-    return DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings(S=160), batch_size=3)
+    # fp32 ONNX Runtime on every CPU: `auto` runs int8 on some, whose activation scales follow the batch
+    return DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings(S=160), batch_size=3,
+                                          engine="onnxruntime")
 
 
 def _photos():

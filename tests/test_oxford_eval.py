@@ -147,9 +147,10 @@ def compute_ap(tmp_path_factory) -> Path:
 
 def run_test_py(model: tuple[Path, Path], dataset: Path, cache: Path, *extra: str, name: str = "Oxford",
                 S: int = SIDE) -> subprocess.CompletedProcess:
+    engine = [] if "--engine" in extra else ["--engine", "onnxruntime"]  # fp32 on every CPU (`auto`: int8 on some)
     cmd = [sys.executable, str(REPO / "test.py"), "--S", str(S), "--L", "2", "--proto", str(model[0]),
            "--weights", str(model[1]), "--dataset", str(dataset), "--dataset_name", name,
-           "--temp_dir", str(cache), *extra]
+           "--temp_dir", str(cache), *engine, *extra]
     env = dict(os.environ, GLOG_minloglevel="2")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr

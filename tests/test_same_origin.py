@@ -11,6 +11,9 @@ from myPython.pool.scoring import Fusion, ScoreOptions, fit_logistic
 from myPython.pool.store import DescriptorStore
 from myPython.retrieval.whitening import learn_whitening
 
+# The network of the tests that run the default model: fp32 ONNX Runtime on every CPU (`auto` runs int8 on some).
+ENGINE = "onnxruntime"
+
 
 def _photo(name: str = "astronaut.png") -> np.ndarray:
     from myPython.common import assets
@@ -162,22 +165,27 @@ def test_verification_accepts_copies_and_rejects_another_shot_of_the_scene(defau
     table = [load_image(shots["pexels-7303994"]), load_image(shots["pexels-7303995"])]
     corner = [load_image(shots["pexels-7303992"]), load_image(shots["pexels-7303995"])]
     options = score_options(default_spec)
-    extractor = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights, default_spec.settings())
+    extractor = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights, default_spec.settings(),
+                                               engine=ENGINE)
 
     def fused(a, b):
         cosine = float(extractor.describe(a) @ extractor.describe(b))
         found = verify(local_features(a), local_features(b))
         return found, options.fusion.score(cosine, found.inliers)
 
-    for name, copy in copies.items():
+    inliers = {}
+    for name, copy in copies.items():  # accepted at the model's calibrated threshold
         found, score = fused(photo, copy)
-        assert found.inliers >= 40 and found.mirrored == (name == "mirror"), name
-        assert score >= options.threshold, name
-    found, score = fused(*table)
-    assert found.inliers < 10 and score < options.threshold
-    # Verification alone tells the kitchen corner from a copy too (13 inliers against >= 40); the fused
-    # score still accepts it, as its cosine (0.75) is high (see README, "Same-origin decisions").
-    assert verify(local_features(corner[0]), local_features(corner[1])).inliers < 25
+        assert found.mirrored == (name == "mirror"), name
+        assert score >= options.threshold, (name, score, options.threshold)
+        inliers[name] = found.inliers
+    found, score = fused(*table)  # rejected there
+    assert score < options.threshold, (score, options.threshold)
+    # Verification alone tells both other shots from a copy: the weakest copy has several times their inliers
+    # (measured: copies 64 to 228, the table 5, the kitchen corner 13). The fused score still accepts the
+    # corner, as its cosine (0.75) is high (see README, "Same-origin decisions").
+    corner_inliers = verify(local_features(corner[0]), local_features(corner[1])).inliers
+    assert min(inliers.values()) > 3 * max(found.inliers, corner_inliers), (inliers, found.inliers, corner_inliers)
 
 
 def test_ratio_matching_agrees_with_opencvs_brute_force_matcher():
@@ -209,7 +217,8 @@ def test_calibration_is_reproducible_and_follows_its_rule(default_spec):
     chosen = [p for p in photos("calibration") if p.source in ("darknet", "perception")]
     items = list(photo_copies(chosen, seed=5, kinds=("crop", "small_jpeg", "mirror_letterbox_caption")))
     images, labels = [c.image for c in items], [c.origin for c in items]
-    extractor = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights, default_spec.settings())
+    extractor = DescriptorExtractor.from_files(default_spec.proto, default_spec.weights, default_spec.settings(),
+                                               engine=ENGINE)
     first = calibrate(extractor, images, labels, target=0.9)
     assert calibrate(extractor, images, labels, target=0.9) == first
     # the cosine threshold is the lowest with precision >= 0.9, by brute force over the pairs

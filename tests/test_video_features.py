@@ -461,7 +461,7 @@ def test_uninformative_cut_is_halfway_and_clipped(content, blank, expected):
     class Store:
         def load(self):
             ids = [frame_id("v.mp4", float(t)) for t in range(lead + 5)]
-            rows = [unit(blank)] * lead + [unit(content)] * 5
+            rows = [unit(blank or 0.0)] * lead + [unit(content)] * 5
             return ids, np.stack(rows)
 
     pieces = {"v.mp4": [Piece(float(lead), float(lead + 5), "src", 0.0, 5.0)]}
