@@ -49,7 +49,7 @@ GOAL_DEFAULT_IPS = 10.0
 GOAL_E2E = 1.15
 GOAL_INT8 = 2.0  # int8 over fp32 ONNX Runtime, end to end, on a CPU with VNNI
 # int8 sanity bound (default model, real weights): whether int8 is accurate enough to be used is the accuracy
-# gate's call (retrieval/int8.py: median >= 0.995 at the settings in use); a case's settings may differ.
+# gate's call (build/int8_choice.py: median >= 0.995 at the settings in use); a case's settings may differ.
 INT8_MIN_MEDIAN_COSINE = 0.98
 
 
@@ -485,7 +485,8 @@ def _goals(results: dict, failures: list[str]) -> None:
         if fp32 and q:
             ratio = fp32["s"] / q["s"]
             fwd = f", forward only x{fp32['fwd'] / q['fwd']:.2f}" if fp32.get("fwd") and q.get("fwd") else ""
-            verdict = ("met" if ratio >= GOAL_INT8 else "NOT met") if vnni else "not applicable (no VNNI/AMX)"
+            verdict = (("met" if ratio >= GOAL_INT8 else "NOT met") if vnni
+                       else "goal not applicable (no VNNI/AMX; `auto` takes int8 here only if the install measured it)")
             print(f"  int8 over fp32 ONNX Runtime, {case}: x{ratio:.2f} end to end{fwd} (goal >= {GOAL_INT8:g} on "
                   f"a CPU with VNNI) {verdict}")
     steps = [get("r101-384x512", p) for p in ("naive Caffe", "Caffe +fold BN", "Caffe +fold +batch",

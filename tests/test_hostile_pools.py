@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from test_scale_robustness import check_store, cli, markers, textured
+from test_scale_robustness import ROOT, check_store, cli, markers, textured
 
 from myPython.apps.cli import main
 from myPython.common.ids import check_id, escape, frame_id, printable, split_row_id, unescape
@@ -209,7 +212,16 @@ def test_transient_and_changed_skips_are_retried_by_the_next_run(tmp_path):
     assert DescriptorStore.open(store).skipped() == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads anything")
+def _as_plain_user(args: list[str]) -> list[str]:
+    """`args` run so that file permissions apply: as root, without the capabilities that bypass them (root still
+    reads its own cache, which its owner bits allow; a mode-0 file or folder is refused as for any user)."""
+    if os.geteuid() != 0:
+        return args
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to test unreadable files as root"
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search", *args]
+
+
 def test_unreadable_files_and_folders_are_reported_then_embedded_once_readable(tmp_path):
     pool = tmp_path / "pool"
     (pool / "locked").mkdir(parents=True)
@@ -219,7 +231,9 @@ def test_unreadable_files_and_folders_are_reported_then_embedded_once_readable(t
     (pool / "shut.jpg").chmod(0)
     store = tmp_path / "store"
     try:
-        first = cli("embed", str(pool), "--out", str(store), *FAST)
+        first = subprocess.run(_as_plain_user([sys.executable, "-m", "myPython", "embed", str(pool), "--out",
+                                               str(store), *FAST]), cwd=ROOT, capture_output=True, text=True)
+        assert first.returncode == 0, first.stderr
         skipped = json.loads((store / "report.json").read_text())["skipped"]
         reasons = {Path(s["input"]).name: s["reason"] for s in skipped}
         assert "folder not readable" in reasons["locked"] and "permission denied" in reasons["shut.jpg"], first.stdout

@@ -179,7 +179,10 @@ def test_ceil_pooling_with_stride_above_kernel_is_refused(tmp_path):
         onnx_export.build_onnx(proto, None, "pool", net=caffe.Net(str(proto), caffe.TEST))
 
 
-def test_auto_falls_back_to_caffe_for_unsupported_nets(tmp_path, tiny):
+def test_auto_falls_back_to_caffe_for_unsupported_nets(tmp_path, tiny, monkeypatch):
+    # int8 left out, whatever this CPU measured or the cache holds (an int8 model of this very net may have been
+    # built by test_int8_engine.py): the fp32 fallback chain is what is tested here
+    monkeypatch.setenv("DEEP_RETRIEVAL_INT8", "off")
     assert engines.open_engine("auto", *tiny).name == "onnxruntime"
     proto = tmp_path / "lrn_rmac.prototxt"
     text = tiny[0].read_text().replace('type: "ReLU"', 'type: "LRN"', 1)

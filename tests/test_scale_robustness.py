@@ -440,9 +440,14 @@ def test_groups_from_shards_match_the_dense_reference_and_never_chain(tmp_path):
 
 # ---- (d) readers while a writer commits ------------------------------------------------------
 WRITER = """
-import sys, time, numpy as np
+import os, sys, time, numpy as np
 from myPython.pool.store import DescriptorStore
 store = DescriptorStore.create(sys.argv[1], {"dim": 16, "model": "synthetic", "settings": "none"})
+deadline = time.monotonic() + 120
+while not all(os.path.exists(ready) for ready in sys.argv[3:]):  # every reader has opened the store
+    if time.monotonic() > deadline:
+        sys.exit("the readers did not start")
+    time.sleep(0.01)
 rng = np.random.default_rng(0)
 with store.writer_lock():
     for k in range(int(sys.argv[2])):
@@ -458,7 +463,7 @@ READER = """
 import json, os, sys
 from myPython.pool.search import SearchOptions, search
 from myPython.pool.store import DescriptorStore
-root, stop = sys.argv[1], sys.argv[2]
+root, stop, ready = sys.argv[1], sys.argv[2], sys.argv[3]
 checks = searches = 0
 states = set()
 while True:
@@ -467,6 +472,7 @@ while True:
         store = DescriptorStore.open(root)
     except FileNotFoundError:
         continue
+    open(ready, "a").close()  # the writer starts once every reader is here
     shards = store.shards()
     for shard in shards:
         ids, rows, inputs = shard.ids(), shard.vectors(), shard.inputs()
@@ -492,9 +498,10 @@ print(json.dumps({"checks": checks, "searches": searches, "states": len(states)}
 def test_readers_never_see_a_half_written_shard(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     store, stop = tmp_path / "store", tmp_path / "stop"
-    readers = [subprocess.Popen([sys.executable, "-c", READER, str(store), str(stop)], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    writer = subprocess.run([sys.executable, "-c", WRITER, str(store), "200"], cwd=ROOT, env=env,
+    ready = [tmp_path / f"reader{n}" for n in range(2)]  # the writer waits for both readers: they overlap it
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(store), str(stop), str(r)], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in ready]
+    writer = subprocess.run([sys.executable, "-c", WRITER, str(store), "200", *map(str, ready)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert writer.returncode == 0, writer.stderr
     stop.touch()
