@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "match-videos": ("myPython.apps.commands.match_videos", "same-origin video pairs with matched segments -> CSV"),
     "threshold-study": ("myPython.apps.commands.study", "same-origin vs unrelated counts per threshold"),
     "report": ("myPython.apps.commands.report", "self-contained HTML report"),
+    "synth-pool": ("myPython.apps.commands.synth_pool", "synthetic store with planted truth, to time commands"),
     "verify": ("myPython.apps.commands.verify", "check a store's checksums; --quarantine moves damaged shards"),
     "eval-images": ("myPython.apps.commands.eval_images", "held-out same-origin evaluation on images (`make eval`)"),
     "copy-head": ("myPython.apps.commands.copy_head", "choose the copy head's settings on the validation split"),
