@@ -314,7 +314,7 @@ def prepare_models(cases: list[Case], need_folded: bool) -> dict[str, dict]:
             engines.ensure_folded(m["proto"], m["weights"])
         ensure_int8(m["proto"], m["weights"])
         print(f"  {name}: ONNX export + check{' + folded copy' if need_folded else ''} + int8 model ready "
-              f"({time.perf_counter() - start:.1f} s, cached next to the caffemodel)")
+              f"({time.perf_counter() - start:.1f} s, cached)")
     return models
 
 
