@@ -9,7 +9,7 @@ STAMP := $(VENV)/.deps-stamp
 DEPS_HASH := $(shell cat requirements.txt requirements-dev.txt setup.py 2>/dev/null | sha256sum | cut -c1-16)
 PIP_QUIET := 2>&1 | { grep -v '^WARNING: Location' || true; }
 
-.PHONY: install venv caffe compute_ap default-model test test-deps demo proto bench lint weights \
+.PHONY: install venv caffe compute_ap default-model test test-deps demo proto bench bench-scale lint weights \
         check-gpu-build bench-gpu clean eval
 
 ## install: the virtual environment, Caffe (built, cached), compute_ap and the default model
@@ -68,6 +68,11 @@ bench: install
 	$(PY) bench/bench_index.py
 	$(PY) bench/bench_video_match.py
 	$(PY) bench/bench_verify.py
+
+## bench-scale: synth-pool, search, group and match-videos timed at growing sizes (SCALE_ROWS="100000 1000000": hours)
+SCALE_ROWS ?= 10000 100000
+bench-scale: install
+	$(PY) bench/bench_scale.py --rows $(SCALE_ROWS)
 
 ## bench-gpu: GPU against CPU extraction, on a machine with an NVIDIA GPU (builds Caffe with GPU=1)
 bench-gpu: install
