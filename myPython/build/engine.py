@@ -14,23 +14,21 @@ BUILD_ENGINE = "onnxruntime"  # fp32: the build never learns from int8 descripto
 BUILD_THREADS = 2  # fixed, whatever the machine: results must not depend on its core count
 
 
-def regional_engine(engine: str = BUILD_ENGINE):
-    """An engine whose output is the regional features `pooled_rois/normalized` of the default trunk."""
-    from myPython.retrieval.engines import OnnxRuntimeEngine, ensure_onnx, open_engine
+def fp32_engine(proto: str | Path, weights: str | Path, output: str):
+    """fp32 ONNX Runtime on BUILD_THREADS threads, for the net's `output` blob (exported and checked once)."""
+    from myPython.retrieval.engines import OnnxRuntimeEngine, ensure_onnx
 
-    proto, weights = trunk_files()
-    if engine == "onnxruntime":
-        output = "pooled_rois/normalized"
-        return OnnxRuntimeEngine(proto, weights, output, onnx_path=ensure_onnx(proto, weights, output, BUILD_THREADS),
-                                 threads=BUILD_THREADS)
-    return open_engine(engine, proto, weights, output="pooled_rois/normalized")
+    onnx = ensure_onnx(proto, weights, output, BUILD_THREADS)
+    return OnnxRuntimeEngine(proto, weights, output, onnx_path=onnx, threads=BUILD_THREADS)
+
+
+def regional_engine():
+    """The build engine for the regional features `pooled_rois/normalized` of the default trunk."""
+    return fp32_engine(*trunk_files(), "pooled_rois/normalized")
 
 
 def build_extractor(proto: str | Path, weights: str | Path, settings):
-    """The extractor every calibration of the build uses: fp32 ONNX Runtime, BUILD_THREADS threads."""
-    from myPython.retrieval.engines import OnnxRuntimeEngine, ensure_onnx
+    """The extractor every calibration of the build uses."""
     from myPython.retrieval.extractor import DescriptorExtractor
 
-    onnx = ensure_onnx(proto, weights, "rmac/normalized", BUILD_THREADS)
-    engine = OnnxRuntimeEngine(proto, weights, "rmac/normalized", onnx_path=onnx, threads=BUILD_THREADS)
-    return DescriptorExtractor(engine, settings)
+    return DescriptorExtractor(fp32_engine(proto, weights, "rmac/normalized"), settings)

@@ -24,6 +24,7 @@ import numpy as np
 from myPython.datasets import platform_edits as pe
 from myPython.datasets.platform_edits import FAMILIES, FONTS, ICONS, Edited, text_size, user_name, words
 from myPython.datasets.video_edits import DEFAULT_BITRATE, FPS, Clip, Piece, write_video
+from myPython.datasets.video_edits import _shift as shift_pieces  # the ground truth of a cut: one rule
 
 WHITE, BLACK = (255, 255, 255), (0, 0, 0)
 
@@ -362,16 +363,6 @@ class Video:
         write_video(path, self.frames, self.fps, bitrate)
 
 
-def _cut(pieces: Sequence[Piece], lo: float, hi: float, offset: float = 0.0) -> list[Piece]:
-    """The parts of pieces within [lo, hi) of the video, moved by offset."""
-    out = []
-    for p in pieces:
-        a, b = max(p.start, lo), min(p.end, hi)
-        if b - a > 1e-9:
-            out.append(Piece(a + offset, b + offset, p.source, p.to_source(a), p.to_source(b)))
-    return out
-
-
 def _frames(video: Video, n: int, step: float) -> list[np.ndarray]:
     return [video.frames[min(len(video.frames) - 1, int(k * step + 1e-9))] for k in range(n)]
 
@@ -379,14 +370,14 @@ def _frames(video: Video, n: int, step: float) -> list[np.ndarray]:
 def retime(video: Video, fps: float) -> Video:
     """The same seconds at another frame rate (frames dropped or repeated): retime(v, v.fps / 2) halves it."""
     n = max(1, int(round(video.duration * fps)))
-    return Video(_frames(video, n, video.fps / fps), fps, _cut(video.pieces, 0, n / fps), video.matrix)
+    return Video(_frames(video, n, video.fps / fps), fps, shift_pieces(video.pieces, 0.0, 0, n / fps), video.matrix)
 
 
 def speed(video: Video, factor: float) -> Video:
     """Played `factor` times faster by frame resampling (same frame rate); pieces rescaled."""
     n = max(1, int(len(video.frames) / factor))
     pieces = [Piece(p.start / factor, p.end / factor, p.source, p.source_start, p.source_end) for p in video.pieces]
-    return Video(_frames(video, n, factor), video.fps, _cut(pieces, 0, n / video.fps), video.matrix)
+    return Video(_frames(video, n, factor), video.fps, shift_pieces(pieces, 0.0, 0, n / video.fps), video.matrix)
 
 
 def excerpt(video: Video, rng: np.random.Generator, seconds: tuple[float, float] = (3.0, 5.0)) -> Video:
@@ -394,7 +385,8 @@ def excerpt(video: Video, rng: np.random.Generator, seconds: tuple[float, float]
     n = min(len(video.frames), max(1, round(rng.uniform(*seconds) * video.fps)))
     a = int(rng.integers(0, len(video.frames) - n + 1))
     lo = a / video.fps
-    return Video(video.frames[a : a + n], video.fps, _cut(video.pieces, lo, lo + n / video.fps, -lo), video.matrix)
+    pieces = shift_pieces(video.pieces, -lo, lo, lo + n / video.fps)
+    return Video(video.frames[a : a + n], video.fps, pieces, video.matrix)
 
 
 def low_frame_rate(video: Video, rng: np.random.Generator, hold: tuple[int, int] = (2, 5)) -> Video:
@@ -435,7 +427,7 @@ def compose(video: Video, others: Sequence[Video], layout: str, rng: np.random.G
     key = {"picture_in_picture": "host", "side_by_side": "other", "duet": "other"}.get(layout, "others")
     edits = [FAMILIES["composition"][layout](video.frames[k], np.random.default_rng(seed), **{
         key: [o.frames[k] for o in others] if key == "others" else others[0].frames[k]}) for k in range(n)]
-    pieces = [p for v in (video, *others) for p in _cut(v.pieces, 0, n / video.fps)]
+    pieces = [p for v in (video, *others) for p in shift_pieces(v.pieces, 0.0, 0, n / video.fps)]
     return Video([e.image for e in edits], video.fps, pieces, _then(video, edits[0]))
 
 
@@ -450,7 +442,7 @@ def compilation(videos: Sequence[Video], rng: np.random.Generator, seconds: tupl
         part = excerpt(retime(v, fps), rng, seconds)
         for f in part.frames:
             frames.append(pe.paste(np.zeros((h, w, 3), np.uint8), f, pe.inside(*f.shape[1::-1], (0, 0, w, h))).image)
-        pieces += _cut(part.pieces, 0, part.duration, len(frames) / fps - part.duration)
+        pieces += shift_pieces(part.pieces, len(frames) / fps - part.duration, 0, part.duration)
     return Video(frames, fps, pieces)
 
 
