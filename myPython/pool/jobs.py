@@ -9,6 +9,9 @@ made anywhere has the same metadata (`store_meta`) and a job run from Python giv
     neighbours = dict(search(DescriptorStore.open("store/"), spec=spec, top_k=20))
     threshold, groups = group(DescriptorStore.open("store/"), spec=spec)
 
+`search` and `group` of a store against itself answer from its neighbour graph (pool/knn_graph.py), built by
+the first of them and kept in the store until shards are added (then extended).
+
 None of them opens a network except `embed` (through the extractor it is given).
 """
 
@@ -90,14 +93,38 @@ def score_options_for(db: DescriptorStore, spec=None, raw: bool = False):
     return score_options(spec, raw=raw, store=db)
 
 
+def _graph(db: DescriptorStore, score, neighbours: int, graph_k: int | None, progress: bool):
+    """The store's neighbour graph (pool/knn_graph.py) holding `neighbours` per row, built when needed."""
+    from myPython.pool.knn_graph import DEFAULT_K, GraphSettings, ensure_graph
+
+    return ensure_graph(db, score, GraphSettings(k=max(graph_k or DEFAULT_K, neighbours)), progress=progress)
+
+
+def _uses_graph(graph: bool, graph_k: int | None, neighbours: int, factory: str) -> bool:
+    from myPython.pool.knn_graph import DEFAULT_K
+
+    return graph and factory == "Flat" and neighbours <= (graph_k or DEFAULT_K)
+
+
 def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=None, top_k: int = 10,
            threshold: float | None = None, raw: bool = False, factory: str = "Flat", nprobe: int | None = None,
-           ef_search: int | None = None, score=None) -> Iterator[tuple[str, list]]:
-    """(query id, neighbours best first) for every row of `queries` (default: the db, without self-matches)."""
+           ef_search: int | None = None, score=None, graph: bool = True, graph_k: int | None = None,
+           progress: bool = False) -> Iterator[tuple[str, list]]:
+    """(query id, neighbours best first) for every row of `queries` (default: the db, without self-matches).
+
+    A store searched against itself (`factory` "Flat") is answered from its neighbour graph (pool/knn_graph.py,
+    built or extended first when needed) when `top_k` <= its k (`graph_k`, default 50); `graph=False` searches
+    and verifies again instead.
+    """
     from myPython.pool.search import SearchOptions
     from myPython.pool.search import search as knn_search
 
     score = score or score_options_for(db if queries is None else queries, spec, raw)
+    same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
+    if same and _uses_graph(graph, graph_k, top_k, factory):
+        from myPython.pool.knn_graph import graph_search
+
+        return graph_search(_graph(db, score, top_k, graph_k, progress), score, top_k, threshold)
     options = SearchOptions(top_k=top_k, threshold=threshold, factory=factory, nprobe=nprobe, ef_search=ef_search,
                             score=score)
     return knn_search(db, queries, options)
@@ -105,12 +132,21 @@ def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=
 
 def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw: bool = False,
           neighbours: int = 50, factory: str = "Flat", min_size: int = 2, min_link_fraction: float | None = None,
-          score=None) -> tuple[float, list]:
-    """(threshold used, same-origin groups that do not chain) at the model's recommended threshold by default."""
+          score=None, graph: bool = True, graph_k: int | None = None, progress: bool = False) -> tuple[float, list]:
+    """(threshold used, same-origin groups that do not chain) at the model's recommended threshold by default.
+
+    Links come from the store's neighbour graph (as in `search`) when `neighbours` <= its k; the same groups as
+    `groups.find_groups`, which `graph=False` runs.
+    """
     from myPython.pool.groups import find_groups
 
     score = score or score_options_for(db, spec, raw)
     threshold = score.threshold if threshold is None else threshold
+    if _uses_graph(graph, graph_k, neighbours, factory):
+        from myPython.pool.knn_graph import graph_groups
+
+        return threshold, graph_groups(_graph(db, score, neighbours, graph_k, progress), score, threshold,
+                                       neighbours=neighbours, min_size=min_size, min_link_fraction=min_link_fraction)
     return threshold, find_groups(db, threshold, options=score, neighbours=neighbours, factory=factory,
                                   min_size=min_size, min_link_fraction=min_link_fraction)
 
