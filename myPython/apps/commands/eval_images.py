@@ -17,15 +17,19 @@ from myPython.apps.options import add_model_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="folder for the set, the store and results.json")
+    p.add_argument("--out", required=True, help="folder for the set, the store and results.json (the unseen set: "
+                                                "its unseen/ subfolder)")
+    p.add_argument("--set", choices=("previous", "unseen", "both"), default="both",
+                   help="which held-out set: the previous one (datasets/heldout.py), the unseen-edits one "
+                        "(datasets/heldout_unseen.py), or both side by side (default)")
     add_model_args(p)
     p.add_argument("--raw", action="store_true", help="evaluate plain cosine instead of the fused score")
     p.add_argument("--threshold", type=float, default=None,
                    help="operating point (default: the model's recommended threshold for the score used)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--record", action="store_true",
-                   help="write the summary into myPython/build/default_model_heldout.json, which the default "
-                        "model's sidecar then reports (for the build measured)")
+                   help="write the previous set's summary into myPython/build/default_model_heldout.json, which the "
+                        "default model's sidecar then reports (for the build measured; never the unseen set)")
 
 
 def _format(results: dict) -> str:
@@ -53,9 +57,26 @@ def _format(results: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-
-    from evaluation import same_origin as so
+    from myPython.apps.commands import eval_unseen
     from myPython.apps.options import open_extractor
+    from myPython.errors import UsageError
+
+    if args.record and args.set == "unseen":
+        raise UsageError("--record writes the previous set's summary: use --set previous or both")
+    spec, extractor = open_extractor(args)
+    previous = unseen = None
+    if args.set in ("previous", "both"):
+        previous = _run_previous(args, spec, extractor)
+    if args.set in ("unseen", "both"):
+        unseen = eval_unseen.run_images(args, Path(args.out) / "unseen", spec, extractor)
+        print(eval_unseen.format_images(unseen))
+    if previous and unseen:
+        print(eval_unseen.side_by_side("held-out images", previous, unseen, eval_unseen.IMAGE_ROWS))
+    return 0
+
+
+def _run_previous(args: argparse.Namespace, spec, extractor) -> dict:
+    from evaluation import same_origin as so
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout import build_heldout_set, scene_of
     from myPython.pool.embed import EmbedOptions
@@ -66,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     pool, items = build_heldout_set(out / "set")
-    spec, extractor = open_extractor(args)
     options = score_options(spec, raw=args.raw)
     from myPython.pool.verify import FEATURES_VERSION
 
@@ -108,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     print(_format(results))
     if args.record:
         _record(spec, results)
-    return 0
+    return results
 
 
 def _record(spec, results: dict) -> None:

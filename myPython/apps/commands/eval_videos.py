@@ -18,11 +18,16 @@ from myPython.apps.options import add_model_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="output folder (pool, store, matches.csv, video_eval.json)")
+    p.add_argument("--out", required=True, help="output folder (pool, store, matches.csv, video_eval.json; the unseen "
+                                                "set: its unseen/ subfolder)")
+    p.add_argument("--set", choices=("previous", "unseen", "both"), default="both",
+                   help="which held-out pool: the previous one (datasets/heldout_videos.py), the unseen-edits one "
+                        "(datasets/heldout_unseen_videos.py), or both side by side (default)")
     add_model_args(p)
     p.add_argument("--record", action="store_true",
-                   help="write the summary into myPython/build/default_model_heldout_videos.json, which the default "
-                        "model's sidecar then reports (for the build measured)")
+                   help="write the previous pool's summary into myPython/build/default_model_heldout_videos.json, "
+                        "which the default model's sidecar then reports (for the build measured; never the unseen "
+                        "pool)")
 
 
 def _model_args(args: argparse.Namespace) -> list[str]:
@@ -64,6 +69,30 @@ def best_frame_scores(store) -> dict[tuple[str, str], float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from myPython.apps.commands import eval_unseen
+    from myPython.errors import UsageError
+    from myPython.retrieval.models import load_model
+
+    if args.record and args.set == "unseen":
+        raise UsageError("--record writes the previous pool's summary: use --set previous or both")
+    previous = unseen = None
+    if args.set in ("previous", "both"):
+        previous = _run_previous(args)
+        if isinstance(previous, int):
+            return previous
+    if args.set in ("unseen", "both"):
+        threshold = float(load_model(args.proto, args.weights, args.model).info["recommended_video_threshold"])
+        unseen = eval_unseen.run_videos(Path(args.out) / "unseen", _model_args(args), threshold)
+        if isinstance(unseen, int):
+            return unseen
+        print(eval_unseen.format_videos(unseen))
+    if previous and unseen:
+        print(eval_unseen.side_by_side("held-out videos", previous, unseen, eval_unseen.VIDEO_ROWS))
+    return 0
+
+
+def _run_previous(args: argparse.Namespace) -> dict | int:
+    """The previous held-out pool, as before; its report (or the exit code of a step that failed)."""
     from evaluation.video_matching import evaluate_matches, pair_average_precision, recall_by_kind
     from evaluation.vsc22 import pool_segment_ap
     from myPython.apps.cli import main as cli
@@ -126,4 +155,4 @@ def run(args: argparse.Namespace) -> int:
                                                                                    "localised", "threshold")},
                   "vsc22_segment_ap": round(segment_ap, 4)}
         print(f"recorded in {default_model.record_heldout('heldout_videos', spec, record)}")
-    return 0
+    return report

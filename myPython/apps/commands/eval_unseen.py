@@ -1,0 +1,157 @@
+"""The "unseen" held-out sets in `eval-images` / `eval-videos --set unseen|both` (EVALUATION ONLY: report, never tune).
+
+The sets (datasets/heldout_unseen.py, heldout_unseen_videos.py) are made with edit code written apart
+from every training edit. Scoring is the commands' own path (pool.jobs.embed and the fused pair score for
+images; embed + match-videos for videos); the metrics are evaluation/ code. Printed per family of edit:
+positive pairs, recall and precision at the model's recommended threshold among the pairs involving the
+family, and the 3 hardest negatives (highest-scoring different-origin pairs). Nothing is recorded into
+myPython/build/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+SKIP = ("original", "distractor")  # families whose own pairs are not a family of edits
+
+
+def run_images(args: argparse.Namespace, out: Path, spec, extractor) -> dict:
+    """Build, embed and score the unseen image set under `out`; the results (also in out/results.json)."""
+    from evaluation import families as fam
+    from myPython.common.fileio import atomic_write_text
+    from myPython.datasets.heldout_unseen import build_unseen_set
+    from myPython.pool.embed import EmbedOptions
+    from myPython.pool.jobs import embed
+    from myPython.pool.scoring import pair_score_matrix, score_options
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.verify import FEATURES_VERSION
+
+    pool, items = build_unseen_set(out / "set")
+    options = score_options(spec, raw=args.raw)
+    store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{FEATURES_VERSION}"
+    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True), progress=not args.quiet)
+    store = DescriptorStore.open(store_dir)
+    ids = [i for shard in store.shards() for i in shard.ids()]
+    by_path = {i.path: i for i in items}
+    order = [by_path[i] for i in ids]
+    scores = pair_score_matrix(store, options)
+    threshold = args.threshold if args.threshold is not None else options.threshold
+    same = fam.same_origin_matrix([i.origins for i in order])
+    i, j, score, same_pairs = fam.all_pairs(scores, same)
+    names, kinds = [o.path for o in order], [o.kind for o in order]
+    results = {
+        "set": "unseen", "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
+        "score": options.name, "items": len(ids), "origins": len({o for it in order for o in it.origins}),
+        "mAP": fam.mean_average_precision(scores, same), **fam.summary(score, same_pairs, threshold),
+        "per_family": fam.by_group(i, j, score, same_pairs, [o.family for o in order], names, kinds, threshold,
+                                   skip=SKIP),
+        "per_kind": fam.by_group(i, j, score, same_pairs, kinds, names, kinds, threshold,
+                                 skip=("original", "photo", "illustration")),
+        "families": {f: sorted({o.kind for o in order if o.family == f}) for f in sorted({o.family for o in order})},
+    }
+    atomic_write_text(out / ("results-raw.json" if args.raw else "results.json"), json.dumps(results, indent=1) + "\n")
+    return results
+
+
+def format_images(results: dict) -> str:
+    from evaluation.families import format_rows
+
+    at, r95 = results["at_threshold"], results["at_precision_0.95"]
+    lines = [
+        f"unseen held-out images: {results['items']} items, {results['origins']} origins, "
+        f"{results['same_origin_pairs']} same-origin pairs of {results['pairs']} (score: {results['score']})",
+        f"  mAP                              {results['mAP']:.4f}",
+        f"  recall at precision 0.95         {r95['recall']:.4f}  (threshold {r95['threshold']:.4f})",
+        f"  at threshold {at['threshold']:.4f}: precision {at['precision']:.4f}  recall {at['recall']:.4f}  "
+        f"({at['true_pairs']} same-origin, {at['false_pairs']} unrelated pairs)",
+    ]
+    lines += format_rows(results["per_family"], "family")
+    lines += format_rows(results["per_kind"], "kind", negatives=False)
+    return "\n".join(lines)
+
+
+def side_by_side(title: str, previous: dict, unseen: dict, rows: list[tuple[str, str]]) -> str:
+    """Rows of `label` and a dotted key path (a.b) looked up in both result dicts."""
+    def get(d: dict, path: str):
+        for part in path.split("."):
+            d = d[part]
+        return d
+
+    lines = [f"{title:<34}{'previous':>10}{'unseen':>10}"]
+    for label, path in rows:
+        a, b = get(previous, path), get(unseen, path)
+        cell = (lambda v: f"{v:>10.4f}") if isinstance(a, float) else (lambda v: f"{v:>10}")
+        lines.append(f"  {label:<32}{cell(a)}{cell(b)}")
+    return "\n".join(lines)
+
+
+IMAGE_ROWS = [("items", "items"), ("origins", "origins"), ("same-origin pairs", "same_origin_pairs"),
+              ("mAP", "mAP"), ("recall at precision 0.95", "at_precision_0.95.recall"),
+              ("threshold", "at_threshold.threshold"), ("precision at threshold", "at_threshold.precision"),
+              ("recall at threshold", "at_threshold.recall")]
+VIDEO_ROWS = [("videos", "videos"), ("true pairs", "true_pairs"), ("ignored pairs", "ignored_pairs"),
+              ("pair AP", "match_videos.ap"), ("VSC22 segment AP", "match_videos.vsc22_segment_ap"),
+              ("threshold", "match_videos.threshold"), ("precision at threshold", "match_videos.precision"),
+              ("recall at threshold", "match_videos.recall"), ("F1", "match_videos.f1"),
+              ("localised (IoU >= 0.5)", "match_videos.localised")]
+
+
+def run_videos(out: Path, model: list[str], threshold: float) -> dict | int:
+    """Build the unseen video pool under `out`, embed it, match-videos at threshold 0, and score it (or the exit
+    code of a step that failed)."""
+    import numpy as np
+
+    from evaluation import families as fam
+    from evaluation.video_matching import best_segments, evaluate_matches
+    from evaluation.vsc22 import pool_segment_ap
+    from myPython.apps.cli import main as cli
+    from myPython.common.fileio import atomic_write_text
+    from myPython.datasets.heldout_unseen_videos import build_unseen_video_pool, video_truth
+    from myPython.pool.video_match import read_matches_csv
+
+    pool, items = build_unseen_video_pool(out / "set")
+    store, csv_path = out / "store", out / "matches.csv"
+    truth, ignore = video_truth(items)
+    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
+                 ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", "--quiet", *model]):
+        print(f"$ deep-retrieval {' '.join(step)}", flush=True)
+        code = cli(step)
+        if code:
+            return code
+    rows = read_matches_csv(csv_path)
+    scores = evaluate_matches(rows, truth, threshold, ignore)
+    best = best_segments(rows)
+    videos = sorted(items, key=lambda v: v.name)
+    names = [v.name for v in videos]
+    i, j = np.triu_indices(len(videos), k=1)
+    keep = np.array([(names[a], names[b]) not in ignore for a, b in zip(i, j)], bool)
+    i, j = i[keep], j[keep]
+    score = np.array([best.get((names[a], names[b]), (-1.0,))[0] for a, b in zip(i, j)])
+    same = np.array([(names[a], names[b]) in truth for a, b in zip(i, j)], bool)
+    kinds = [v.kind for v in videos]
+    report = {
+        "set": "unseen", "videos": len(videos), "true_pairs": len(truth), "ignored_pairs": len(ignore),
+        "match_videos": {**scores.as_dict(), "vsc22_segment_ap": pool_segment_ap(rows, truth, ignore)},
+        "per_family": fam.by_group(i, j, score, same, [v.family for v in videos], names, kinds, threshold,
+                                   skip=SKIP),
+        "per_kind": fam.by_group(i, j, score, same, kinds, names, kinds, threshold, skip=("original",)),
+    }
+    atomic_write_text(out / "video_eval.json", json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def format_videos(report: dict) -> str:
+    from evaluation.families import format_rows
+
+    m = report["match_videos"]
+    lines = [
+        f"unseen held-out videos: {report['videos']} videos, {report['true_pairs']} true pairs, "
+        f"{report['ignored_pairs']} ignored",
+        f"  pair AP {m['ap']:.3f}  VSC22 segment AP {m['vsc22_segment_ap']:.3f}  at threshold {m['threshold']:.3f}: "
+        f"precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}  IoU>=0.5 {m['localised']:.3f}",
+    ]
+    lines += format_rows(report["per_family"], "family")
+    lines += format_rows(report["per_kind"], "kind", negatives=False)
+    return "\n".join(lines)
