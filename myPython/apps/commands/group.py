@@ -21,6 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", default="Flat")
     p.add_argument("--min-size", type=int, default=2)
     add_score_args(p)
+    p.add_argument("--graph-k", type=int, default=None,
+                   help="neighbours per row kept in the store's neighbour graph (STORE/graph/, default 50); "
+                        "answers come from it when --neighbours is at most this")
+    p.add_argument("--no-graph", action="store_true",
+                   help="search and verify again instead of answering from the store's neighbour graph")
     p.add_argument("--out", required=True)
     p.add_argument("--videos", action="store_true",
                    help="group videos linked by match-videos matches (each member with its matched segments)")
@@ -32,6 +37,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_range("--neighbours", args.neighbours, 1, 100_000)
     check_range("--min-link-fraction", args.min_link_fraction, 0.0, 1.0, above=True)
     check_range("--min-size", args.min_size, 1)
+    check_range("--graph-k", args.graph_k, 1, 100_000)
     check_output_file("--out", args.out)
 
 
@@ -49,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     db = DescriptorStore.open(args.db)
     options = open_score_options(args, db)
     threshold, groups = jobs.group(db, threshold=args.threshold, neighbours=args.neighbours, factory=args.index,
-                                   min_size=args.min_size, min_link_fraction=args.min_link_fraction, score=options)
+                                   min_size=args.min_size, min_link_fraction=args.min_link_fraction, score=options,
+                                   graph=not args.no_graph, graph_k=args.graph_k)
     payload = {"threshold": threshold, "score": options.name,
                "groups": [{"size": len(g), "min_score": g.min_score, "members": g.members} for g in groups]}
     atomic_write_text(Path(args.out), json.dumps(payload, indent=1) + "\n")

@@ -19,6 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nprobe", type=int, default=None)
     p.add_argument("--ef-search", type=int, default=None)
     add_score_args(p)
+    p.add_argument("--graph-k", type=int, default=None,
+                   help="neighbours per row kept in the store's neighbour graph (STORE/graph/, default 50); "
+                        "answers come from it when --top-k is at most this")
+    p.add_argument("--no-graph", action="store_true",
+                   help="search and verify again instead of answering from the store's neighbour graph")
     p.add_argument("--out", required=True)
 
 
@@ -27,6 +32,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_range("--threshold", args.threshold, -1.0, 1.0)
     check_range("--nprobe", args.nprobe, 1)
     check_range("--ef-search", args.ef_search, 1)
+    check_range("--graph-k", args.graph_k, 1, 100_000)
     check_output_file("--out", args.out)
 
 
@@ -41,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     queries = DescriptorStore.open(args.queries) if args.queries else None
     score = open_score_options(args, db if queries is None else queries)
     results = jobs.search(db, queries, top_k=args.top_k, threshold=args.threshold, factory=args.index,
-                          nprobe=args.nprobe, ef_search=args.ef_search, score=score)
+                          nprobe=args.nprobe, ef_search=args.ef_search, score=score, graph=not args.no_graph,
+                          graph_k=args.graph_k)
     count = write_mapped(args.out, results)
     print(f"search: {count} queries written to {args.out} (score: {score.name})")
     return 0
