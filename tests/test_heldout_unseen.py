@@ -289,3 +289,40 @@ def test_side_by_side_table():
     text = side_by_side("t", {"n": 3, "a": {"b": 0.5}}, {"n": 4, "a": {"b": 0.25}}, [("count", "n"), ("ab", "a.b")])
     assert text.splitlines()[1].split() == ["count", "3", "4"]
     assert text.splitlines()[2].split() == ["ab", "0.5000", "0.2500"]
+
+
+def test_unseen_video_report_from_a_planted_matches_csv(tmp_path, monkeypatch):
+    """run_videos wiring (truth, CSV, per-family rows, VSC22 AP), with the pool and the CLI replaced by stand-ins."""
+    import csv
+
+    from myPython.apps import cli
+    from myPython.apps.commands import eval_unseen
+    from myPython.pool.video_match import CSV_HEADER
+
+    a, b = counting_clip("a"), counting_clip("b")
+    videos = {"a.mp4": ("original", a), "b.mp4": ("original", b), "a__fast.mp4": ("time", hv.change_speed(a, 1.5)),
+              "b__meme.mp4": ("overlay", b), "a__meme.mp4": ("overlay", a)}
+    items = [hv.VideoItem(n, f, n.split("__")[-1].removesuffix(".mp4"), (v.spans[0].source,), tuple(v.spans))
+             for n, (f, v) in videos.items()]
+    monkeypatch.setattr(hv, "build_unseen_video_pool", lambda root: (tmp_path / "pool", items))
+    truth, _ = hv.video_truth(items)
+
+    def fake_cli(argv):
+        if argv[0] == "match-videos":
+            with open(argv[argv.index("--out") + 1], "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(CSV_HEADER)
+                for (p, q), segs in truth.items():
+                    w.writerow([p, q, *segs[0], 0.9])
+                w.writerow(["a__meme.mp4", "b__meme.mp4", 0, 5, 0, 5, 0.95])  # a shared-template false match
+        return 0
+
+    monkeypatch.setattr(cli, "main", fake_cli)
+    report = eval_unseen.run_videos(tmp_path, [], 0.6)
+    m = report["match_videos"]
+    assert report["true_pairs"] == len(truth) == 4 and m["recall"] == 1.0 and m["precision"] == pytest.approx(4 / 5)
+    rows = {r["group"]: r for r in report["per_family"]}
+    assert rows["overlay"]["hardest_negatives"][0]["score"] == 0.95 and rows["overlay"]["precision"] < 1
+    assert rows["time"]["precision"] == 1.0 and rows["time"]["positive_pairs"] == 2
+    assert 0 < m["vsc22_segment_ap"] < 1 and (tmp_path / "video_eval.json").exists()
+    assert "hardest negatives, overlay" in eval_unseen.format_videos(report)
