@@ -247,13 +247,23 @@ def _around(rng: np.random.Generator, x: np.ndarray, cosine: np.ndarray) -> np.n
     return _unit(cosine * x + np.sqrt(1 - cosine**2) * z)
 
 
+def _scene(rng: np.random.Generator, centre: np.ndarray, cosine: np.ndarray) -> np.ndarray:
+    """Unit vectors at exactly `cosine` to the unit vector `centre`, their other parts mutually orthogonal, so that
+    two of them meet at exactly the product of their cosines (whatever the dimension)."""
+    z = rng.standard_normal((len(centre), len(cosine) + 1)).astype(np.float32)
+    z[:, 0] = centre
+    q, _ = np.linalg.qr(z)  # q[:, 0] is +-centre; the other columns are orthonormal and orthogonal to it
+    cosine = np.asarray(cosine, np.float32)[:, None]
+    return _unit(cosine * centre + np.sqrt(1 - cosine**2) * q[:, 1:].T)
+
+
 def shard_vectors(params: SynthParams, plan: Plan, shared: tuple[np.ndarray, np.ndarray], shard: int) -> np.ndarray:
     rng = _rng(params, shard, 1)
     frames = params.frames_per_video
     stills = _unrelated(rng, len(plan.still_ids), shared)
     for scene in plan.scenes:
         centre = _unrelated(rng, 1, shared)
-        stills[scene] = _around(rng, np.repeat(centre, len(scene), 0), rng.uniform(0.6**0.5, 0.85**0.5, len(scene)))
+        stills[scene] = _scene(rng, centre[0], rng.uniform(0.6**0.5, 0.85**0.5, len(scene)))
     for source, copies, near in plan.groups:
         cos = np.where(near, rng.uniform(0.8, 0.9, len(copies)), rng.uniform(0.9, 0.99, len(copies)))
         stills[copies] = _around(rng, np.repeat(stills[[source]], len(copies), 0), cos)

@@ -24,8 +24,8 @@ PACKAGE = Path(__file__).resolve().parents[1]
 # What the learned head depends on; what the image side (head + image calibration) depends on; what the video
 # calibration depends on. Paths are relative to the package.
 HEAD_SOURCES = ["nets/netgen.py", "nets/default_net.py", "retrieval/whitening.py", "build/copy_head.py",
-                "build/head_choice.py", "datasets/edits.py", "datasets/sources.py", "datasets/copies.py",
-                "datasets/rcc.py"]
+                "build/head_choice.py", "build/engine.py", "datasets/edits.py", "datasets/sources.py",
+                "datasets/copies.py", "datasets/rcc.py"]
 IMAGE_SOURCES = HEAD_SOURCES + ["build/default_model.py", "build/calibration.py", "pool/verify.py",
                                 "pool/scoring.py", "pool/groups.py"]
 VIDEO_SOURCES = ["build/video_calibration.py", "datasets/video_training.py", "datasets/video_edits.py",
