@@ -1,6 +1,6 @@
 """The neighbour graph (pool/knn_graph.py): the same answers as searching again, resumable, extensible, never stale.
 
-One small synthetic store (480 rows in 4 shards, 64-D, with planted copies, look-alikes and video frames carrying
+One small synthetic store (360 rows in 4 shards, 64-D, with planted copies, look-alikes and video frames carrying
 local features) is written once; every test works on its own copy. The fused score uses a fusion with a high
 `min_cosine` and few candidates so that verification takes seconds; the code paths are the model's.
 """
@@ -17,22 +17,30 @@ import pytest
 from myPython.pool import jobs
 from myPython.pool.graph_verify import Verifier
 from myPython.pool.groups import find_groups
-from myPython.pool.knn_graph import GRAPH_DIR, GraphSettings, ensure_graph, graph_groups, graph_search, open_graph
+from myPython.pool.knn_graph import (
+    GRAPH_DIR,
+    GraphSettings,
+    ensure_graph,
+    graph_cosine_blocks,
+    graph_groups,
+    graph_search,
+    open_graph,
+)
 from myPython.pool.scoring import Fusion, LocalFeatureIndex, ScoreOptions, candidate_pairs, verified_inliers
-from myPython.pool.search import SearchOptions, exact_knn, search
+from myPython.pool.search import SearchOptions, _knn_blocks, exact_knn, search
 from myPython.pool.store import DescriptorStore
 from myPython.pool.synth import SynthParams, synth_pool
 
-FUSED = ScoreOptions("fused", 0.73, Fusion(7.79, 2.12, -8.57, min_cosine=0.5, candidates=6), 0.6)
+FUSED = ScoreOptions("fused", 0.73, Fusion(7.79, 2.12, -8.57, min_cosine=0.6, candidates=5), 0.6)
 COSINE = ScoreOptions("cosine", 0.8, None, 1.0)
-SMALL = GraphSettings(k=20, part_rows=100, workers=2)  # 5 parts, the last one short
+SMALL = GraphSettings(k=20, part_rows=100, workers=2)  # 4 parts, the last one short
 ARRAYS = ("rows", "cosine", "inliers", "fused")
 
 
 @pytest.fixture(scope="module")
 def master(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("graph") / "store"
-    synth_pool(out, SynthParams(rows=480, videos=4, shard_size=120, dim=64, seed=5))
+    synth_pool(out, SynthParams(rows=360, videos=2, shard_size=90, dim=64, seed=5))
     return out
 
 
@@ -68,7 +76,7 @@ def keep_shards(root: Path, count: int) -> list[Path]:
 def test_search_and_groups_are_today_s(store):
     db = DescriptorStore.open(store)
     for score in (FUSED, COSINE):
-        for top_k, threshold in ((10, None), (20, None), (5, 0.5)):
+        for top_k, threshold in ((20, None), (5, 0.5)) if score.fusion else ((10, None), (20, None), (5, 0.5)):
             today = list(search(db, None, SearchOptions(top_k=top_k, threshold=threshold, score=score)))
             graph = list(jobs.search(db, top_k=top_k, threshold=threshold, score=score, graph_k=20))
             assert graph == today, (score.name, top_k, threshold)
@@ -80,9 +88,16 @@ def test_search_and_groups_are_today_s(store):
     assert meta["method"]["method"] == "exact" and meta["k"] == 20 and meta["built"]["verified"] > 100
     assert meta["key"]["fusion"] == FUSED.fusion.to_dict() and [s[0] for s in meta["shards"]] == \
         [s.name for s in db.shards()]
+    # the cosine lists match-videos searches for (its frame kNN of the store against itself)
+    graph = open_graph(db, FUSED, GraphSettings(k=20))[0]
+    for (ids, cosine, rows), (ids2, cosine2, rows2) in zip(graph_cosine_blocks(graph, 21),
+                                                           _knn_blocks(db, db, 21, SearchOptions())):
+        assert ids == ids2 and np.array_equal(rows, rows2) and np.array_equal(cosine, cosine2)
     # --no-graph and a top_k above the graph's k search again, with the same answers
     assert list(jobs.search(db, top_k=10, score=FUSED, graph=False)) == \
         list(jobs.search(db, top_k=10, score=FUSED, graph_k=20))
+    assert list(jobs.search(db, top_k=30, score=COSINE, graph_k=20)) == \
+        list(search(db, None, SearchOptions(top_k=30, score=COSINE)))
 
 
 def test_parallel_verification_is_serial(master):
@@ -115,7 +130,7 @@ def test_a_killed_build_resumes_to_the_same_graph(store, tmp_path):
     assert open_graph(db, FUSED, SMALL)[0] is None  # incomplete: not used
     (next((store / GRAPH_DIR).glob("*-*")) / ".part-000000000300.rows.npy.junk.tmp").write_bytes(b"half")
     resumed = ensure_graph(db, FUSED, SMALL)
-    assert resumed.meta["built"]["parts_built"] == 3  # two parts were kept
+    assert resumed.meta["built"]["parts_built"] == 2  # the two committed parts were kept
     assert resumed.meta["built"]["looked_up"] > 0  # pairs met from their other side, read back from the parts
     fresh_root = tmp_path / "fresh"
     shutil.copytree(store, fresh_root)
@@ -125,18 +140,22 @@ def test_a_killed_build_resumes_to_the_same_graph(store, tmp_path):
     assert resumed.meta["built"]["verified"] < fresh.meta["built"]["verified"]  # the kept parts' pairs were not
 
 
-def test_extension_equals_rebuild_and_stale_graphs_are_never_used(store, tmp_path):
-    moved = keep_shards(store, 2)  # 240 rows: parts 0-99, 100-199 complete, 200-239 short
+@pytest.mark.parametrize("db_block", [None, 100])
+def test_extension_equals_rebuild_and_stale_graphs_are_never_used(store, tmp_path, monkeypatch, db_block):
+    if db_block is not None:  # exact search joins shards into blocks of 180 rows: old rows searched partly again
+        monkeypatch.setattr("myPython.pool.search.DB_BLOCK", db_block)
+        monkeypatch.setattr("myPython.pool.knn_graph.DB_BLOCK", db_block)
+    moved = keep_shards(store, 2)  # 180 rows: part 0-99 complete, 100-179 short
     db = DescriptorStore.open(store)
     old = ensure_graph(db, FUSED, SMALL)
-    assert len(old.store) == 240
+    assert len(old.store) == 180
     for path in moved:  # two shards are added
         shutil.move(path, store / "shards" / path.name)
     db = DescriptorStore.open(store)
     graph, reason = open_graph(db, FUSED, SMALL)
     assert graph is None and "2 shard(s) were added" in reason
     extended = ensure_graph(db, FUSED, SMALL)
-    assert extended.meta["extended_from"] == 240 and len(extended.store) == 480
+    assert extended.meta["extended_from"] == 180 and len(extended.store) == 360
     assert extended.meta["built"]["looked_up"] > 0
     assert not old.folder.exists()  # replaced
     rebuilt_root = tmp_path / "rebuilt"
@@ -149,7 +168,7 @@ def test_extension_equals_rebuild_and_stale_graphs_are_never_used(store, tmp_pat
     assert graph_groups(extended, FUSED, 0.73, neighbours=20) == graph_groups(rebuilt, FUSED, 0.73, neighbours=20)
 
     # stale: another score, more neighbours than built, a shard written again, a damaged part
-    other = ScoreOptions("fused", 0.73, Fusion(7.79, 2.12, -8.57, min_cosine=0.6, candidates=6), 0.6)
+    other = ScoreOptions("fused", 0.73, Fusion(7.79, 2.12, -8.57, min_cosine=0.5, candidates=5), 0.6)
     assert open_graph(db, other, SMALL)[0] is None
     assert "fewer neighbours" in open_graph(db, FUSED, GraphSettings(k=30, part_rows=100))[1]
     assert open_graph(db, FUSED, SMALL)[1] == "current"

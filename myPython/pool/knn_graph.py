@@ -39,7 +39,7 @@ import numpy as np
 
 from myPython.common.fileio import atomic_save_npy, atomic_write_text
 from myPython.pool.graph_evidence import PairLookup, evidence
-from myPython.pool.search import QUERY_BLOCK
+from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
 from myPython.pool.store import DescriptorStore
 
 GRAPH_VERSION = 1
@@ -192,8 +192,10 @@ def open_graph(db: DescriptorStore, score, settings: GraphSettings | None = None
         return None, f"built for k={int(meta.get('width', 1)) - 1}, fewer neighbours than asked"
     graph = KnnGraph(db, db.root / GRAPH_DIR / meta["dir"], meta)
     for start, stop in meta["parts"]:
-        if read_part(graph.folder, start, stop, graph.width) is None:
+        arrays = read_part(graph.folder, start, stop, graph.width)
+        if arrays is None:
             return None, f"part {start}..{stop} is damaged or missing"
+        graph._parts[start] = arrays  # mapped now: a newer graph replacing this one leaves this view readable
     return graph, "current"
 
 
@@ -253,6 +255,22 @@ def canonical(cosine: np.ndarray, rows: np.ndarray, width: int) -> tuple[np.ndar
     return cosine, rows
 
 
+def _tail_block(db: DescriptorStore, row: int) -> tuple[int, int]:
+    """(first row, first shard) of the block of database rows holding `row` in exact search (`search._row_blocks`:
+    consecutive shards joined up to DB_BLOCK rows). From there on an extension searches as a rebuild does: the
+    same blocks, so the same floats (BLAS sums depend on the shapes of the products)."""
+    start, count, first = 0, 0, 0
+    for number, shard in enumerate(db.shards()):
+        if count == 0:
+            first = number
+        count += shard.rows
+        if count >= DB_BLOCK:
+            if start + count > row:
+                return start, first
+            start, count = start + count, 0
+    return start, first
+
+
 def _base(db: DescriptorStore, folder: Path, key: dict, shards: list, width: int) -> dict | None:
     """The current graph of this key when the store only gained shards since, and it has this width."""
     try:
@@ -289,6 +307,11 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: bool,
         plan = json.loads((work / "build.json").read_text())
     except (OSError, ValueError):
         plan = None
+    if plan is not None and plan.get("base") is not None and any(
+            read_part(root / plan["base"]["dir"], a, b, width) is None for a, b in plan["base"]["parts"]):
+        plan = None  # the graph this build extended is gone: start again from scratch
+        shutil.rmtree(work)
+        work.mkdir()
     if plan is None or plan.get("key") != key or plan.get("shards") != shards:
         base = _base(db, root, key, shards, width)
         plan = {"key": key, "shards": shards, "width": width, "method": None,
@@ -306,11 +329,11 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: bool,
     lookup = PairLookup()
     base = plan["base"]
     base_full = 0  # rows of the base graph's complete parts: their lists are merged, not searched again
-    new_rows = None
     if base is not None:
         lookup.add_graph(root / base["dir"], base["parts"], width)
         base_full = base["rows"] // settings.part_rows * settings.part_rows
-        new_rows = exact_searcher(DescriptorStore(db.root, db.meta, db.shards()[base["shards"]:]), width)
+        tail_start, tail_shard = _tail_block(db, base["rows"])
+        tail = exact_searcher(DescriptorStore(db.root, db.meta, db.shards()[tail_shard:]), width)
     fusion = getattr(score, "fusion", None)
     counts = {"verified": 0, "looked_up": 0, "parts_built": 0}
     with Verifier(db, settings.workers) as verifier:
@@ -320,10 +343,11 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: bool,
                 block = _block_rows(db, start, stop)
                 if stop <= base_full:
                     old = read_part(root / base["dir"], start, stop, width)
-                    scores, found = new_rows(block)
-                    found = np.where(found >= 0, found + base["rows"], -1)
-                    cosine, rows = canonical(np.concatenate([old["cosine"], scores], 1),
-                                             np.concatenate([old["rows"], found], 1), width)
+                    kept = np.asarray(old["rows"]) < tail_start  # the rest is searched again in the tail
+                    scores, found = tail(block)
+                    found = np.where(found >= 0, found + tail_start, -1)
+                    cosine, rows = canonical(np.concatenate([np.where(kept, old["cosine"], -np.inf), scores], 1),
+                                             np.concatenate([np.where(kept, old["rows"], -1), found], 1), width)
                 else:
                     cosine, rows = canonical(*searcher(block), width)
                 inliers, verified, looked_up = evidence(start, cosine, rows, fusion, lookup, verifier)
@@ -403,3 +427,14 @@ def graph_groups(graph: KnnGraph, score, threshold: float, *, neighbours: int = 
     groups = group_links(len(graph.store), a, b, s, threshold, min_link_fraction=fraction, min_size=min_size)
     ids = [i for shard in graph.store.shards() for i in shard.ids()]
     return [IdGroup([ids[m] for m in g.members], g.min_score) for g in groups]
+
+
+def graph_cosine_blocks(graph: KnnGraph, k: int) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+    """(row ids, cosines, rows) per part, each row's k nearest rows by cosine (itself included), best first: what
+    `search._knn_blocks` of the store against itself yields (missing neighbours: row -1, cosine -inf)."""
+    if k > graph.width:
+        raise ValueError(f"the graph holds {graph.width} rows per list, {k} were asked")
+    ids = [i for shard in graph.store.shards() for i in shard.ids()]
+    for start, arrays in graph.blocks():
+        cosine, rows = canonical(np.asarray(arrays["cosine"]), np.asarray(arrays["rows"]), k)
+        yield ids[start : start + len(rows)], cosine, rows
