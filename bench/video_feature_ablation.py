@@ -42,7 +42,7 @@ def main() -> int:
     pool, pieces = training_pool()
     truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     families = {video: ps[0].source for video, ps in pieces.items()}
-    store = vc.training_store(extractor, spec.fingerprint(), len(noise[0]), pool)
+    store = vc.training_store(extractor, spec.fingerprint(), pool)
     options = video_match.calibrated_options(spec.info, verify_floor=0.0)
     matches = list(video_match.match_videos(store, None, options, noise))
     table = vc.SegmentTable(matches, truth, families, ignore)

@@ -41,7 +41,7 @@ def describe_into_store(extractor, images: Sequence[np.ndarray], root: Path, nam
     from myPython.pool.verify import local_features
 
     vectors = np.concatenate([extractor.describe_batch(images[i : i + 8]) for i in range(0, len(images), 8)])
-    store = DescriptorStore.create(root, {**store_meta(None, extractor), "model": name})
+    store = DescriptorStore.create(root, {**store_meta(None, extractor, dim=vectors.shape[1]), "model": name})
     ids = [str(i) for i in range(len(images))]
     # the local features first, as embed writes them: the commit marker then lists them
     atomic_save_npy(store.shard_dir / f"shard-000000{LOCAL_SUFFIX}", np.stack([local_features(im) for im in images]))

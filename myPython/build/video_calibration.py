@@ -178,18 +178,22 @@ def calibrate(matches, truth: dict, options, families: dict[str, str], ignore: s
 
 
 # ---- the training store -----------------------------------------------------
-def training_store(extractor, fingerprint: str, dim: int, pool: Path, work: Path | None = None):
-    """The pool's descriptors with this model and settings, embedded once and cached by pool and model."""
+def training_store(extractor, fingerprint: str, pool: Path, work: Path | None = None):
+    """The pool's descriptors with this model and settings, embedded once and cached by pool, model, local
+    features and frame sampling."""
     from myPython.pool.embed import EmbedOptions
     from myPython.pool.jobs import embed
     from myPython.pool.store import DescriptorStore
+    from myPython.pool.verify import FEATURES_VERSION
 
-    key = hashlib.sha256(f"{STORE_VERSION}|{pool_key()}|{fingerprint}|{extractor.settings.key()}".encode())
+    options = EmbedOptions(local_features=True)
+    key = hashlib.sha256(f"{STORE_VERSION}|{pool_key()}|{fingerprint}|{extractor.settings.key()}|{FEATURES_VERSION}|"
+                         f"{options.reference_frames}".encode())
     root = assets.cache_dir() / "video_calibration" / f"store-{key.hexdigest()[:16]}"
     if not (root / "done").exists():
         root.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=work or root.parent) as tmp:
-            embed([pool], Path(tmp) / "store", None, extractor, EmbedOptions(local_features=True))
+            embed([pool], Path(tmp) / "store", None, extractor, options)
             (Path(tmp) / "store" / "done").touch()
             shutil.rmtree(root, ignore_errors=True)  # an unfinished copy from an interrupted run
             try:
@@ -216,7 +220,7 @@ def calibrate_video_matching(proto: str | Path, weights: str | Path, settings, f
     # once its gate has shown int8 keeps the decisions).
     extractor = build_extractor(proto, weights, settings)
     noise = noise_descriptors(extractor, fingerprint)
-    store = training_store(extractor, fingerprint, len(noise[0]), pool, work)
+    store = training_store(extractor, fingerprint, pool, work)
     uninformative = uninformative_cut(store, noise, pieces)
 
     def options(frame_threshold: float, aligner: str) -> MatchOptions:

@@ -69,6 +69,7 @@ class EmbedOptions:
     max_frames: int | None = None  # per video
     shard_prefix: str = "shard"
     local_features: bool = False  # also store each row's RootSIFT features for verification (pool/verify.py)
+    reference_frames: bool = True  # sample videos from their reference frames (pool/video.py's FrameReader)
 
     @property
     def queued_rows(self) -> int:
@@ -151,7 +152,8 @@ class InputRows:
             if not item.done_rows:
                 yield item.key, self._prepare(load_image(item.path), name)
             return
-        reader = FrameReader(item.path, self.options.fps, self.options.max_frames, skip=item.done_rows)
+        reader = FrameReader(item.path, self.options.fps, self.options.max_frames, skip=item.done_rows,
+                             reference_only=self.options.reference_frames)
         for frame in reader:
             yield frame_id(item.key, frame.time), self._prepare(frame.image, name)
         self.warning = reader.problem

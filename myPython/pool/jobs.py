@@ -30,12 +30,14 @@ from myPython.pool.store import DescriptorStore
 
 
 def store_meta(spec, extractor, *, local_features: bool = True, sampling: dict | None = None,
-               inputs: Sequence[str | os.PathLike] = ()) -> dict:
+               inputs: Sequence[str | os.PathLike] = (), dim: int | None = None) -> dict:
     """The metadata every store is created with: model, settings (int8 descriptors have their own key, so a store
-    holds one kind), engine, dimension, local features, sampling and inputs."""
+    holds one kind), engine, dimension (`dim`, else found by describing a blank image), local features,
+    sampling and inputs."""
     from myPython.pool.verify import FEATURES_VERSION
 
-    dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
+    if dim is None:
+        dim = len(extractor.describe(np.zeros((64, 64, 3), np.uint8)))  # the net's output size
     sampling = sampling or {"fps": EmbedOptions().fps, "max_frames": None}
     return {"model": spec.fingerprint() if spec is not None else None,
             "model_name": spec.name if spec is not None else None,

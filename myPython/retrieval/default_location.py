@@ -30,7 +30,7 @@ IMAGE_SOURCES = HEAD_SOURCES + ["build/default_model.py", "build/calibration.py"
                                 "pool/scoring.py", "pool/groups.py"]
 VIDEO_SOURCES = ["build/video_calibration.py", "datasets/video_training.py", "datasets/video_edits.py",
                  "datasets/edits.py", "pool/temporal.py", "pool/informative.py", "pool/video_match.py",
-                 "pool/segment_geometry.py"]
+                 "pool/segment_geometry.py", "pool/video.py"]
 # Held-out records, by kind: the file (beside the builder) and the sidecar entries whose values they depend on.
 HELDOUT_FILES = {"heldout": PACKAGE / "build" / "default_model_heldout.json",
                  "heldout_videos": PACKAGE / "build" / "default_model_heldout_videos.json"}

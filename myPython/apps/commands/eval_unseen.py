@@ -98,9 +98,9 @@ VIDEO_ROWS = [("videos", "videos"), ("true pairs", "true_pairs"), ("ignored pair
               ("localised (IoU >= 0.5)", "match_videos.localised")]
 
 
-def run_videos(out: Path, model: list[str], threshold: float) -> dict | int:
-    """Build the unseen video pool under `out`, embed it, match-videos at threshold 0, and score it (or the exit
-    code of a step that failed)."""
+def run_videos(out: Path, model: list[str], threshold: float, store_folder: str = "store") -> dict | int:
+    """Build the unseen video pool under `out`, embed it (into `out/store_folder`), match-videos at threshold 0,
+    and score it (or the exit code of a step that failed)."""
     import numpy as np
 
     from evaluation import families as fam
@@ -112,7 +112,7 @@ def run_videos(out: Path, model: list[str], threshold: float) -> dict | int:
     from myPython.pool.video_match import read_matches_csv
 
     pool, items = build_unseen_video_pool(out / "set")
-    store, csv_path = out / "store", out / "matches.csv"
+    store, csv_path = out / store_folder, out / "matches.csv"
     truth, ignore = video_truth(items)
     for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
                  ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", "--quiet", *model]):

@@ -68,6 +68,20 @@ def best_frame_scores(store) -> dict[tuple[str, str], float]:
     return {(videos[a], videos[b]): float(best[a, b]) for a in range(len(videos)) for b in range(a + 1, len(videos))}
 
 
+def store_name(args: argparse.Namespace) -> str:
+    """The evaluation store's folder name: one per model, engine settings, local features and frame sampling, so
+    that a rebuilt model never meets the descriptors of the one before (embed refuses a store of another model)."""
+    import hashlib
+
+    from myPython.apps.options import open_extractor
+    from myPython.pool.embed import EmbedOptions
+    from myPython.pool.verify import FEATURES_VERSION
+
+    spec, extractor = open_extractor(args)
+    key = f"{spec.fingerprint()}|{extractor.key()}|{FEATURES_VERSION}|{EmbedOptions().reference_frames}"
+    return f"store-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
 def run(args: argparse.Namespace) -> int:
     from myPython.apps.commands import eval_unseen
     from myPython.errors import UsageError
@@ -76,13 +90,14 @@ def run(args: argparse.Namespace) -> int:
     if args.record and args.set == "unseen":
         raise UsageError("--record writes the previous pool's summary: use --set previous or both")
     previous = unseen = None
+    store = store_name(args)
     if args.set in ("previous", "both"):
-        previous = _run_previous(args)
+        previous = _run_previous(args, store)
         if isinstance(previous, int):
             return previous
     if args.set in ("unseen", "both"):
         threshold = float(load_model(args.proto, args.weights, args.model).info["recommended_video_threshold"])
-        unseen = eval_unseen.run_videos(Path(args.out) / "unseen", _model_args(args), threshold)
+        unseen = eval_unseen.run_videos(Path(args.out) / "unseen", _model_args(args), threshold, store)
         if isinstance(unseen, int):
             return unseen
         print(eval_unseen.format_videos(unseen))
@@ -91,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_previous(args: argparse.Namespace) -> dict | int:
+def _run_previous(args: argparse.Namespace, store_folder: str) -> dict | int:
     """The previous held-out pool, as before; its report (or the exit code of a step that failed)."""
     from evaluation.video_matching import evaluate_matches, pair_average_precision, recall_by_kind
     from evaluation.vsc22 import pool_segment_ap
@@ -104,7 +119,7 @@ def _run_previous(args: argparse.Namespace) -> dict | int:
     from myPython.retrieval.models import load_model
 
     out = Path(args.out)
-    pool, store, csv_path = out / "pool", out / "store", out / "matches.csv"
+    pool, store, csv_path = out / "pool", out / store_folder, out / "matches.csv"
     pieces = build_heldout_pool(pool)
     truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     model = _model_args(args)
