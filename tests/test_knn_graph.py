@@ -100,6 +100,18 @@ def test_search_and_groups_are_today_s(store):
         list(search(db, None, SearchOptions(top_k=30, score=COSINE)))
 
 
+def test_a_store_that_cannot_keep_a_graph_is_searched_without_one(master, monkeypatch, capsys):
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("myPython.pool.knn_graph.ensure_graph", read_only)
+    db = DescriptorStore.open(master)
+    assert list(jobs.search(db, top_k=5, score=COSINE)) == list(search(db, None, SearchOptions(top_k=5, score=COSINE)))
+    assert jobs.group(db, score=COSINE, neighbours=10)[1] == find_groups(db, 0.8, options=COSINE, neighbours=10)
+    assert "searching without one" in capsys.readouterr().err
+    assert not (master / GRAPH_DIR).exists()
+
+
 def test_parallel_verification_is_serial(master):
     db = DescriptorStore.open(master)
     _, vectors = db.load()

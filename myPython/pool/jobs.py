@@ -96,10 +96,17 @@ def score_options_for(db: DescriptorStore, spec=None, raw: bool = False):
 
 
 def _graph(db: DescriptorStore, score, neighbours: int, graph_k: int | None, progress: bool):
-    """The store's neighbour graph (pool/knn_graph.py) holding `neighbours` per row, built when needed."""
+    """The store's neighbour graph (pool/knn_graph.py) holding `neighbours` per row, built when needed; None when
+    it cannot be written (a read-only store: then the caller searches as without a graph)."""
+    import sys
+
     from myPython.pool.knn_graph import DEFAULT_K, GraphSettings, ensure_graph
 
-    return ensure_graph(db, score, GraphSettings(k=max(graph_k or DEFAULT_K, neighbours)), progress=progress)
+    try:
+        return ensure_graph(db, score, GraphSettings(k=max(graph_k or DEFAULT_K, neighbours)), progress=progress)
+    except OSError as exc:  # EROFS, EACCES, ENOSPC
+        print(f"note: no neighbour graph kept in {db.root} ({exc.strerror}): searching without one", file=sys.stderr)
+        return None
 
 
 def _uses_graph(graph: bool, graph_k: int | None, neighbours: int, factory: str) -> bool:
@@ -126,7 +133,9 @@ def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=
     if same and _uses_graph(graph, graph_k, top_k, factory):
         from myPython.pool.knn_graph import graph_search
 
-        return graph_search(_graph(db, score, top_k, graph_k, progress), score, top_k, threshold)
+        built = _graph(db, score, top_k, graph_k, progress)
+        if built is not None:
+            return graph_search(built, score, top_k, threshold)
     options = SearchOptions(top_k=top_k, threshold=threshold, factory=factory, nprobe=nprobe, ef_search=ef_search,
                             score=score)
     return knn_search(db, queries, options)
@@ -144,11 +153,13 @@ def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw
 
     score = score or score_options_for(db, spec, raw)
     threshold = score.threshold if threshold is None else threshold
-    if _uses_graph(graph, graph_k, neighbours, factory):
+    built = _graph(db, score, neighbours, graph_k, progress) if _uses_graph(graph, graph_k, neighbours, factory) \
+        else None
+    if built is not None:
         from myPython.pool.knn_graph import graph_groups
 
-        return threshold, graph_groups(_graph(db, score, neighbours, graph_k, progress), score, threshold,
-                                       neighbours=neighbours, min_size=min_size, min_link_fraction=min_link_fraction)
+        return threshold, graph_groups(built, score, threshold, neighbours=neighbours, min_size=min_size,
+                                       min_link_fraction=min_link_fraction)
     return threshold, find_groups(db, threshold, options=score, neighbours=neighbours, factory=factory,
                                   min_size=min_size, min_link_fraction=min_link_fraction)
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     options = open_score_options(args, db)
     threshold, groups = jobs.group(db, threshold=args.threshold, neighbours=args.neighbours, factory=args.index,
                                    min_size=args.min_size, min_link_fraction=args.min_link_fraction, score=options,
-                                   graph=not args.no_graph, graph_k=args.graph_k)
+                                   graph=not args.no_graph, graph_k=args.graph_k, progress=True)
     payload = {"threshold": threshold, "score": options.name,
                "groups": [{"size": len(g), "min_score": g.min_score, "members": g.members} for g in groups]}
     atomic_write_text(Path(args.out), json.dumps(payload, indent=1) + "\n")

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     score = open_score_options(args, db if queries is None else queries)
     results = jobs.search(db, queries, top_k=args.top_k, threshold=args.threshold, factory=args.index,
                           nprobe=args.nprobe, ef_search=args.ef_search, score=score, graph=not args.no_graph,
-                          graph_k=args.graph_k)
+                          graph_k=args.graph_k, progress=True)
     count = write_mapped(args.out, results)
     print(f"search: {count} queries written to {args.out} (score: {score.name})")
     return 0
