@@ -100,6 +100,22 @@ def test_search_and_groups_are_today_s(store):
         list(search(db, None, SearchOptions(top_k=30, score=COSINE)))
 
 
+def test_equal_cosines_keep_exact_search_s_order(tmp_path):
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(5, 16)).astype(np.float32)
+    vectors = base[rng.integers(0, 5, size=24)]  # exact duplicates: equal cosines everywhere
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    db = DescriptorStore.create(tmp_path / "ties", {"dim": 16})
+    for n in range(3):
+        db.commit_shard(f"shard-{n:06d}", [f"r{n}-{i}" for i in range(8)], vectors[8 * n : 8 * n + 8], [], [])
+    # every row listed (no tie cut by k: which of rows tied at the k-th place exact search keeps depends on k)
+    for score in (COSINE, FUSED):  # fused: no local features, nothing verified
+        today = list(search(db, None, SearchOptions(top_k=23, score=score)))
+        assert list(jobs.search(db, top_k=23, score=score, graph_k=30)) == today
+        assert jobs.group(db, score=score, neighbours=23, graph_k=30)[1] == \
+            find_groups(db, score.threshold, options=score, neighbours=23)
+
+
 def test_a_store_that_cannot_keep_a_graph_is_searched_without_one(master, monkeypatch, capsys):
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied")

@@ -5,7 +5,8 @@ search and the geometric verification. For every row it holds its `width` = k + 
 included, as a search of the store against itself finds it), and for exactly the pairs the fused score verifies
 (`scoring.candidate_pairs`: the first `fusion.candidates` of them reaching `fusion.min_cosine`) their RootSIFT
 inliers, NOT_VERIFIED elsewhere, and the fused score; each row's list is stored best fused score first (ties in
-cosine order, then by row), so any shorter list the search verbs ask for is a prefix of it.
+cosine order, equal cosines the higher row first as FAISS orders them), so any shorter list the search verbs ask
+for is a prefix of it.
 
 Layout under STORE/graph/ (one graph per score, `<score>` a digest of the model, features and score settings)::
 
@@ -243,10 +244,10 @@ def _block_rows(db: DescriptorStore, start: int, stop: int) -> np.ndarray:
 
 
 def canonical(cosine: np.ndarray, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's first `width` neighbours by cosine, ties by row; missing ones (-1, -inf) last."""
+    """Each query's first `width` neighbours by cosine, equal cosines the higher row first (the order of FAISS's
+    heaps, so exact search's lists come out as they are); missing ones (-1, -inf) last."""
     cosine = np.where(rows < 0, -np.inf, cosine).astype(np.float32)
-    big = np.iinfo(np.int64).max
-    order = np.lexsort((np.where(rows < 0, big, rows), -cosine), axis=1)[:, :width]
+    order = np.lexsort((-rows.astype(np.int64), -cosine), axis=1)[:, :width]
     cosine, rows = np.take_along_axis(cosine, order, 1), np.take_along_axis(rows.astype(np.int64), order, 1)
     if cosine.shape[1] < width:  # fewer rows than the graph's width
         pad = width - cosine.shape[1]
