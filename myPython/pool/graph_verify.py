@@ -25,6 +25,9 @@ from myPython.pool.store import DescriptorStore
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                     "NUMEXPR_NUM_THREADS")
+# glibc returns every freed block over 128 KB to the kernel and faults it in again on the next call: a pair's
+# distance matrices (0.5 MB each) then cost as much system time as the matching itself (measured x2.4 per pair)
+MALLOC_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(128 << 20)}
 BATCH_PAIRS = 64  # pairs per message to a worker (about 1 s of work)
 IN_FLIGHT = 2  # batches queued per worker, so that none waits for the next
 MIN_PARALLEL_PAIRS = 256  # fewer pairs are verified in this process: starting workers costs more
@@ -84,7 +87,8 @@ def _serve() -> None:
 class Verifier:
     """Inliers of pairs of one store's rows, on `workers` processes (None: every core); use as a context manager.
 
-    The workers start on the first call with enough pairs and live until the context ends.
+    The workers start on the first call with at least `min_parallel` pairs (fewer are verified in this process)
+    and live until the context ends.
     """
 
     def __init__(self, store: DescriptorStore, workers: int | None = None, batch: int = BATCH_PAIRS,
@@ -122,7 +126,7 @@ class Verifier:
 
     def _start(self) -> list[subprocess.Popen]:
         if not self._procs:
-            env = {**os.environ, **{name: "1" for name in THREAD_VARIABLES}}
+            env = {**os.environ, **{name: "1" for name in THREAD_VARIABLES}, **MALLOC_VARIABLES}
             package_root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
             for _ in range(self.workers):
@@ -135,7 +139,7 @@ class Verifier:
     def __call__(self, pairs: Sequence[tuple[int, int]] | np.ndarray) -> np.ndarray:
         """int32 inliers of each pair, in order; a pair is verified with its lower row first."""
         pairs = np.sort(np.asarray(pairs, np.int64).reshape(-1, 2), axis=1)
-        if self.workers == 1 or len(pairs) < self.min_parallel:
+        if len(pairs) < self.min_parallel:  # one worker is worth it too: one BLAS thread, no page faults
             return inliers_of(pairs, self.local)
         batches = deque(enumerate(pairs[i : i + self.batch] for i in range(0, len(pairs), self.batch)))
         results: list[np.ndarray | None] = [None] * len(batches)
