@@ -68,6 +68,7 @@ bench: install
 	$(PY) bench/bench_index.py
 	$(PY) bench/bench_video_match.py
 	$(PY) bench/bench_verify.py
+	$(PY) bench/bench_embed.py
 
 ## bench-scale: synth-pool, search, group and match-videos timed at growing sizes (SCALE_ROWS="100000 1000000": hours)
 SCALE_ROWS ?= 10000 100000

@@ -20,17 +20,16 @@ The generation model (all cosines exact up to float32, since noise is drawn orth
   another offset, each frame a copy (cosine 0.9-0.99) of the source's frame.
 
 Local features (pool/verify.py's packed layout: 128 RootSIFT bytes, x and y as float16 in units of the long side,
-NaN padding): unrelated rows get random RootSIFT-like descriptors (non-negative, unit L2 before the x512 scaling)
-at random positions in their own frame (16:9, 4:3 or 9:16); look-alike members share a few scene descriptors
-at unrelated positions (ratio-test matches that no similarity explains); copies keep 50-90 % (near-copies
-25-50 %) of their source's keypoints under one random similarity (scale 0.7-1.3, rotation up to 8 degrees,
-shift, mirror 30 %: x reflected, descriptors permuted as verify expects) with sub-pixel jitter and perturbed
-bytes, plus fresh keypoints; video frames carry most keypoints of the previous frame, moved by a small pan.
+NaN padding): unrelated rows get random RootSIFT-like descriptors (non-negative, unit L2 before the x512 scaling) at
+random positions in their own frame (16:9, 4:3 or 9:16); look-alike members share a few scene descriptors at
+unrelated positions (ratio-test matches that no similarity explains); copies keep 50-90 % (near-copies 25-50 %) of
+their source's keypoints under one random similarity (scale 0.7-1.3, rotation up to 8 degrees, shift, mirror 30 %: x
+reflected, descriptors permuted as verify expects) with sub-pixel jitter and perturbed bytes, plus fresh keypoints;
+video frames carry most keypoints of the previous frame, moved by a small pan.
 
-Every shard is self-contained (copies and copied segments have their source in the same shard) and made from
-its own seeded generators (seed, shard index, stream), so shards are deterministic, memory is bounded by one
-shard, and a killed run resumes: committed shards are kept, the others written again, bit for bit the same.
-"""
+Every shard is self-contained (copies and copied segments have their source in the same shard) and made from its own
+seeded generators (seed, shard index, stream), so shards are deterministic, memory is bounded by one shard, and a
+killed run resumes: committed shards are kept, the others written again, bit for bit the same. """
 
 from __future__ import annotations
 
@@ -87,10 +86,9 @@ class SynthParams:
         for name in ("copies_fraction", "near_fraction", "lookalike_fraction", "video_copies_fraction"):
             value = getattr(self, name)
             need(0.0 <= value <= (1.0 if name == "near_fraction" else 0.5), f"{name} out of range: {value:g}")
-        need(self.copies_fraction + self.lookalike_fraction <= 0.6,
-             "copies and look-alike fractions together must stay <= 0.6")
-        need(not self.videos or self.frames_per_video <= self.shard_size,
-             f"a video ({self.frames_per_video} frames) must fit in one shard ({self.shard_size} rows)")
+        need(self.copies_fraction + self.lookalike_fraction <= 0.6, "copies + look-alike fractions must be <= 0.6")
+        need(not self.videos or self.frames_per_video <= self.shard_size, f"a video must fit in a shard of "
+             f"{self.shard_size} rows, not {self.frames_per_video}")
 
 
 @dataclass
@@ -248,13 +246,11 @@ def _around(rng: np.random.Generator, x: np.ndarray, cosine: np.ndarray) -> np.n
 
 
 def _scene(rng: np.random.Generator, centre: np.ndarray, cosine: np.ndarray) -> np.ndarray:
-    """Unit vectors at exactly `cosine` to the unit vector `centre`, their other parts mutually orthogonal, so that
-    two of them meet at exactly the product of their cosines (whatever the dimension)."""
-    z = rng.standard_normal((len(centre), len(cosine) + 1)).astype(np.float32)
-    z[:, 0] = centre
-    q, _ = np.linalg.qr(z)  # q[:, 0] is +-centre; the other columns are orthonormal and orthogonal to it
+    """Unit vectors at exactly `cosine` to the unit vector `centre` whose other parts are orthonormal: two of them
+    meet at exactly the product of their cosines, in any dimension."""
+    rest = np.linalg.qr(np.c_[centre, rng.standard_normal((len(centre), len(cosine)))])[0][:, 1:].T  # _|_ centre
     cosine = np.asarray(cosine, np.float32)[:, None]
-    return _unit(cosine * centre + np.sqrt(1 - cosine**2) * q[:, 1:].T)
+    return _unit(cosine * centre + np.sqrt(1 - cosine**2) * rest)
 
 
 def shard_vectors(params: SynthParams, plan: Plan, shared: tuple[np.ndarray, np.ndarray], shard: int) -> np.ndarray:
@@ -417,9 +413,8 @@ def synth_meta(params: SynthParams, spec=None) -> dict:
 
     same = spec is not None and spec.dim in (None, params.dim)
     described = SimpleNamespace(engine=SimpleNamespace(name="synthetic"),
-                                describe=lambda image: np.zeros(params.dim, np.float32),
                                 key=lambda: spec.settings().key() if same else None)
-    meta = store_meta(spec if same else None, described, local_features=params.local_features,
+    meta = store_meta(spec if same else None, described, local_features=params.local_features, dim=params.dim,
                       sampling={"fps": FPS, "max_frames": None})
     meta["synthetic"] = {"version": SYNTH_VERSION, **asdict(params)}
     return meta
