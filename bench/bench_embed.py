@@ -95,34 +95,33 @@ def run_embed(inputs: list[Path], out: Path, spec, extractor, after: bool) -> tu
         verify.local_features = saved
 
 
+def _median_ms(run, count: int, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(1000 * (time.perf_counter() - start) / count)
+    return statistics.median(times)
+
+
 def stage_times(clip: Path, photos: list[np.ndarray], extractors: dict) -> dict[str, tuple[float, float]]:
-    """(before, after) ms of each stage: decode per kept frame, local features per row, forward per row."""
+    """(before, after) ms of each stage, the median of 3 runs: decode per kept frame, local features per row,
+    descriptor per row."""
     from myPython.pool.video import FrameReader
 
-    out = {}
-    times = []
-    for reference in (False, True):
-        start = time.perf_counter()
-        frames = [f.image for f in FrameReader(clip, 1.0, reference_only=reference)]
-        times.append(1000 * (time.perf_counter() - start) / len(frames))
-    out["decode (ms per kept 720p frame)"] = tuple(times)
+    frames = [f.image for f in FrameReader(clip, 1.0)]
     images = photos[:10] + frames[:10]
-    times = []
-    for describe in (strongest_features, verify.local_features):
-        start = time.perf_counter()
-        for image in images:
-            describe(image)
-        times.append(1000 * (time.perf_counter() - start) / len(images))
-    out["local features (ms per row)"] = tuple(times)
-    times = []
-    for name in ("before", "after"):
-        extractor = extractors[name]
-        extractor.describe_batch(images[:2])
-        start = time.perf_counter()
-        extractor.describe_batch(images)
-        times.append(1000 * (time.perf_counter() - start) / len(images))
-    out["descriptor (ms per row)"] = tuple(times)
-    return out
+    for extractor in extractors.values():
+        extractor.describe_batch(images[:2])  # warm up
+    stages = {"decode (ms per kept 720p frame)": [lambda ref=ref: list(FrameReader(clip, 1.0, reference_only=ref))
+                                                  for ref in (False, True)],
+              "local features (ms per row)": [lambda f=f: [f(image) for image in images]
+                                              for f in (strongest_features, verify.local_features)],
+              "descriptor (ms per row)": [lambda e=extractors[name]: e.describe_batch(images)
+                                          for name in ("before", "after")]}
+    counts = {"decode (ms per kept 720p frame)": len(frames)}
+    return {stage: tuple(_median_ms(run, counts.get(stage, len(images))) for run in runs)
+            for stage, runs in stages.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
