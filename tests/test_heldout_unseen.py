@@ -286,9 +286,27 @@ def test_eval_commands_take_a_set_option_and_record_only_the_previous_set(comman
 def test_side_by_side_table():
     from myPython.apps.commands.eval_unseen import side_by_side
 
-    text = side_by_side("t", {"n": 3, "a": {"b": 0.5}}, {"n": 4, "a": {"b": 0.25}}, [("count", "n"), ("ab", "a.b")])
+    text = side_by_side("t", {"n": 3, "a": {"b": 0.5}}, {"n": 4, "a": {"b": 0.25}}, [("count", "n"), ("ab", "a/b")])
     assert text.splitlines()[1].split() == ["count", "3", "4"]
     assert text.splitlines()[2].split() == ["ab", "0.5000", "0.2500"]
+
+
+def test_side_by_side_reads_every_row_of_both_result_kinds():
+    """Every row of the image and video tables is found in results shaped as the evaluations write them (key
+    names with dots, as at_precision_0.95, included)."""
+    from myPython.apps.commands.eval_unseen import IMAGE_ROWS, VIDEO_ROWS, side_by_side
+
+    for rows in (IMAGE_ROWS, VIDEO_ROWS):
+        results: dict = {}
+        for n, (_, path) in enumerate(rows):
+            *parents, leaf = path.split("/")
+            node = results
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = 0.5 + n
+        lines = side_by_side("t", results, results, rows).splitlines()
+        assert len(lines) == len(rows) + 1
+        assert [float(line.split()[-1]) for line in lines[1:]] == [0.5 + n for n in range(len(rows))]
 
 
 def test_unseen_video_report_from_a_planted_matches_csv(tmp_path, monkeypatch):

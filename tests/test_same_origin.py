@@ -182,10 +182,11 @@ def test_verification_accepts_copies_and_rejects_another_shot_of_the_scene(defau
     found, score = fused(*table)  # rejected there
     assert score < options.threshold, (score, options.threshold)
     # Verification alone tells both other shots from a copy: the weakest copy has several times their inliers
-    # (measured: copies 64 to 228, the table 5, the kitchen corner 13). The fused score still accepts the
-    # corner, as its cosine (0.75) is high (see README, "Same-origin decisions").
+    # (measured with the keypoints spread over the picture: copies 51 to 211, the table 5, the kitchen corner 17;
+    # with the 256 strongest: 64 to 228, 5 and 13). The fused score still accepts the corner, as its cosine
+    # (0.75) is high (see docs/same-origin.md).
     corner_inliers = verify(local_features(corner[0]), local_features(corner[1])).inliers
-    assert min(inliers.values()) > 3 * max(found.inliers, corner_inliers), (inliers, found.inliers, corner_inliers)
+    assert min(inliers.values()) > 2 * max(found.inliers, corner_inliers), (inliers, found.inliers, corner_inliers)
 
 
 def test_ratio_matching_agrees_with_opencvs_brute_force_matcher():

@@ -14,6 +14,7 @@ import io
 import os
 import re
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -164,3 +165,17 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file into BGR uint8 (H x W x 3); only regular files, at most MAX_FILE_BYTES."""
     return decode_image(read_regular(path, MAX_FILE_BYTES, "image file"), display_name(path))
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+    """Write an image atomically (the format from the suffix; the folder is made); OSError if OpenCV cannot."""
+    from myPython.common.fileio import atomic_write_with
+
+    target = Path(path)
+
+    def write(tmp: Path) -> None:
+        if not cv2.imwrite(str(tmp), image):
+            raise OSError(f"{display_name(target)}: could not write the image")
+
+    atomic_write_with(target, write, suffix=target.suffix)
+    return target

@@ -35,10 +35,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from myPython.common.fileio import atomic_write_text
+from myPython.common.images import save_image
 from myPython.datasets import edits
 from myPython.datasets.heldout_sources import heldout_files
 
@@ -114,12 +114,7 @@ def _fit(image: np.ndarray) -> np.ndarray:
 
 
 def _write(pool: Path, rel: str, image: np.ndarray) -> str:
-    target = pool / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp.png")
-    if not cv2.imwrite(str(tmp), image):
-        raise RuntimeError(f"could not write {target}")
-    os.replace(tmp, target)
+    save_image(pool / rel, image)
     return rel
 
 

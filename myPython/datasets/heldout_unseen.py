@@ -30,10 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from myPython.common.fileio import atomic_write_text
+from myPython.common.images import save_image
 from myPython.datasets import heldout as prev
 from myPython.datasets import heldout_unseen_edits as ed
 from myPython.datasets import heldout_unseen_overlays as ov
@@ -163,12 +163,7 @@ def _fit(image: np.ndarray) -> np.ndarray:
 
 
 def _write(pool: Path, rel: str, image: np.ndarray) -> str:
-    target = pool / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp.png")
-    if not cv2.imwrite(str(tmp), image):
-        raise RuntimeError(f"could not write {target}")
-    os.replace(tmp, target)
+    save_image(pool / rel, image)
     return rel
 
 

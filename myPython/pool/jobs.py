@@ -102,6 +102,8 @@ def _graph(db: DescriptorStore, score, neighbours: int, graph_k: int | None, pro
 
     from myPython.pool.knn_graph import DEFAULT_K, GraphSettings, ensure_graph
 
+    for shard in db.snapshot().shards():  # a damaged store fails with its one-line error before any work
+        shard.ids()
     try:
         return ensure_graph(db, score, GraphSettings(k=max(graph_k or DEFAULT_K, neighbours)), progress=progress)
     except OSError as exc:  # EROFS, EACCES, ENOSPC

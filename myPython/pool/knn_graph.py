@@ -226,9 +226,7 @@ def ensure_graph(db: DescriptorStore, score, settings: GraphSettings | None = No
         graph, reason = open_graph(db, score, settings)
         if graph is not None:
             return graph
-        if progress:
-            print(f"graph: building ({reason})", file=sys.stderr, flush=True)
-        return _build(db, score, settings, progress, on_part)
+        return _build(db, score, settings, reason if progress else None, on_part)
 
 
 # ---- building --------------------------------------------------------------------------------------------------
@@ -287,8 +285,10 @@ def _base(db: DescriptorStore, folder: Path, key: dict, shards: list, width: int
     return meta
 
 
-def _build(db: DescriptorStore, score, settings: GraphSettings, progress: bool,
+def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | None,
            on_part: Callable[[int], None] | None) -> KnnGraph:
+    """`progress`: why the graph is built, said on stderr with the first part built (not before: a store that
+    cannot be read fails with its one-line error alone), then each part."""
     from myPython.pool.graph_index import choose_searcher, exact_searcher
     from myPython.pool.graph_verify import Verifier
 
@@ -365,7 +365,9 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: bool,
                 counts["parts_built"] += 1
                 if on_part is not None:
                     on_part(counts["parts_built"])
-                if progress:
+                if progress is not None:
+                    if counts["parts_built"] == 1:
+                        print(f"graph: building ({progress})", file=sys.stderr, flush=True)
                     print(f"graph: rows {stop}/{total}, {counts['verified']} pairs verified", file=sys.stderr,
                           flush=True)
             lookup.add_part(start, stop, arrays)

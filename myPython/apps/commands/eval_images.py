@@ -77,25 +77,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_previous(args: argparse.Namespace, spec, extractor) -> dict:
     from evaluation import same_origin as so
+    from myPython.apps.commands.eval_unseen import embed_items
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout import build_heldout_set, scene_of
-    from myPython.pool.embed import EmbedOptions
     from myPython.pool.groups import find_groups
-    from myPython.pool.jobs import embed
     from myPython.pool.scoring import pair_score_matrix, score_options
-    from myPython.pool.store import DescriptorStore
 
     out = Path(args.out)
     pool, items = build_heldout_set(out / "set")
     options = score_options(spec, raw=args.raw)
-    from myPython.pool.verify import FEATURES_VERSION
-
-    store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{FEATURES_VERSION}"
-    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True), progress=not args.quiet)
-    store = DescriptorStore.open(store_dir)
-    ids = [i for shard in store.shards() for i in shard.ids()]
-    by_path = {i.path: i for i in items}
-    order = [by_path[i] for i in ids]
+    store, order = embed_items(pool, items, out, spec, extractor, args.quiet)
     labels, kinds = [i.origin for i in order], [i.kind for i in order]
     scenes = [scene_of(i.origin) for i in order]
     scores = pair_score_matrix(store, options)
@@ -104,7 +95,7 @@ def _run_previous(args: argparse.Namespace, spec, extractor) -> dict:
     at = so.at_threshold(score, same, threshold)
     r95 = so.recall_at_precision(score, same, 0.95)
     groups = find_groups(store, threshold, options=options)
-    rows = {ident: n for n, ident in enumerate(ids)}
+    rows = {item.path: n for n, item in enumerate(order)}
     member_rows = [[rows[m] for m in g.members] for g in groups]
     precision, recall, _ = so.group_pair_metrics(member_rows, labels, scenes)
     chained = so.components(scores, threshold)
@@ -113,7 +104,7 @@ def _run_previous(args: argparse.Namespace, spec, extractor) -> dict:
     strict = so.at_threshold(strict_score, strict_same, threshold)
     results = {
         "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
-        "score": options.name, "items": len(ids), "origins": len(set(labels)), "pairs": int(len(same)),
+        "score": options.name, "items": len(order), "origins": len(set(labels)), "pairs": int(len(same)),
         "same_origin_pairs": int(same.sum()), "mAP": so.mean_average_precision(scores, labels, scenes),
         "ignored_pairs": int(len(strict_same) - len(same)),
         "strict_at_threshold": vars(strict),

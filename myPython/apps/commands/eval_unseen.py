@@ -17,25 +17,31 @@ from pathlib import Path
 SKIP = ("original", "distractor")  # families whose own pairs are not a family of edits
 
 
+def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool) -> tuple:
+    """Embed an image set's pool (with local features) into a store under `out` named by model, settings and
+    features; (store, the items in store row order). `items` carry their pool-relative `path`."""
+    from myPython.pool.embed import EmbedOptions
+    from myPython.pool.jobs import embed
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.verify import FEATURES_VERSION
+
+    store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{FEATURES_VERSION}"
+    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True), progress=not quiet)
+    store = DescriptorStore.open(store_dir)
+    by_path = {item.path: item for item in items}
+    return store, [by_path[i] for shard in store.shards() for i in shard.ids()]
+
+
 def run_images(args: argparse.Namespace, out: Path, spec, extractor) -> dict:
     """Build, embed and score the unseen image set under `out`; the results (also in out/results.json)."""
     from evaluation import families as fam
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout_unseen import build_unseen_set
-    from myPython.pool.embed import EmbedOptions
-    from myPython.pool.jobs import embed
     from myPython.pool.scoring import pair_score_matrix, score_options
-    from myPython.pool.store import DescriptorStore
-    from myPython.pool.verify import FEATURES_VERSION
 
     pool, items = build_unseen_set(out / "set")
     options = score_options(spec, raw=args.raw)
-    store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{FEATURES_VERSION}"
-    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True), progress=not args.quiet)
-    store = DescriptorStore.open(store_dir)
-    ids = [i for shard in store.shards() for i in shard.ids()]
-    by_path = {i.path: i for i in items}
-    order = [by_path[i] for i in ids]
+    store, order = embed_items(pool, items, out, spec, extractor, args.quiet)
     scores = pair_score_matrix(store, options)
     threshold = args.threshold if args.threshold is not None else options.threshold
     same = fam.same_origin_matrix([i.origins for i in order])
@@ -43,7 +49,7 @@ def run_images(args: argparse.Namespace, out: Path, spec, extractor) -> dict:
     names, kinds = [o.path for o in order], [o.kind for o in order]
     results = {
         "set": "unseen", "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
-        "score": options.name, "items": len(ids), "origins": len({o for it in order for o in it.origins}),
+        "score": options.name, "items": len(order), "origins": len({o for it in order for o in it.origins}),
         "mAP": fam.mean_average_precision(scores, same), **fam.summary(score, same_pairs, threshold),
         "per_family": fam.by_group(i, j, score, same_pairs, [o.family for o in order], names, kinds, threshold,
                                    skip=SKIP),
@@ -73,9 +79,9 @@ def format_images(results: dict) -> str:
 
 
 def side_by_side(title: str, previous: dict, unseen: dict, rows: list[tuple[str, str]]) -> str:
-    """Rows of `label` and a dotted key path (a.b) looked up in both result dicts."""
+    """Rows of `label` and a key path (a/b: keys hold dots, as at_precision_0.95) looked up in both result dicts."""
     def get(d: dict, path: str):
-        for part in path.split("."):
+        for part in path.split("/"):
             d = d[part]
         return d
 
@@ -88,14 +94,28 @@ def side_by_side(title: str, previous: dict, unseen: dict, rows: list[tuple[str,
 
 
 IMAGE_ROWS = [("items", "items"), ("origins", "origins"), ("same-origin pairs", "same_origin_pairs"),
-              ("mAP", "mAP"), ("recall at precision 0.95", "at_precision_0.95.recall"),
-              ("threshold", "at_threshold.threshold"), ("precision at threshold", "at_threshold.precision"),
-              ("recall at threshold", "at_threshold.recall")]
+              ("mAP", "mAP"), ("recall at precision 0.95", "at_precision_0.95/recall"),
+              ("threshold", "at_threshold/threshold"), ("precision at threshold", "at_threshold/precision"),
+              ("recall at threshold", "at_threshold/recall")]
 VIDEO_ROWS = [("videos", "videos"), ("true pairs", "true_pairs"), ("ignored pairs", "ignored_pairs"),
-              ("pair AP", "match_videos.ap"), ("VSC22 segment AP", "match_videos.vsc22_segment_ap"),
-              ("threshold", "match_videos.threshold"), ("precision at threshold", "match_videos.precision"),
-              ("recall at threshold", "match_videos.recall"), ("F1", "match_videos.f1"),
-              ("localised (IoU >= 0.5)", "match_videos.localised")]
+              ("pair AP", "match_videos/ap"), ("VSC22 segment AP", "match_videos/vsc22_segment_ap"),
+              ("threshold", "match_videos/threshold"), ("precision at threshold", "match_videos/precision"),
+              ("recall at threshold", "match_videos/recall"), ("F1", "match_videos/f1"),
+              ("localised (IoU >= 0.5)", "match_videos/localised")]
+
+
+def embed_and_match(pool: Path, store: Path, csv_path: Path, model: list[str]) -> int:
+    """`embed` a video pool and `match-videos` it at threshold 0 through the CLI, as a user would; the exit code
+    of the first step that failed, else 0."""
+    from myPython.apps.cli import main as cli
+
+    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
+                 ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", "--quiet", *model]):
+        print(f"$ deep-retrieval {' '.join(step)}", flush=True)
+        code = cli(step)
+        if code:
+            return code
+    return 0
 
 
 def run_videos(out: Path, model: list[str], threshold: float, store_folder: str = "store") -> dict | int:
@@ -106,7 +126,6 @@ def run_videos(out: Path, model: list[str], threshold: float, store_folder: str 
     from evaluation import families as fam
     from evaluation.video_matching import best_segments, evaluate_matches
     from evaluation.vsc22 import pool_segment_ap
-    from myPython.apps.cli import main as cli
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout_unseen_videos import build_unseen_video_pool, video_truth
     from myPython.pool.video_match import read_matches_csv
@@ -114,12 +133,9 @@ def run_videos(out: Path, model: list[str], threshold: float, store_folder: str 
     pool, items = build_unseen_video_pool(out / "set")
     store, csv_path = out / store_folder, out / "matches.csv"
     truth, ignore = video_truth(items)
-    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
-                 ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", "--quiet", *model]):
-        print(f"$ deep-retrieval {' '.join(step)}", flush=True)
-        code = cli(step)
-        if code:
-            return code
+    code = embed_and_match(pool, store, csv_path, model)
+    if code:
+        return code
     rows = read_matches_csv(csv_path)
     scores = evaluate_matches(rows, truth, threshold, ignore)
     best = best_segments(rows)

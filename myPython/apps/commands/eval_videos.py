@@ -110,7 +110,7 @@ def _run_previous(args: argparse.Namespace, store_folder: str) -> dict | int:
     """The previous held-out pool, as before; its report (or the exit code of a step that failed)."""
     from evaluation.video_matching import evaluate_matches, pair_average_precision, recall_by_kind
     from evaluation.vsc22 import pool_segment_ap
-    from myPython.apps.cli import main as cli
+    from myPython.apps.commands import eval_unseen
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout_videos import build_heldout_pool
     from myPython.datasets.video_edits import ambiguous_pairs, pool_truth
@@ -123,12 +123,9 @@ def _run_previous(args: argparse.Namespace, store_folder: str) -> dict | int:
     pieces = build_heldout_pool(pool)
     truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     model = _model_args(args)
-    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
-                 ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", "--quiet", *model]):
-        print(f"$ deep-retrieval {' '.join(step)}", flush=True)
-        code = cli(step)
-        if code:
-            return code
+    code = eval_unseen.embed_and_match(pool, store, csv_path, model)
+    if code:
+        return code
     spec = load_model(args.proto, args.weights, args.model)
     info = spec.info
     threshold = float(info["recommended_video_threshold"])
