@@ -40,8 +40,10 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 # HOLD committed shards, for a signal (it touches READY first; it never goes on by itself): a run interrupted
 # there is interrupted at a known point, whatever the speed of the machine.
 HELD_RUN = """
-import sys, time
+import signal, sys, time
 from pathlib import Path
+# Ctrl-C as in a terminal, even when pytest was started in the background (whose children ignore SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from myPython.apps.cli import main
 from myPython.retrieval.extractor import DescriptorExtractor
 store, hold, ready, argv = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:]
