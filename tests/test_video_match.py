@@ -520,3 +520,39 @@ def test_long_static_videos_still_find_their_copies(tmp_path):
     bg = np.zeros(len(db), np.float32)
     pairs = {(rows.ids[a], rows.ids[b]) for a, b, _ in candidate_pairs(rows, rows, True, bg, bg, options)}
     assert ("long.mp4", "copy.mp4") in pairs and not any("other.mp4" in p for p in pairs)
+
+
+def test_match_videos_reads_a_kept_neighbour_graph_and_never_builds_one(tmp_path, monkeypatch):
+    """The same matches from the store's exact neighbour graph as from searching; without a graph holding enough
+    neighbours, match-videos searches and builds none."""
+    from myPython.pool import jobs, video_match
+    from myPython.pool.knn_graph import GRAPH_DIR
+    from myPython.pool.scoring import ScoreOptions
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.synth import SynthParams, synth_pool
+    from myPython.pool.video_match import MatchOptions
+
+    store = tmp_path / "store"
+    synth_pool(store, SynthParams(rows=500, videos=14, frames_per_video=20, shard_size=125, dim=64, seed=3,
+                                  video_copies_fraction=0.5))
+    db = DescriptorStore.open(store)
+    cosine = ScoreOptions("cosine", 0.8, None, 1.0)  # a graph without verification: built in a moment
+    noise = np.zeros((0, db.dim), np.float32)
+    searched: list[int] = []
+    exact_blocks = video_match._knn_blocks
+    monkeypatch.setattr(video_match, "_knn_blocks", lambda db, q, k, o: searched.append(k) or exact_blocks(db, q, k, o))
+
+    def rows(knn: int, **kw) -> list[tuple]:
+        searched.clear()
+        options = MatchOptions(knn=knn, verify=False)  # the graph gives the candidates; verification comes after
+        return csv_rows(jobs.match_videos(db, noise=noise, options=options, score=cosine, **kw), 0.0)
+
+    exact = {knn: rows(knn) for knn in (10, 11)}
+    assert searched == [12] and not (store / GRAPH_DIR).exists()  # no graph: searched, none built
+    assert len({(r[0], r[1]) for r in exact[10]}) >= 3
+    list(jobs.search(db, top_k=5, score=cosine, graph_k=10))  # a graph of 10 neighbours per row
+    kept = {p: p.stat().st_mtime_ns for p in (store / GRAPH_DIR).rglob("*")}
+    assert rows(10) == exact[10] and searched == []  # read from the graph
+    assert rows(11) == exact[11] and searched == [12]  # one neighbour too many: searched again
+    assert rows(10, graph=False) == exact[10] and searched == [11]
+    assert {p: p.stat().st_mtime_ns for p in (store / GRAPH_DIR).rglob("*")} == kept  # the graph left as it was

@@ -10,7 +10,8 @@ made anywhere has the same metadata (`store_meta`) and a job run from Python giv
     threshold, groups = group(DescriptorStore.open("store/"), spec=spec)
 
 `search` and `group` of a store against itself answer from its neighbour graph (pool/knn_graph.py), built by
-the first of them and kept in the store until shards are added (then extended).
+the first of them and kept in the store until shards are added (then extended); `match_videos` reads its frame
+kNN from that graph when a current exact one is kept, and never builds one.
 
 None of them opens a network except `embed` (through the extractor it is given).
 """
@@ -21,6 +22,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -166,16 +168,33 @@ def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw
                                   min_size=min_size, min_link_fraction=min_link_fraction)
 
 
+def _kept_graph(db: DescriptorStore, scores: Sequence, neighbours: int):
+    """A current, complete, exact neighbour graph of the store holding `neighbours` rows per list (itself
+    included), for any of `scores`; None when none is kept. Never builds one."""
+    from myPython.pool.knn_graph import GraphSettings, open_graph
+
+    for score in scores:
+        graph, _ = open_graph(db, score, GraphSettings(k=neighbours - 1))
+        if graph is not None and graph.method.get("method") == "exact":
+            return graph
+    return None
+
+
 def match_videos(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=None, noise=None,
-                 options=None, progress: bool = False, **overrides) -> list:
+                 options=None, score=None, graph: bool = True, progress: bool = False, **overrides) -> list:
     """Same-origin video pairs with their matched segments (`VideoMatch`, scored by the model's calibrated
     scorer). `noise`: the noise set's descriptors (default: the ones the model's build wrote); `overrides`: any
-    `calibrated_options` argument (knn, max_candidates, aligner, factory, nprobe, verify, verify_floor)."""
+    `calibrated_options` argument (knn, max_candidates, aligner, factory, nprobe, verify, verify_floor).
+
+    A store matched against itself by exact search reads its frames' nearest frames from the neighbour graph
+    `search` and `group` keep (of `score`, default the model's fused or raw score) when a current exact one holds
+    enough neighbours: the same lists. None is built here (that would verify pairs matching does not need);
+    `graph=False` always searches."""
     from myPython.pool.informative import model_noise_descriptors
     from myPython.pool.video_match import calibrated_options
     from myPython.pool.video_match import match_videos as match
 
-    if spec is None:
+    if spec is None and (noise is None or options is None or (graph and score is None)):
         from myPython.retrieval.models import load_model
 
         spec = load_model()
@@ -184,4 +203,14 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None = None, *,
         if noise is None:
             raise ValueError(f"{spec.name}: no noise-set descriptors for {db.root}'s settings; pass noise=")
     options = options or calibrated_options(spec.info, **overrides)
-    return list(match(db, queries, options, noise, progress=progress))
+    db = db.snapshot()  # the graph's rows are the matcher's
+    same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
+    knn_blocks = None
+    if graph and same and options.factory == "Flat":
+        from myPython.pool.knn_graph import graph_cosine_blocks
+
+        scores = [score] if score is not None else [score_options_for(db, spec, raw) for raw in (False, True)]
+        kept = _kept_graph(db, scores, options.knn + 1)
+        if kept is not None:
+            knn_blocks = partial(graph_cosine_blocks, kept)
+    return list(match(db, queries, options, noise, progress=progress, knn_blocks=knn_blocks))

@@ -1,9 +1,10 @@
 """Geometric verification of candidate pairs: RootSIFT, ratio test, RANSAC similarity, mirror-aware.
 
 Each image (or frame) gets at most MAX_KEYPOINTS RootSIFT features computed on its grey version with
-the long side resized to FEATURE_SIDE, spread over the picture (`balanced_order`: on the validation split,
-spreading them over a 4 x 4 grid took the recall of photos under app chrome from 0.39 to 0.92 and cut the
-watermark template's false merges from 0.71 to 0.29, with the other copies unchanged; bench/keypoint_study.py),
+the long side resized to FEATURE_SIDE (one SIFT pass detects and describes DETECT_FACTOR times as many), spread
+over the picture (`balanced_order`: on the validation split, spreading them over a 4 x 4 grid took the recall of
+photos under app chrome from 0.39 to 0.92 and cut the watermark template's false merges from 0.71 to 0.29, with
+the other copies unchanged; bench/keypoint_study.py),
 stored compactly: one uint8 row of 132 bytes per keypoint
 (128 descriptor bytes, then x and y as float16 in units of the long side), padded with NaN positions
 to a fixed count so that a shard's features are one memory-mapped (rows, MAX_KEYPOINTS, 132) array.
@@ -29,13 +30,13 @@ MAX_KEYPOINTS = 256
 # a long side of 768 lost, 0.768; 512 keypoints gained 0.009 for twice the storage).
 CONTRAST_THRESHOLD = 0.02
 SELECTION_GRID = 4  # keypoints kept are spread over a 4 x 4 grid (balanced_order)
-DETECT_FACTOR = 4  # keypoints detected per keypoint kept, so that weak cells have some to give
+DETECT_FACTOR = 4  # keypoints detected (and described) per keypoint kept, so that weak cells have some to give
 BYTES_PER_KEYPOINT = 132
 RATIO = 0.8  # Lowe's ratio test
 RANSAC_PIXELS = 3.0  # reprojection error allowed, in pixels at FEATURE_SIDE (copies are exact transforms)
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # similarity scales outside this range are not copies
 # Names the features a store holds (its meta "local_features"): other values mean other features.
-FEATURES_VERSION = f"rootsift-{FEATURE_SIDE}-{MAX_KEYPOINTS}-{CONTRAST_THRESHOLD}-grid{SELECTION_GRID}"
+FEATURES_VERSION = f"rootsift-{FEATURE_SIDE}-{MAX_KEYPOINTS}-{CONTRAST_THRESHOLD}-grid{SELECTION_GRID}-1pass"
 # Descriptor permutation of a horizontally mirrored image (OpenCV's 4x4 grid x 8 orientation bins).
 _GRID = np.arange(128).reshape(4, 4, 8)
 MIRROR_PERMUTATION = _GRID[::-1][:, :, (-np.arange(8)) % 8].reshape(-1)
@@ -71,21 +72,20 @@ def local_features(image: np.ndarray, *, max_keypoints: int = MAX_KEYPOINTS, gri
     if scale != 1:
         grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    # One pass: describing only the kept keypoints afterwards builds the scale pyramid a second time.
     sift = cv2.SIFT_create(nfeatures=DETECT_FACTOR * max_keypoints, contrastThreshold=CONTRAST_THRESHOLD)
-    keypoints = sift.detect(grey, None)
+    keypoints, desc = sift.detectAndCompute(grey, None)
     packed = np.zeros((MAX_KEYPOINTS, BYTES_PER_KEYPOINT), np.uint8)
     geometry = np.full((MAX_KEYPOINTS, 2), np.nan, np.float16)
-    if keypoints:
+    if keypoints and desc is not None and len(desc):
         points = np.array([k.pt for k in keypoints], np.float32)
         response = np.array([k.response for k in keypoints], np.float32)
         chosen = balanced_order(points, response, (grey.shape[1], grey.shape[0]), grid)[:max_keypoints]
-        keypoints, desc = sift.compute(grey, [keypoints[i] for i in chosen])
-    if keypoints and desc is not None and len(desc):
-        n = min(len(keypoints), max_keypoints)
-        desc = desc[:n].astype(np.float32)
-        root = np.sqrt(desc / np.maximum(desc.sum(axis=1, keepdims=True), 1e-7))  # RootSIFT, unit L2 norm
+        n = len(chosen)
+        kept = desc[chosen].astype(np.float32)
+        root = np.sqrt(kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-7))  # RootSIFT, unit L2 norm
         packed[:n, :128] = np.clip(np.round(root * 512), 0, 255).astype(np.uint8)
-        geometry[:n] = np.array([k.pt for k in keypoints[:n]], np.float32) / FEATURE_SIDE
+        geometry[:n] = points[chosen] / FEATURE_SIDE
     packed[:, 128:] = geometry.view(np.uint8).reshape(MAX_KEYPOINTS, 4)
     return packed
 

@@ -2,7 +2,9 @@
 
 1. Candidates. Every frame of the query videos looks up its `knn` nearest
    frames with FAISS (pool/search.py's machinery: exact and streamed over
-   the shards, or any index factory string). Each neighbour frame of another
+   the shards, or any index factory string), or reads them from the store's
+   neighbour graph (pool/knn_graph.py) when pool/jobs.py finds a current exact
+   one holding enough neighbours (the same lists). Each neighbour frame of another
    video at or above the frame threshold is a vote for that video pair;
    uninformative frames (pool/informative.py) do not vote. Votes are summed
    per pair in compact arrays, and each query video keeps its
@@ -29,7 +31,7 @@ import io
 import math
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,9 @@ from myPython.pool.store import DescriptorStore
 from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_features
 
 CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
+# k -> (query ids, cosines, db rows) per block of query rows, in row order, each row's k nearest rows best first
+# (-1 where none), as search._knn_blocks yields them
+KnnBlocks = Callable[[int], Iterable[tuple[list[str], np.ndarray, np.ndarray]]]
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
 MAX_KNN = 512  # neighbours of a frame searched again because its own video filled its list
 # The scorer's inputs, in order (chosen by leave-one-family-out measurement on the training videos, see
@@ -207,10 +212,11 @@ def _row_searcher(db: DescriptorStore, options: MatchOptions):
 
 
 def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndarray, db_bg: np.ndarray,
-                    options: MatchOptions, searched: Callable[[int], object] | None = None
-                    ) -> list[tuple[int, int, float]]:
+                    options: MatchOptions, searched: Callable[[int], object] | None = None,
+                    knn_blocks: KnnBlocks | None = None) -> list[tuple[int, int, float]]:
     """(query video, db video, votes) from a frame kNN search, at most max_candidates per query video;
-    `searched(n)` is told of every block of n query rows searched (progress).
+    `searched(n)` is told of every block of n query rows searched (progress). `knn_blocks(k)`: the search's
+    answer given by the caller (the store's neighbour graph, pool/jobs.py) instead of searching.
 
     Searching a store against itself, a frame's nearest frames are often frames of its own video (a
     long static shot fills the whole list); such a frame is searched again with room for its whole
@@ -237,7 +243,9 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
             a, b = np.minimum(a, b), np.maximum(a, b)
         return a * n_db + b, scores[ok].astype(np.float64)
 
-    for query_ids, scores, found in _knn_blocks(db.store, queries.store, options.knn + int(same), search):
+    k = options.knn + int(same)
+    blocks = knn_blocks(k) if knn_blocks is not None else _knn_blocks(db.store, queries.store, k, search)
+    for query_ids, scores, found in blocks:
         rows = np.arange(row, row + len(query_ids))
         row += len(query_ids)
         if searched is not None:
@@ -309,9 +317,11 @@ def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_v
 
 
 def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: MatchOptions,
-                 noise: np.ndarray, progress: bool = False) -> Iterator[VideoMatch]:
+                 noise: np.ndarray, progress: bool = False, knn_blocks: KnnBlocks | None = None
+                 ) -> Iterator[VideoMatch]:
     """Candidate pairs of videos with their scored segments (pairs in query-video order); `progress`: bars on
-    stderr for the frame search and the alignment."""
+    stderr for the frame search and the alignment; `knn_blocks`: the frame search's answer (`candidate_pairs`)
+    over the rows of `db` (then a snapshot, so that no shard committed meanwhile shifts them)."""
     from tqdm import tqdm
 
     same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
@@ -323,7 +333,7 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: 
     q_bg = db_bg if same else _backgrounds(q_rows, noise)
     with tqdm(total=len(q_rows.video_of_row), desc="frames searched", unit="row", disable=not progress,
               file=sys.stderr) as bar:
-        pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options, bar.update)
+        pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options, bar.update, knn_blocks)
     verifier = SegmentVerifier(q_rows, db_rows) if options.verify else None
     current, q_data = -1, None
     for qv, rv, _ in tqdm(pairs, desc="pairs aligned", unit="pair", disable=not progress, file=sys.stderr):
