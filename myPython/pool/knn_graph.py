@@ -39,11 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from myPython.common.fileio import atomic_save_npy, atomic_write_text
+from myPython.pool import shared_content
 from myPython.pool.graph_evidence import PairLookup, evidence
 from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
 from myPython.pool.store import DescriptorStore
 
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 GRAPH_DIR = "graph"
 DEFAULT_K = 50  # neighbours per row: group's default --neighbours; search answers any top_k up to it
 EXACT_MAX_ROWS = 200_000  # exact kNN up to this many rows, an approximate index measured for recall above
@@ -71,7 +72,9 @@ def graph_key(db: DescriptorStore, score, part_rows: int) -> dict:
     return {"version": GRAPH_VERSION, "model": db.meta.get("model"), "settings": db.meta.get("settings"),
             "local_features": db.meta.get("local_features"), "dim": db.dim,
             "score": getattr(score, "name", "cosine"), "fusion": fusion.to_dict() if fusion is not None else None,
-            "part_rows": part_rows}
+            "part_rows": part_rows,
+            "shared_content": None if fusion is None else {"rule": shared_content.VERSION,
+                                                            "threshold": float(score.threshold)}}
 
 
 def shard_list(db: DescriptorStore) -> list[list]:
@@ -136,6 +139,7 @@ class KnnGraph:
     folder: Path
     meta: dict
     _parts: dict[int, dict] = field(default_factory=dict, repr=False)
+    _shared: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def width(self) -> int:
@@ -150,14 +154,26 @@ class KnnGraph:
         return dict(self.meta["method"])
 
     def part(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The part's lists, with the inliers on shared content taken out (`SHARED_FILE`)."""
         if start not in self._parts:
             arrays = read_part(self.folder, start, stop, self.width)
             if arrays is None:
                 from myPython.errors import StoreError
 
                 raise StoreError(f"{self.folder}: part {start}..{stop} is damaged or missing; search again to rebuild")
-            self._parts[start] = arrays
+            self._parts[start] = apply_shared(arrays, start, self.shared(), self.fusion())
         return self._parts[start]
+
+    def fusion(self):
+        from myPython.pool.scoring import Fusion
+
+        fusion = self.meta["key"].get("fusion")
+        return None if fusion is None else Fusion.from_dict(fusion)
+
+    def shared(self) -> dict[str, np.ndarray]:
+        if self._shared is None:
+            self._shared = read_shared(self.folder, self.meta) or _no_shared()
+        return self._shared
 
     def blocks(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """(first row, arrays) of every part, in row order."""
@@ -197,6 +213,12 @@ def open_graph(db: DescriptorStore, score, settings: GraphSettings | None = None
         if arrays is None:
             return None, f"part {start}..{stop} is damaged or missing"
         graph._parts[start] = arrays  # mapped now: a newer graph replacing this one leaves this view readable
+    shared = read_shared(graph.folder, meta)
+    if shared is None:
+        return None, "its shared-content pass is damaged or missing"
+    graph._shared = shared
+    fusion = graph.fusion()
+    graph._parts = {start: apply_shared(arrays, start, shared, fusion) for start, arrays in graph._parts.items()}
     return graph, "current"
 
 
@@ -371,15 +393,109 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
                     print(f"graph: rows {stop}/{total}, {counts['verified']} pairs verified", file=sys.stderr,
                           flush=True)
             lookup.add_part(start, stop, arrays)
+    shared = _shared_pass(db, work, parts, width, score)
     meta = {"key": key, "shards": shards, "rows": total, "width": width, "k": width - 1, "dir": name,
             "method": method, "parts": parts, "extended_from": None if base is None else base["rows"],
-            "built": {**counts, "seconds": round(time.perf_counter() - began, 3), "workers": verifier.workers}}
+            "built": {**counts, "seconds": round(time.perf_counter() - began, 3), "workers": verifier.workers},
+            "shared_content": shared}
     atomic_write_text(_pointer(root, key), json.dumps(meta, indent=1) + "\n")
     prefix = f"{_digest(key)}-"
     for other in root.iterdir():  # older graphs of this score (this one replaces them)
         if other.is_dir() and other.name.startswith(prefix) and other.name != name:
             shutil.rmtree(other, ignore_errors=True)
     return KnnGraph(db, work, meta)
+
+
+# ---- shared content (pool/shared_content.py) -------------------------------------------------------------------
+SHARED_FILE = "shared.npz"  # (row, other, inliers): list entries whose inliers on shared content are taken out
+
+
+def _no_shared() -> dict[str, np.ndarray]:
+    return {"row": np.zeros(0, np.int64), "other": np.zeros(0, np.int64), "inliers": np.zeros(0, np.int32)}
+
+
+def _row_vectors(db: DescriptorStore, rows: np.ndarray) -> np.ndarray:
+    out, offset = np.zeros((len(rows), db.dim), np.float32), 0
+    for shard in db.shards():
+        inside = (rows >= offset) & (rows < offset + shard.rows)
+        if inside.any():
+            out[inside] = np.asarray(shard.vectors()[rows[inside] - offset], np.float32)
+        offset += shard.rows
+    return out
+
+
+def _shared_pass(db: DescriptorStore, folder: Path, parts: list[list[int]], width: int, score) -> dict | None:
+    """Take the inliers on shared content out of the complete graph's pairs that merge on their inliers (the only
+    ones the rule can change): written to SHARED_FILE, atomically; what it did, for the graph's meta."""
+    from myPython.pool.scoring import LocalFeatureIndex
+
+    fusion = getattr(score, "fusion", None)
+    if fusion is None:
+        return None
+    found = []
+    for start, stop in parts:
+        arrays = read_part(folder, start, stop, width)
+        rows, cosine, inliers = (np.asarray(arrays[n]) for n in ("rows", "cosine", "inliers"))
+        q, c = np.nonzero((rows >= 0) & (rows != np.arange(start, stop)[:, None])
+                          & shared_content.merging_on_inliers(cosine, inliers, fusion, score.threshold))
+        pair = np.sort(np.c_[q + start, rows[q, c]], axis=1)
+        found.append(np.c_[pair, cosine[q, c], inliers[q, c]])
+    table = np.concatenate(found) if found else np.zeros((0, 4))
+    pairs, first = np.unique(table[:, :2].astype(np.int64), axis=0, return_index=True)
+    cosine, inliers = table[first, 2], table[first, 3].astype(np.int64)
+    index = LocalFeatureIndex(db)
+    kept = shared_content.effective_inliers(pairs, cosine, inliers, fusion, score.threshold,
+                                            shared_content.feature_matches(index.__getitem__),
+                                            lambda rows: _row_vectors(db, rows))
+    changed = kept != inliers
+    row = np.concatenate([pairs[changed, 0], pairs[changed, 1]])
+    order = np.argsort(row, kind="stable")
+    overlay = {"row": row[order], "other": np.concatenate([pairs[changed, 1], pairs[changed, 0]])[order],
+               "inliers": np.tile(kept[changed], 2)[order].astype(np.int32)}
+    path = folder / SHARED_FILE
+    tmp = folder / f".{SHARED_FILE}.tmp"
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **overlay)
+    tmp.replace(path)
+    return {"rule": shared_content.VERSION, "pairs_looked": int(len(pairs)), "pairs_changed": int(changed.sum()),
+            "bytes": path.stat().st_size}
+
+
+def read_shared(folder: Path, meta: dict) -> dict[str, np.ndarray] | None:
+    """The graph's shared-content overlay (empty for a cosine graph); None when it is damaged or missing."""
+    info = meta.get("shared_content")
+    if info is None:
+        return _no_shared()
+    path = folder / SHARED_FILE
+    try:
+        if path.stat().st_size != info["bytes"]:
+            return None
+        with np.load(path) as data:
+            return {n: data[n] for n in ("row", "other", "inliers")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def apply_shared(arrays: dict[str, np.ndarray], start: int, shared: dict[str, np.ndarray], fusion
+                 ) -> dict[str, np.ndarray]:
+    """A part's lists with the overlay's inliers and the fused scores they give, each list sorted again (best fused
+    score first, then cosine, then the higher row: the order the build writes)."""
+    lo, hi = np.searchsorted(shared["row"], [start, start + len(arrays["rows"])])
+    if lo == hi:
+        return arrays
+    out = {n: np.array(a) for n, a in arrays.items()}
+    touched = set()
+    for row, other, inliers in zip(*(shared[n][lo:hi].tolist() for n in ("row", "other", "inliers"))):
+        local = row - start
+        column = np.flatnonzero(out["rows"][local] == other)
+        out["inliers"][local, column] = inliers
+        out["fused"][local, column] = fusion.score(out["cosine"][local, column].astype(np.float64), inliers)
+        touched.add(local)
+    for local in touched:
+        order = np.lexsort((-out["rows"][local], -out["cosine"][local], -out["fused"][local]))
+        for n in out:
+            out[n][local] = out[n][local][order]
+    return out
 
 
 # ---- answers ---------------------------------------------------------------------------------------------------

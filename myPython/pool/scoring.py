@@ -5,9 +5,11 @@ of them) are verified (pool/verify.py); every pair then scores
 
     P(same origin) = sigmoid(w_cosine * cosine + w_inliers * log(1 + inliers) + bias)
 
-with inliers = 0 for pairs that were not verified. The weights, `min_cosine` and the recommended
-threshold on this score are fitted on the calibration split when the default model is built
-(build/default_model.py) and kept in the model's sidecar (`fusion`). `--raw` (or a store embedded
+with inliers = 0 for pairs that were not verified. Where the pool is known (a store scored against itself: the
+neighbour graph, `pair_score_matrix`), the inliers on content many unrelated rows share (app chrome, watermarks,
+stickers) are not counted (pool/shared_content.py); the calibration fits the score on pairs. The weights,
+`min_cosine` and the recommended threshold on this score are fitted on the calibration split when the default
+model is built (build/default_model.py) and kept in the model's sidecar (`fusion`). `--raw` (or a store embedded
 without local features) gives plain cosine, whose calibrated threshold is `recommended_cosine_threshold`.
 """
 
@@ -140,8 +142,12 @@ def candidate_pairs(cosine: np.ndarray, rows: np.ndarray, fusion: Fusion, query_
     return sorted(out)
 
 
-def pair_features(store: DescriptorStore, fusion: Fusion | None) -> tuple[np.ndarray, np.ndarray]:
-    """(cosine N x N, inliers N x N) of every pair of a small store (inliers only for verified candidates)."""
+def pair_features(store: DescriptorStore, fusion: Fusion | None, threshold: float | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(cosine N x N, inliers N x N) of every pair of a small store (inliers only for verified candidates).
+
+    With the fused score's `threshold`, inliers on content the pool shares are not counted (pool/shared_content.py).
+    """
     _, x = store.load()
     cosine = x @ x.T
     inliers = np.zeros(cosine.shape, np.int64)
@@ -154,14 +160,20 @@ def pair_features(store: DescriptorStore, fusion: Fusion | None) -> tuple[np.nda
         pairs = candidate_pairs(scores, rows, fusion)
         index = LocalFeatureIndex(store)
         values = verified_inliers(pairs, index, index)
+        if threshold is not None and pairs:
+            from myPython.pool.shared_content import effective_inliers, feature_matches
+
+            listed = np.array(pairs, np.int64)
+            values = effective_inliers(listed, cosine[listed[:, 0], listed[:, 1]], values, fusion, threshold,
+                                       feature_matches(index.__getitem__), lambda rows: x[rows])
         for (a, b), v in zip(pairs, values):
             inliers[a, b] = inliers[b, a] = v
     return cosine, inliers
 
 
 def pair_score_matrix(store: DescriptorStore, options: ScoreOptions) -> np.ndarray:
-    """The default score of every pair of a small store (evaluation, calibration)."""
-    cosine, inliers = pair_features(store, options.fusion)
+    """The default score of every pair of a small store, its shared content taken out (evaluation)."""
+    cosine, inliers = pair_features(store, options.fusion, options.threshold if options.fusion is not None else None)
     return cosine if options.fusion is None else options.fusion.score(cosine, inliers)
 
 
