@@ -88,7 +88,7 @@ def _width(settings: GraphSettings, score) -> int:
 
 
 # ---- parts on disk ---------------------------------------------------------------------------------------------
-def _part_name(start: int) -> str:
+def part_name(start: int) -> str:
     return f"part-{start:012d}"
 
 
@@ -96,23 +96,23 @@ def write_part(folder: Path, start: int, arrays: dict[str, np.ndarray]) -> None:
     """The part's arrays, then its marker (sizes of the files): only the marker makes the part exist."""
     files = {}
     for name, dtype in ARRAYS.items():
-        path = folder / f"{_part_name(start)}.{name}.npy"
+        path = folder / f"{part_name(start)}.{name}.npy"
         atomic_save_npy(path, np.ascontiguousarray(arrays[name], dtype))
         files[path.name] = path.stat().st_size
     marker = {"start": start, "stop": start + len(arrays["rows"]), "width": int(arrays["rows"].shape[1]),
               "files": files}
-    atomic_write_text(folder / f"{_part_name(start)}.json", json.dumps(marker) + "\n")
+    atomic_write_text(folder / f"{part_name(start)}.json", json.dumps(marker) + "\n")
 
 
 def read_part(folder: Path, start: int, stop: int, width: int) -> dict[str, np.ndarray] | None:
     """The committed part's arrays, memory-mapped; None when it is missing or does not match its marker."""
     try:
-        marker = json.loads((folder / f"{_part_name(start)}.json").read_text())
+        marker = json.loads((folder / f"{part_name(start)}.json").read_text())
         if (marker["start"], marker["stop"], marker["width"]) != (start, stop, width):
             return None
         out = {}
         for name, dtype in ARRAYS.items():
-            path = folder / f"{_part_name(start)}.{name}.npy"
+            path = folder / f"{part_name(start)}.{name}.npy"
             if path.stat().st_size != marker["files"][path.name]:
                 return None
             out[name] = np.load(path, mmap_mode="r")
