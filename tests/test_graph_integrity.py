@@ -16,7 +16,8 @@ import pytest
 
 from myPython.apps.cli import main
 from myPython.pool.graph_integrity import verify_graphs
-from myPython.pool.knn_graph import GRAPH_DIR, SHARED_FILE, GraphSettings, ensure_graph
+from myPython.pool.graph_shared import SHARED_FILE
+from myPython.pool.knn_graph import GRAPH_DIR, GraphSettings, ensure_graph
 from myPython.pool.scoring import Fusion, ScoreOptions
 from myPython.pool.store import DescriptorStore
 from myPython.pool.synth import SHARD_PREFIX, SynthParams, synth_pool

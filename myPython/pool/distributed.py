@@ -63,6 +63,17 @@ def _import_ray():
     return ray
 
 
+def connect(address: str | None):
+    """(ray, whether this call started it): a local Ray when address is None (the cluster of RAY_ADDRESS when
+    set), else the cluster at address ("auto": the one this node belongs to); a Ray already initialised is used."""
+    ray = _import_ray()
+    started = not ray.is_initialized()
+    if started:
+        local = {} if address or os.environ.get("RAY_ADDRESS") else {"num_cpus": os.cpu_count() or 1}
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, **local)
+    return ray, started
+
+
 def _results(ray, todo: list[InputItem], actors: list, chunk: int) -> Iterator[Embedded]:
     """Embedded inputs in input order; at most TASKS_PER_ACTOR chunks per actor in flight."""
     chunks = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
@@ -95,11 +106,7 @@ def embed_on_ray(items: list[InputItem], spec: ModelSpec, settings: ExtractionSe
     with store.writer_lock():
         todo, report, earlier = start_run(items, store, options)
         if todo:
-            ray = _import_ray()
-            started = not ray.is_initialized()
-            if started:
-                local = {} if address or os.environ.get("RAY_ADDRESS") else {"num_cpus": os.cpu_count() or 1}
-                ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, **local)
+            ray, started = connect(address)
             try:
                 cpus = max(1.0, ray.cluster_resources().get("CPU", 1.0))
                 count = max(1, min(num_actors or int(cpus), len(todo)))

@@ -16,15 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from myPython.errors import StoreError
-from myPython.pool.knn_graph import (
-    ARRAYS,
-    GRAPH_DIR,
-    SHARED_FILE,
-    part_name,
-    read_part,
-    read_shared,
-    shard_list,
-)
+from myPython.pool.graph_shared import SHARED_FILE, read_shared
+from myPython.pool.knn_graph import ARRAYS, GRAPH_DIR, part_name, read_part, shard_list
 from myPython.pool.store import DescriptorStore
 
 

@@ -13,7 +13,8 @@ made anywhere has the same metadata (`store_meta`) and a job run from Python giv
 the first of them and kept in the store until shards are added (then extended); `match_videos` reads its frame
 kNN from that graph when a current exact one is kept, and never builds one.
 
-None of them opens a network except `embed` (through the extractor it is given).
+None of them opens a network except `embed` (through the extractor it is given) and a Ray connection where
+`ray` is given.
 """
 
 from __future__ import annotations
@@ -97,9 +98,11 @@ def score_options_for(db: DescriptorStore, spec=None, raw: bool = False):
     return score_options(spec, raw=raw, store=db)
 
 
-def _graph(db: DescriptorStore, score, neighbours: int, graph_k: int | None, progress: bool):
-    """The store's neighbour graph (pool/knn_graph.py) holding `neighbours` per row, built when needed; None when
-    it cannot be written (a read-only store: then the caller searches as without a graph)."""
+def _graph(db: DescriptorStore, score, neighbours: int, graph_k: int | None, progress: bool,
+           ray: str | None = None):
+    """The store's neighbour graph (pool/knn_graph.py) holding `neighbours` per row, built when needed (its pairs
+    verified on Ray with `ray`, as in `embed`); None when it cannot be written (a read-only store: then the caller
+    searches as without a graph)."""
     import sys
 
     from myPython.pool.knn_graph import DEFAULT_K, GraphSettings, ensure_graph
@@ -107,7 +110,8 @@ def _graph(db: DescriptorStore, score, neighbours: int, graph_k: int | None, pro
     for shard in db.snapshot().shards():  # a damaged store fails with its one-line error before any work
         shard.ids()
     try:
-        return ensure_graph(db, score, GraphSettings(k=max(graph_k or DEFAULT_K, neighbours)), progress=progress)
+        return ensure_graph(db, score, GraphSettings(k=max(graph_k or DEFAULT_K, neighbours), ray=ray),
+                            progress=progress)
     except OSError as exc:  # EROFS, EACCES, ENOSPC
         print(f"note: no neighbour graph kept in {db.root} ({exc.strerror}): searching without one", file=sys.stderr)
         return None
@@ -122,12 +126,13 @@ def _uses_graph(graph: bool, graph_k: int | None, neighbours: int, factory: str)
 def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=None, top_k: int = 10,
            threshold: float | None = None, raw: bool = False, factory: str = "Flat", nprobe: int | None = None,
            ef_search: int | None = None, score=None, graph: bool = True, graph_k: int | None = None,
-           progress: bool = False) -> Iterator[tuple[str, list]]:
+           ray: str | None = None, progress: bool = False) -> Iterator[tuple[str, list]]:
     """(query id, neighbours best first) for every row of `queries` (default: the db, without self-matches).
 
     A store searched against itself (`factory` "Flat") is answered from its neighbour graph (pool/knn_graph.py,
     built or extended first when needed) when `top_k` <= its k (`graph_k`, default 50); `graph=False` searches
-    and verifies again instead.
+    and verifies again instead. `ray`: a Ray address ('' for a local Ray, as in `embed`) on which a graph built
+    here verifies its pairs; its answers are the same.
     """
     from myPython.pool.search import SearchOptions
     from myPython.pool.search import search as knn_search
@@ -137,7 +142,7 @@ def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=
     if same and _uses_graph(graph, graph_k, top_k, factory):
         from myPython.pool.knn_graph import graph_search
 
-        built = _graph(db, score, top_k, graph_k, progress)
+        built = _graph(db, score, top_k, graph_k, progress, ray)
         if built is not None:
             return graph_search(built, score, top_k, threshold)
     options = SearchOptions(top_k=top_k, threshold=threshold, factory=factory, nprobe=nprobe, ef_search=ef_search,
@@ -147,17 +152,18 @@ def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=
 
 def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw: bool = False,
           neighbours: int = 50, factory: str = "Flat", min_size: int = 2, min_link_fraction: float | None = None,
-          score=None, graph: bool = True, graph_k: int | None = None, progress: bool = False) -> tuple[float, list]:
+          score=None, graph: bool = True, graph_k: int | None = None, ray: str | None = None,
+          progress: bool = False) -> tuple[float, list]:
     """(threshold used, same-origin groups that do not chain) at the model's recommended threshold by default.
 
     Links come from the store's neighbour graph (as in `search`) when `neighbours` <= its k; the same groups as
-    `groups.find_groups`, which `graph=False` runs.
+    `groups.find_groups`, which `graph=False` runs. `ray`: as in `search`.
     """
     from myPython.pool.groups import find_groups
 
     score = score or score_options_for(db, spec, raw)
     threshold = score.threshold if threshold is None else threshold
-    built = _graph(db, score, neighbours, graph_k, progress) if _uses_graph(graph, graph_k, neighbours, factory) \
+    built = _graph(db, score, neighbours, graph_k, progress, ray) if _uses_graph(graph, graph_k, neighbours, factory) \
         else None
     if built is not None:
         from myPython.pool.knn_graph import graph_groups

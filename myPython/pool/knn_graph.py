@@ -41,6 +41,7 @@ import numpy as np
 from myPython.common.fileio import atomic_save_npy, atomic_write_text
 from myPython.pool import shared_content
 from myPython.pool.graph_evidence import PairLookup, evidence
+from myPython.pool.graph_shared import apply_shared, no_shared, read_shared, shared_pass
 from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
 from myPython.pool.store import DescriptorStore
 
@@ -60,6 +61,7 @@ class GraphSettings:
     min_recall: float = MIN_RECALL
     recall_sample: int = 1000
     workers: int | None = None  # verification processes (None: every core)
+    ray: str | None = None  # verify on Ray instead (pool/graph_ray.py): a cluster's address, "" a local Ray
 
 
 def _digest(value: object, size: int = 12) -> str:
@@ -172,7 +174,7 @@ class KnnGraph:
 
     def shared(self) -> dict[str, np.ndarray]:
         if self._shared is None:
-            self._shared = read_shared(self.folder, self.meta) or _no_shared()
+            self._shared = read_shared(self.folder, self.meta) or no_shared()
         return self._shared
 
     def blocks(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
@@ -312,7 +314,7 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
     """`progress`: why the graph is built, said on stderr with the first part built (not before: a store that
     cannot be read fails with its one-line error alone), then each part."""
     from myPython.pool.graph_index import choose_searcher, exact_searcher
-    from myPython.pool.graph_verify import Verifier
+    from myPython.pool.graph_ray import graph_verifier
 
     began = time.perf_counter()
     root = db.root / GRAPH_DIR
@@ -359,7 +361,7 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
         tail = exact_searcher(DescriptorStore(db.root, db.meta, db.shards()[tail_shard:]), width)
     fusion = getattr(score, "fusion", None)
     counts = {"verified": 0, "looked_up": 0, "parts_built": 0}
-    with Verifier(db, settings.workers) as verifier:
+    with graph_verifier(db, settings.workers, settings.ray) as verifier:
         for start, stop in parts:
             arrays = read_part(work, start, stop, width)
             if arrays is None:
@@ -393,10 +395,11 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
                     print(f"graph: rows {stop}/{total}, {counts['verified']} pairs verified", file=sys.stderr,
                           flush=True)
             lookup.add_part(start, stop, arrays)
-    shared = _shared_pass(db, work, parts, width, score)
+    shared = shared_pass(db, work, parts, width, score)
     meta = {"key": key, "shards": shards, "rows": total, "width": width, "k": width - 1, "dir": name,
             "method": method, "parts": parts, "extended_from": None if base is None else base["rows"],
-            "built": {**counts, "seconds": round(time.perf_counter() - began, 3), "workers": verifier.workers},
+            "built": {**counts, "seconds": round(time.perf_counter() - began, 3), "workers": verifier.workers,
+                      "ray": settings.ray is not None},
             "shared_content": shared}
     atomic_write_text(_pointer(root, key), json.dumps(meta, indent=1) + "\n")
     prefix = f"{_digest(key)}-"
@@ -404,98 +407,6 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
         if other.is_dir() and other.name.startswith(prefix) and other.name != name:
             shutil.rmtree(other, ignore_errors=True)
     return KnnGraph(db, work, meta)
-
-
-# ---- shared content (pool/shared_content.py) -------------------------------------------------------------------
-SHARED_FILE = "shared.npz"  # (row, other, inliers): list entries whose inliers on shared content are taken out
-
-
-def _no_shared() -> dict[str, np.ndarray]:
-    return {"row": np.zeros(0, np.int64), "other": np.zeros(0, np.int64), "inliers": np.zeros(0, np.int32)}
-
-
-def _row_vectors(db: DescriptorStore, rows: np.ndarray) -> np.ndarray:
-    out, offset = np.zeros((len(rows), db.dim), np.float32), 0
-    for shard in db.shards():
-        inside = (rows >= offset) & (rows < offset + shard.rows)
-        if inside.any():
-            out[inside] = np.asarray(shard.vectors()[rows[inside] - offset], np.float32)
-        offset += shard.rows
-    return out
-
-
-def _shared_pass(db: DescriptorStore, folder: Path, parts: list[list[int]], width: int, score) -> dict | None:
-    """Take the inliers on shared content out of the complete graph's pairs that merge on their inliers (the only
-    ones the rule can change): written to SHARED_FILE, atomically; what it did, for the graph's meta."""
-    from myPython.pool.scoring import LocalFeatureIndex
-
-    fusion = getattr(score, "fusion", None)
-    if fusion is None:
-        return None
-    found = []
-    for start, stop in parts:
-        arrays = read_part(folder, start, stop, width)
-        rows, cosine, inliers = (np.asarray(arrays[n]) for n in ("rows", "cosine", "inliers"))
-        q, c = np.nonzero((rows >= 0) & (rows != np.arange(start, stop)[:, None])
-                          & shared_content.merging_on_inliers(cosine, inliers, fusion, score.threshold))
-        pair = np.sort(np.c_[q + start, rows[q, c]], axis=1)
-        found.append(np.c_[pair, cosine[q, c], inliers[q, c]])
-    table = np.concatenate(found) if found else np.zeros((0, 4))
-    pairs, first = np.unique(table[:, :2].astype(np.int64), axis=0, return_index=True)
-    cosine, inliers = table[first, 2], table[first, 3].astype(np.int64)
-    index = LocalFeatureIndex(db)
-    kept = shared_content.effective_inliers(pairs, cosine, inliers, fusion, score.threshold,
-                                            shared_content.feature_matches(index.__getitem__),
-                                            lambda rows: _row_vectors(db, rows))
-    changed = kept != inliers
-    row = np.concatenate([pairs[changed, 0], pairs[changed, 1]])
-    order = np.argsort(row, kind="stable")
-    overlay = {"row": row[order], "other": np.concatenate([pairs[changed, 1], pairs[changed, 0]])[order],
-               "inliers": np.tile(kept[changed], 2)[order].astype(np.int32)}
-    path = folder / SHARED_FILE
-    tmp = folder / f".{SHARED_FILE}.tmp"
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **overlay)
-    tmp.replace(path)
-    return {"rule": shared_content.VERSION, "pairs_looked": int(len(pairs)), "pairs_changed": int(changed.sum()),
-            "bytes": path.stat().st_size}
-
-
-def read_shared(folder: Path, meta: dict) -> dict[str, np.ndarray] | None:
-    """The graph's shared-content overlay (empty for a cosine graph); None when it is damaged or missing."""
-    info = meta.get("shared_content")
-    if info is None:
-        return _no_shared()
-    path = folder / SHARED_FILE
-    try:
-        if path.stat().st_size != info["bytes"]:
-            return None
-        with np.load(path) as data:
-            return {n: data[n] for n in ("row", "other", "inliers")}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def apply_shared(arrays: dict[str, np.ndarray], start: int, shared: dict[str, np.ndarray], fusion
-                 ) -> dict[str, np.ndarray]:
-    """A part's lists with the overlay's inliers and the fused scores they give, each list sorted again (best fused
-    score first, then cosine, then the higher row: the order the build writes)."""
-    lo, hi = np.searchsorted(shared["row"], [start, start + len(arrays["rows"])])
-    if lo == hi:
-        return arrays
-    out = {n: np.array(a) for n, a in arrays.items()}
-    touched = set()
-    for row, other, inliers in zip(*(shared[n][lo:hi].tolist() for n in ("row", "other", "inliers"))):
-        local = row - start
-        column = np.flatnonzero(out["rows"][local] == other)
-        out["inliers"][local, column] = inliers
-        out["fused"][local, column] = fusion.score(out["cosine"][local, column].astype(np.float64), inliers)
-        touched.add(local)
-    for local in touched:
-        order = np.lexsort((-out["rows"][local], -out["cosine"][local], -out["fused"][local]))
-        for n in out:
-            out[n][local] = out[n][local][order]
-    return out
 
 
 # ---- answers ---------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from myPython.apps.options import add_score_args, check_output_file, check_range
+from myPython.errors import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "answers come from it when --neighbours is at most this")
     p.add_argument("--no-graph", action="store_true",
                    help="search and verify again instead of answering from the store's neighbour graph")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="verify the pairs of a neighbour graph built now on a Ray cluster (local Ray when no "
+                        "address; every node reads the store at its path); the same graph")
     p.add_argument("--out", required=True)
     p.add_argument("--videos", action="store_true",
                    help="group videos linked by match-videos matches (each member with its matched segments)")
@@ -38,6 +42,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_range("--min-link-fraction", args.min_link_fraction, 0.0, 1.0, above=True)
     check_range("--min-size", args.min_size, 1)
     check_range("--graph-k", args.graph_k, 1, 100_000)
+    if args.ray is not None and args.no_graph:
+        raise UsageError("--ray verifies the neighbour graph's pairs: it does nothing with --no-graph")
     check_output_file("--out", args.out)
 
 
@@ -56,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     options = open_score_options(args, db)
     threshold, groups = jobs.group(db, threshold=args.threshold, neighbours=args.neighbours, factory=args.index,
                                    min_size=args.min_size, min_link_fraction=args.min_link_fraction, score=options,
-                                   graph=not args.no_graph, graph_k=args.graph_k, progress=True)
+                                   graph=not args.no_graph, graph_k=args.graph_k, ray=args.ray, progress=True)
     payload = {"threshold": threshold, "score": options.name,
                "groups": [{"size": len(g), "min_score": g.min_score, "members": g.members} for g in groups]}
     atomic_write_text(Path(args.out), json.dumps(payload, indent=1) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from myPython.apps.options import add_score_args, check_output_file, check_range
+from myPython.errors import UsageError
 
 MAX_TOP_K = 100_000
 
@@ -24,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "answers come from it when --top-k is at most this")
     p.add_argument("--no-graph", action="store_true",
                    help="search and verify again instead of answering from the store's neighbour graph")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="verify the pairs of a neighbour graph built now on a Ray cluster (local Ray when no "
+                        "address; every node reads the store at its path); the same graph")
     p.add_argument("--out", required=True)
 
 
@@ -33,6 +37,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_range("--nprobe", args.nprobe, 1)
     check_range("--ef-search", args.ef_search, 1)
     check_range("--graph-k", args.graph_k, 1, 100_000)
+    if args.ray is not None and args.no_graph:
+        raise UsageError("--ray verifies the neighbour graph's pairs: it does nothing with --no-graph")
     check_output_file("--out", args.out)
 
 
@@ -48,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     score = open_score_options(args, db if queries is None else queries)
     results = jobs.search(db, queries, top_k=args.top_k, threshold=args.threshold, factory=args.index,
                           nprobe=args.nprobe, ef_search=args.ef_search, score=score, graph=not args.no_graph,
-                          graph_k=args.graph_k, progress=True)
+                          graph_k=args.graph_k, ray=args.ray, progress=True)
     count = write_mapped(args.out, results)
     print(f"search: {count} queries written to {args.out} (score: {score.name})")
     return 0

@@ -1,0 +1,93 @@
+"""Verification of the neighbour graph's pairs on Ray (pool/graph_ray.py): the graph local workers build.
+
+A local Ray of 2 CPUs serves the module; the store is a smaller one of test_knn_graph.py's kind (240 rows in 3
+shards, planted copies, local features) and the fused score verifies few candidates, so that it takes seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from myPython.apps.cli import main
+from myPython.pool import graph_ray, jobs
+from myPython.pool.graph_ray import RayVerifier
+from myPython.pool.knn_graph import GRAPH_DIR, GraphSettings, ensure_graph, graph_groups, open_graph
+from myPython.pool.scoring import Fusion, LocalFeatureIndex, ScoreOptions, candidate_pairs, verified_inliers
+from myPython.pool.search import exact_knn
+from myPython.pool.store import DescriptorStore
+from myPython.pool.synth import SynthParams, synth_pool
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install ray)")
+
+FUSED = ScoreOptions("fused", 0.73, Fusion(7.79, 2.12, -8.57, min_cosine=0.6, candidates=5), 0.6)
+ARRAYS = ("rows", "cosine", "inliers", "fused")
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("graph_ray") / "store"
+    synth_pool(out, SynthParams(rows=240, videos=2, shard_size=80, dim=64, seed=5))
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    yield
+    ray.shutdown()
+
+
+def test_ray_verification_is_serial(master, local_ray, monkeypatch):
+    monkeypatch.chdir(master.parent)
+    db = DescriptorStore.open("store")  # a relative root: the tasks run elsewhere and still find the store
+    _, vectors = db.load()
+    scores, rows = exact_knn(vectors, db, 7)
+    pairs = [p for p in candidate_pairs(scores, rows, FUSED.fusion, same=False) if p[0] != p[1]][:100]
+    index = LocalFeatureIndex(db)
+    serial = verified_inliers(pairs, index, index)
+    assert serial.max() > 10 and (serial == 0).any()  # copies and non-copies
+    with RayVerifier(db, batch=7, min_parallel=0) as verifier:
+        found = verifier(pairs)
+        assert found.dtype == np.int32 and np.array_equal(found, serial)
+        assert np.array_equal(verifier([(b, a) for a, b in pairs]), serial)  # the lower row first, as serial
+        assert verifier.workers == 2
+    assert ray.is_initialized()  # a Ray the verifier did not start is left running
+
+
+def arrays(graph) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([np.asarray(p[k]) for _, p in graph.blocks()]) for k in ARRAYS}
+
+
+def test_graph_and_groups_built_on_ray_are_the_local_ones(master, local_ray, tmp_path, monkeypatch):
+    monkeypatch.setattr(graph_ray, "MIN_PARALLEL_PAIRS", 0)  # every part's pairs go to Ray, however few
+    built = {}
+    for name, address in (("local", None), ("ray", "")):
+        db = DescriptorStore.open(shutil.copytree(master, tmp_path / name))
+        _, groups = jobs.group(db, score=FUSED, neighbours=10, graph_k=10, ray=address)  # one part
+        listed = list(jobs.search(db, top_k=10, score=FUSED, graph_k=10, ray=address))  # read back, not rebuilt
+        parts = ensure_graph(db, FUSED, GraphSettings(k=10, part_rows=70, workers=2, ray=address))  # 4 parts
+        built[name] = (open_graph(db, FUSED, GraphSettings(k=10))[0], parts, groups, listed,
+                       sorted(p.name for p in (db.root / GRAPH_DIR).iterdir()))
+    (local, local_parts, *local_rest), (remote, remote_parts, *remote_rest) = built["local"], built["ray"]
+    for graph in (remote, remote_parts):
+        assert graph.meta["built"]["ray"] and graph.meta["built"]["workers"] == 2
+    assert remote_parts.meta["built"]["looked_up"] > 0 and len(remote_parts.meta["parts"]) == 4
+    assert remote.meta["built"]["verified"] == local.meta["built"]["verified"] > 50
+    for left, right in ((local, remote), (local_parts, remote_parts)):
+        left, right = arrays(left), arrays(right)
+        for key in ARRAYS:
+            assert np.array_equal(left[key], right[key]), key
+    assert remote_rest == local_rest  # groups, search answers, graph files (Ray is not part of the graph's key)
+    assert len(local_rest[0]) > 2 and graph_groups(remote_parts, FUSED, FUSED.threshold, neighbours=10) == \
+        graph_groups(local_parts, FUSED, FUSED.threshold, neighbours=10)
+
+
+@pytest.mark.parametrize("command", ["search", "group"])
+def test_ray_without_the_graph_is_refused(master, tmp_path, command, capsys):
+    assert main([command, "--db", str(master), "--no-graph", "--ray", "--out", str(tmp_path / "out")]) == 2
+    assert "--no-graph" in capsys.readouterr().err
