@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import random
 import shutil
@@ -530,9 +531,23 @@ def test_one_writer_at_a_time(tmp_path):
 
 
 # ---- (e) Ray ---------------------------------------------------------------------------------
+def test_ray_actors_reserve_the_most_whole_cpus_that_fit():
+    from myPython.pool.distributed import actor_cpus
+
+    assert actor_cpus([2], 2) == 1 and actor_cpus([2], 1) == 2 and actor_cpus([16], 3) == 5
+    assert actor_cpus([8, 8], 3) == 4  # 5 each would leave the third actor waiting for a node
+    assert actor_cpus([3, 3], 7) == 0.5 and actor_cpus([4], 12) == 0.3333  # shares that Ray fits exactly
+
+
+def local_features(root: Path) -> list[np.ndarray | None]:
+    return [None if (f := s.local_features()) is None else np.array(f) for s in DescriptorStore.open(root).shards()]
+
+
 @pytest.mark.slow
-def test_ray_embedding_writes_the_single_process_store(pool, tmp_path):
-    pytest.importorskip("ray", reason="Ray is not installed (pip install ray)")
+def test_ray_embedding_writes_the_single_process_store(pool, tmp_path, capsys):
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install ray)")
+    from myPython.apps.cli import main
+
     chosen = sorted(p.name for p in pool.glob("img*"))[:7] + ["clip_a.mp4"]  # 7 pictures and a clip of 3 frames
     folder = tmp_path / "inputs"
     folder.mkdir()
@@ -542,18 +557,37 @@ def test_ray_embedding_writes_the_single_process_store(pool, tmp_path):
     (folder / "all.txt").write_text("".join(f"{n}\n" for n in chosen))
     args = ["--batch", "2", "--shard-size", "3", *FAST]
     stores, halves = {}, {}
-    for name, extra in (("single", []), ("ray", ["--ray", "--ray-actors", "2"])):
-        stores[name] = out = tmp_path / name
-        first = cli("embed", str(folder / "half.txt"), "--out", str(out), *args, *extra)
-        assert first.returncode == 0, first.stderr
-        store = DescriptorStore.open(out)
-        halves[name] = [(s.name, s.rows, s.ids()) for s in store.shards()], store.load()[1]
-        resumed = cli("embed", str(folder / "all.txt"), "--out", str(out), *args, *extra)
-        assert resumed.returncode == 0, resumed.stderr
-        assert "4 already done" in resumed.stdout
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)  # embed uses it, leaves it up
+    try:
+        for name in ("single", "ray"):
+            stores[name] = out = tmp_path / name
+            for inputs in ("half.txt", "all.txt"):
+                argv = ["embed", str(folder / inputs), "--out", str(out), *args]
+                if name == "single":
+                    run = cli(*argv)
+                    assert run.returncode == 0, run.stderr
+                    stdout = run.stdout
+                else:
+                    assert main([*argv, "--ray", "--ray-actors", "2"]) == 0
+                    stdout = capsys.readouterr().out
+                if inputs == "half.txt":
+                    store = DescriptorStore.open(out)
+                    halves[name] = ([(s.name, s.rows, s.ids()) for s in store.shards()], store.load()[1],
+                                    local_features(out))
+                else:
+                    assert "4 already done" in stdout
+    finally:
+        ray.shutdown()
     assert halves["ray"][0] == halves["single"][0]  # the same shards
     np.testing.assert_allclose(halves["ray"][1], halves["single"][1], atol=1e-6)
     single_ids, single_rows = check_store(stores["single"])
     ray_ids, ray_rows = check_store(stores["ray"])
     assert ray_ids == single_ids and len(ray_ids) == 7 + 3
     np.testing.assert_allclose(ray_rows, single_rows, atol=1e-6)
+    meta = {name: DescriptorStore.open(out).meta["local_features"] for name, out in stores.items()}
+    assert meta["ray"] == meta["single"] is not None
+    for single, remote in ((halves["single"][2], halves["ray"][2]), (local_features(stores["single"]),
+                                                                     local_features(stores["ray"]))):
+        assert len(single) == len(remote) and all(f is not None for f in single)
+        for a, b in zip(single, remote):
+            assert a.dtype == b.dtype == np.uint8 and a.shape == b.shape and a.tobytes() == b.tobytes()

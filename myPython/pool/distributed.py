@@ -3,10 +3,22 @@
 The inputs still to embed are cut into chunks (tasks) in input order. Each
 actor decodes its chunk itself (`decoded_stream`, so every node must read the
 input paths and the model files at the same paths, e.g. on a shared file
-system) and returns descriptors; the driver writes them in input order with
-the `ShardWriter` of `embed_items`. The store is therefore the one a single
-process writes (same ids, rows, shard layout) and resumes the same way. The
-driver holds the descriptors (not the pixels) of the chunks in flight.
+system) and returns descriptors, with each row's local features (RootSIFT,
+pool/verify.py, computed from the same decoded image or frame) when
+`EmbedOptions.local_features` is on; the driver writes them in input order
+with the `ShardWriter` of `embed_items`. The store is therefore the one a
+single process writes (same ids, rows, local features, shard layout) and
+resumes the same way.
+
+Memory: the driver holds the rows (not the pixels) of the chunks in flight
+(TASKS_PER_ACTOR per actor, plus the ones done ahead of input order): D x 4
+bytes of descriptor a row and 256 x 132 bytes (33.8 KB) of local features,
+about 42 KB a row at D = 2048: 1.3 MB for a chunk of MAX_CHUNK pictures, while
+a chunk of videos holds every sampled frame of them (cap with `--max-frames`).
+
+Each actor reserves whole CPUs where the cluster has more CPUs than actors
+(`actor_cpus`) and runs its engine and OpenCV on that many threads: engines
+opened as `open_engine` does would use every core of the node in each actor.
 """
 
 from __future__ import annotations
@@ -38,21 +50,52 @@ MAX_CHUNK = 32  # inputs per task
 TASKS_PER_ACTOR = 2  # one running, one queued, so an actor never waits for the driver
 
 
+def open_engine_on(kind: str, proto: str, weights: str | None, output: str, threads: int):
+    """The engine `kind` (a resolved name, never `auto`) on `threads` CPU threads."""
+    from myPython.retrieval.engines import CaffeEngine, OnnxRuntimeEngine, open_engine
+
+    if kind == "onnxruntime":
+        return OnnxRuntimeEngine(proto, weights, output=output, threads=threads)
+    if kind == "onnxruntime-int8":
+        from myPython.retrieval.int8 import Int8Engine
+
+        return Int8Engine(proto, weights, output=output, threads=threads)
+    if kind in ("caffe", "caffe-folded"):
+        return CaffeEngine(proto, weights, output=output, fold_bn=kind == "caffe-folded", blas_threads=threads)
+    return open_engine(kind, proto, weights, output=output)
+
+
 class EmbedActor:
-    """One Caffe net; embeds chunks of inputs (decoded on this worker)."""
+    """One net; embeds chunks of inputs (decoded on this worker) on `threads` threads, its CPUs."""
 
     def __init__(self, proto: str, weights: str | None, output: str, settings: ExtractionSettings,
-                 options: EmbedOptions, engine: str) -> None:
+                 options: EmbedOptions, engine: str, threads: int = 1) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")
+        import cv2
+
         from myPython.retrieval.extractor import DescriptorExtractor
 
-        self.extractor = DescriptorExtractor.from_files(proto, weights, settings, output=output,
-                                                        batch_size=options.batch, engine=engine)
+        cv2.setNumThreads(threads)  # SIFT of the local features, resizing
+        self.extractor = DescriptorExtractor(open_engine_on(engine, proto, weights, output, threads), settings,
+                                             options.batch)
         self.options = replace(options, workers=1)  # one decoding thread beside the net
 
     def embed(self, items: list[InputItem]) -> list[Embedded]:
         with closing(decoded_stream(items, self.options, self.extractor.settings)) as decoded:
             return list(embed_stream(decoded, self.extractor, self.options.batch))
+
+
+def actor_cpus(node_cpus: list[float], count: int) -> float:
+    """CPUs each of `count` actors reserves so that all of them run at once on nodes of `node_cpus` CPUs (the
+    spare CPUs of one node cannot serve another's actor): the most whole CPUs, or 1/m of one when there are
+    more actors than CPUs."""
+    whole = [int(c) for c in node_cpus if c >= 1] or [1]
+    if count > sum(whole):
+        return math.floor(1e4 / math.ceil(count / sum(whole))) / 1e4  # Ray counts CPUs in units of 1e-4
+    cpus = 1
+    while sum(c // (cpus + 1) for c in whole) >= count:
+        cpus += 1
+    return float(cpus)
 
 
 def _import_ray():
@@ -111,9 +154,11 @@ def embed_on_ray(items: list[InputItem], spec: ModelSpec, settings: ExtractionSe
                 cpus = max(1.0, ray.cluster_resources().get("CPU", 1.0))
                 count = max(1, min(num_actors or int(cpus), len(todo)))
                 chunk = max(1, min(MAX_CHUNK, math.ceil(len(todo) / (4 * count))))
-                remote = ray.remote(EmbedActor).options(num_cpus=min(1.0, cpus / count))
-                actors = [remote.remote(spec.proto, spec.weights, spec.output, settings, options, engine)
-                          for _ in range(count)]
+                nodes = [n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")] or [cpus]
+                reserved = actor_cpus(nodes, count)
+                remote = ray.remote(EmbedActor).options(num_cpus=reserved)
+                actors = [remote.remote(spec.proto, spec.weights, spec.output, settings, options, engine,
+                                        max(1, int(reserved))) for _ in range(count)]
                 writer = ShardWriter(store, options, report, earlier)
                 with tqdm(total=len(todo), desc="embed (ray)", unit="input", disable=not progress) as bar:
                     for embedded in _results(ray, todo, actors, chunk):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -56,15 +55,15 @@ def embed(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, spec, ext
     """Images and video frames of `inputs` (files, folders, list files) -> the store `out`, created or resumed.
 
     Bad inputs are skipped and listed in the report (also written to `out/report.json`); a killed run resumes.
-    `ray`: a Ray address ('' for a local Ray), whose actors run the engine this extractor runs.
+    `ray`: a Ray address ('' for a local Ray), whose actors run the engine this extractor runs and compute the
+    local features too: the store a single process writes.
     """
     from myPython.common.fileio import atomic_write_text
     from myPython.pool.inputs import assign_ids, collect_inputs, label_roots
 
-    local = (options or EmbedOptions()).local_features and ray is None  # Ray actors compute descriptors only
-    options = replace(options or EmbedOptions(), local_features=local)
+    options = options or EmbedOptions()
     roots, problems = collect_inputs(list(inputs))
-    meta = store_meta(spec, extractor, local_features=local, inputs=inputs,
+    meta = store_meta(spec, extractor, local_features=options.local_features, inputs=inputs,
                       sampling={"fps": options.fps, "max_frames": options.max_frames})
     store = DescriptorStore.create(out, meta)
     with store.writer_lock():  # the root labels and the shards change together
