@@ -48,7 +48,7 @@ demo: install
 
 ## eval: held-out evaluations, built only from evaluation-only packages (report, never tune)
 eval: install
-	$(PY) -m myPython eval-images --out out/eval/images
+	$(PY) -m myPython eval-images --out out/eval/images --set all
 	$(PY) -m myPython eval-videos --out out/eval/videos
 
 lint: venv

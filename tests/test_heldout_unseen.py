@@ -281,12 +281,18 @@ def test_eval_commands_take_a_set_option_and_record_only_the_previous_set(comman
         args.run(args)
     with pytest.raises(SystemExit):
         parser.parse_args([command, "--out", str(tmp_path), "--set", "other"])
+    if command == "eval-images":
+        args = parser.parse_args([command, "--out", str(tmp_path), "--set", "fresh", "--record"])
+        with pytest.raises(UsageError):
+            args.run(args)
 
 
 def test_side_by_side_table():
     from myPython.apps.commands.eval_unseen import side_by_side
 
-    text = side_by_side("t", {"n": 3, "a": {"b": 0.5}}, {"n": 4, "a": {"b": 0.25}}, [("count", "n"), ("ab", "a/b")])
+    text = side_by_side("t", {"previous": {"n": 3, "a": {"b": 0.5}}, "fresh": {"n": 4, "a": {"b": 0.25}}},
+                        [("count", "n"), ("ab", "a/b")])
+    assert text.splitlines()[0].split() == ["t", "previous", "fresh"]
     assert text.splitlines()[1].split() == ["count", "3", "4"]
     assert text.splitlines()[2].split() == ["ab", "0.5000", "0.2500"]
 
@@ -304,7 +310,7 @@ def test_side_by_side_reads_every_row_of_both_result_kinds():
             for part in parents:
                 node = node.setdefault(part, {})
             node[leaf] = 0.5 + n
-        lines = side_by_side("t", results, results, rows).splitlines()
+        lines = side_by_side("t", {"previous": results, "unseen": results}, rows).splitlines()
         assert len(lines) == len(rows) + 1
         assert [float(line.split()[-1]) for line in lines[1:]] == [0.5 + n for n in range(len(rows))]
 

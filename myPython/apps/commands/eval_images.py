@@ -19,9 +19,11 @@ from myPython.apps.options import add_model_args
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="folder for the set, the store and results.json (the unseen set: "
                                                 "its unseen/ subfolder)")
-    p.add_argument("--set", choices=("previous", "unseen", "both"), default="both",
+    p.add_argument("--set", choices=("previous", "unseen", "fresh", "both", "all"), default="both",
                    help="which held-out set: the previous one (datasets/heldout.py), the unseen-edits one "
-                        "(datasets/heldout_unseen.py), or both side by side (default)")
+                        "(datasets/heldout_unseen.py), the fresh one with recurring templates "
+                        "(datasets/heldout_fresh.py, in fresh/), both previous and unseen side by side (default), "
+                        "or all three")
     add_model_args(p)
     p.add_argument("--raw", action="store_true", help="evaluate plain cosine instead of the fused score")
     p.add_argument("--threshold", type=float, default=None,
@@ -61,17 +63,20 @@ def run(args: argparse.Namespace) -> int:
     from myPython.apps.options import open_extractor
     from myPython.errors import UsageError
 
-    if args.record and args.set == "unseen":
-        raise UsageError("--record writes the previous set's summary: use --set previous or both")
+    if args.record and args.set in ("unseen", "fresh"):
+        raise UsageError("--record writes the previous set's summary: use --set previous, both or all")
     spec, extractor = open_extractor(args)
-    previous = unseen = None
-    if args.set in ("previous", "both"):
-        previous = _run_previous(args, spec, extractor)
-    if args.set in ("unseen", "both"):
-        unseen = eval_unseen.run_images(args, Path(args.out) / "unseen", spec, extractor)
-        print(eval_unseen.format_images(unseen))
-    if previous and unseen:
-        print(eval_unseen.side_by_side("held-out images", previous, unseen, eval_unseen.IMAGE_ROWS))
+    sets = {"previous": ["previous"], "unseen": ["unseen"], "fresh": ["fresh"], "both": ["previous", "unseen"],
+            "all": ["previous", "unseen", "fresh"]}[args.set]
+    results = {}
+    for name in sets:
+        if name == "previous":
+            results[name] = _run_previous(args, spec, extractor)
+        else:
+            results[name] = eval_unseen.run_images(args, Path(args.out) / name, spec, extractor, name)
+            print(eval_unseen.format_images(results[name]))
+    if len(results) > 1:
+        print(eval_unseen.side_by_side("held-out images", results, eval_unseen.IMAGE_ROWS))
     return 0
 
 

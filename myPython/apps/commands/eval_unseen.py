@@ -32,14 +32,18 @@ def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool
     return store, [by_path[i] for shard in store.shards() for i in shard.ids()]
 
 
-def run_images(args: argparse.Namespace, out: Path, spec, extractor) -> dict:
-    """Build, embed and score the unseen image set under `out`; the results (also in out/results.json)."""
+def run_images(args: argparse.Namespace, out: Path, spec, extractor, which: str = "unseen") -> dict:
+    """Build, embed and score the held-out image set `which` ("unseen": datasets/heldout_unseen.py, "fresh":
+    datasets/heldout_fresh.py) under `out`; the results (also in out/results.json)."""
     from evaluation import families as fam
     from myPython.common.fileio import atomic_write_text
-    from myPython.datasets.heldout_unseen import build_unseen_set
     from myPython.pool.scoring import pair_score_matrix, score_options
 
-    pool, items = build_unseen_set(out / "set")
+    if which == "fresh":
+        from myPython.datasets.heldout_fresh import build_fresh_set as build
+    else:
+        from myPython.datasets.heldout_unseen import build_unseen_set as build
+    pool, items = build(out / "set")
     options = score_options(spec, raw=args.raw)
     store, order = embed_items(pool, items, out, spec, extractor, args.quiet)
     scores = pair_score_matrix(store, options)
@@ -48,7 +52,7 @@ def run_images(args: argparse.Namespace, out: Path, spec, extractor) -> dict:
     i, j, score, same_pairs = fam.all_pairs(scores, same)
     names, kinds = [o.path for o in order], [o.kind for o in order]
     results = {
-        "set": "unseen", "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
+        "set": which, "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
         "score": options.name, "items": len(order), "origins": len({o for it in order for o in it.origins}),
         "mAP": fam.mean_average_precision(scores, same), **fam.summary(score, same_pairs, threshold),
         "per_family": fam.by_group(i, j, score, same_pairs, [o.family for o in order], names, kinds, threshold,
@@ -66,7 +70,7 @@ def format_images(results: dict) -> str:
 
     at, r95 = results["at_threshold"], results["at_precision_0.95"]
     lines = [
-        f"unseen held-out images: {results['items']} items, {results['origins']} origins, "
+        f"{results['set']} held-out images: {results['items']} items, {results['origins']} origins, "
         f"{results['same_origin_pairs']} same-origin pairs of {results['pairs']} (score: {results['score']})",
         f"  mAP                              {results['mAP']:.4f}",
         f"  recall at precision 0.95         {r95['recall']:.4f}  (threshold {r95['threshold']:.4f})",
@@ -78,18 +82,18 @@ def format_images(results: dict) -> str:
     return "\n".join(lines)
 
 
-def side_by_side(title: str, previous: dict, unseen: dict, rows: list[tuple[str, str]]) -> str:
-    """Rows of `label` and a key path (a/b: keys hold dots, as at_precision_0.95) looked up in both result dicts."""
+def side_by_side(title: str, columns: dict[str, dict], rows: list[tuple[str, str]]) -> str:
+    """Rows of `label` and a key path (a/b: keys hold dots, as at_precision_0.95) looked up in each set's results."""
     def get(d: dict, path: str):
         for part in path.split("/"):
             d = d[part]
         return d
 
-    lines = [f"{title:<34}{'previous':>10}{'unseen':>10}"]
+    lines = [f"{title:<34}" + "".join(f"{name:>10}" for name in columns)]
     for label, path in rows:
-        a, b = get(previous, path), get(unseen, path)
-        cell = (lambda v: f"{v:>10.4f}") if isinstance(a, float) else (lambda v: f"{v:>10}")
-        lines.append(f"  {label:<32}{cell(a)}{cell(b)}")
+        values = [get(d, path) for d in columns.values()]
+        lines.append(f"  {label:<32}" + "".join(f"{v:>10.4f}" if isinstance(v, float) else f"{v:>10}"
+                                                  for v in values))
     return "\n".join(lines)
 
 

@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
             return unseen
         print(eval_unseen.format_videos(unseen))
     if previous and unseen:
-        print(eval_unseen.side_by_side("held-out videos", previous, unseen, eval_unseen.VIDEO_ROWS))
+        print(eval_unseen.side_by_side("held-out videos", {"previous": previous, "unseen": unseen},
+                                       eval_unseen.VIDEO_ROWS))
     return 0
 
 
