@@ -254,3 +254,16 @@ def test_a_13000_pixel_16_bit_rgba_png_embeds_in_bounded_memory(tmp_path):
     assert "1 input(s) embedded into 1 row(s)" in run.stdout
     peak_mb = int(run.stdout.split()[-1]) / 1024
     assert peak_mb < 1500, f"peak RSS {peak_mb:.0f} MB"  # a full 16-bit RGBA decode alone is 1290 MB
+
+
+def test_a_store_is_resumed_only_with_the_same_local_features(tmp_path):
+    """Every row of a store has local features of one kind or none: verification and the graph read them all."""
+    from myPython.errors import StoreError
+    from myPython.pool.store import DescriptorStore
+
+    meta = {"model": "m", "settings": "s", "dim": 4, "sampling": None, "local_features": "rootsift-a"}
+    DescriptorStore.create(tmp_path / "store", meta)
+    assert DescriptorStore.create(tmp_path / "store", meta).meta["local_features"] == "rootsift-a"
+    for other in (None, "rootsift-b"):
+        with pytest.raises(StoreError, match="other local_features"):
+            DescriptorStore.create(tmp_path / "store", {**meta, "local_features": other})
