@@ -5,8 +5,8 @@ The same inputs are embedded twice per repetition, alternating (so that load on 
 * before: fp32 ONNX Runtime; every video frame decoded; RootSIFT of the 256 strongest keypoints, detected and
   described together (pool/verify.py before the keypoints were spread);
 * after: `--engine auto` (int8 where the install measured that it pays on this CPU); video frames sampled from
-  reference frames (pool/video.py); 256 keypoints spread over a 4 x 4 grid, detected first and described only
-  once chosen.
+  reference frames (pool/video.py); 256 keypoints spread over a 4 x 4 grid, chosen from one SIFT pass that
+  detects and describes the candidates.
 
 Inputs: a 60 s 1280x720 30 fps H.264 clip (libx264 defaults: B frames) panning over a training photo, sampled at
 1 fps, and 40 training photos. Prints rows per second of each, the ratio, and each stage alone (decode per kept
