@@ -200,7 +200,7 @@ def test_extension_equals_rebuild_and_stale_graphs_are_never_used(store, tmp_pat
     assert open_graph(db, other, SMALL)[0] is None
     assert "fewer neighbours" in open_graph(db, FUSED, GraphSettings(k=30, part_rows=100))[1]
     assert open_graph(db, FUSED, SMALL)[1] == "current"
-    part = next(extended.folder.glob("part-*.fused.npy"))
+    part = next(extended.folder.glob("part-*.inliers.npy"))
     part.write_bytes(part.read_bytes()[:-8])
     assert "damaged" in open_graph(db, FUSED, SMALL)[1]
     assert_same_graph(ensure_graph(db, FUSED, SMALL), rebuilt)  # the damaged part is built again

@@ -13,7 +13,8 @@ Layout under STORE/graph/ (one graph per score, `<score>` a digest of the model,
     <score>.json                      the current complete graph: key, shards, k, method (exact, or the
                                       approximate index with its measured recall), parts, build counts
     <score>-<state>/build.json        what a build in progress builds (shards, method, the graph it extends)
-    <score>-<state>/part-<start>.<rows|cosine|inliers|fused>.npy    one block of `part_rows` query rows
+    <score>-<state>/part-<start>.<rows|cosine|inliers>.npy    one block of `part_rows` query rows (int32, float32,
+                                      int32: the fused score is computed from them when a part is read)
     <score>-<state>/part-<start>.json commit marker of that part (written last, atomically)
 
 A killed build resumes at the first uncommitted part. A graph whose key (model, settings, features, score) or
@@ -45,12 +46,13 @@ from myPython.pool.graph_shared import apply_shared, no_shared, read_shared, sha
 from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
 from myPython.pool.store import DescriptorStore
 
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 GRAPH_DIR = "graph"
 DEFAULT_K = 50  # neighbours per row: group's default --neighbours; search answers any top_k up to it
 EXACT_MAX_ROWS = 200_000  # exact kNN up to this many rows, an approximate index measured for recall above
 MIN_RECALL = 0.95
-ARRAYS = {"rows": np.int64, "cosine": np.float32, "inliers": np.int32, "fused": np.float64}
+# What a part stores (12 bytes a list entry); the fused score is computed from them as a part is read
+ARRAYS = {"rows": np.int32, "cosine": np.float32, "inliers": np.int32}
 
 
 @dataclass
@@ -156,15 +158,20 @@ class KnnGraph:
         return dict(self.meta["method"])
 
     def part(self, start: int, stop: int) -> dict[str, np.ndarray]:
-        """The part's lists, with the inliers on shared content taken out (`SHARED_FILE`)."""
+        """The part's lists with their fused scores, the inliers on shared content taken out (`SHARED_FILE`)."""
         if start not in self._parts:
             arrays = read_part(self.folder, start, stop, self.width)
             if arrays is None:
                 from myPython.errors import StoreError
 
                 raise StoreError(f"{self.folder}: part {start}..{stop} is damaged or missing; search again to rebuild")
-            self._parts[start] = apply_shared(arrays, start, self.shared(), self.fusion())
+            self._parts[start] = self.complete(arrays, start)
         return self._parts[start]
+
+    def complete(self, arrays: dict[str, np.ndarray], start: int) -> dict[str, np.ndarray]:
+        fusion = self.fusion()
+        arrays = {**arrays, "fused": list_scores(arrays["cosine"], arrays["rows"], arrays["inliers"], fusion)}
+        return apply_shared(arrays, start, self.shared(), fusion)
 
     def fusion(self):
         from myPython.pool.scoring import Fusion
@@ -181,6 +188,15 @@ class KnnGraph:
         """(first row, arrays) of every part, in row order."""
         for start, stop in self.meta["parts"]:
             yield start, self.part(start, stop)
+
+
+def list_scores(cosine: np.ndarray, rows: np.ndarray, inliers: np.ndarray, fusion) -> np.ndarray:
+    """float64 scores of list entries: the fused score (inliers < 0: not verified, as 0), plain cosine without a
+    fusion; -inf where there is no neighbour. The build sorts by them and readers compute them again, alike."""
+    cosine = np.asarray(cosine)
+    out = cosine.astype(np.float64) if fusion is None else fusion.score(cosine, np.maximum(np.asarray(inliers), 0))
+    out[np.asarray(rows) < 0] = -np.inf
+    return out
 
 
 def _pointer(folder: Path, key: dict) -> Path:
@@ -219,8 +235,7 @@ def open_graph(db: DescriptorStore, score, settings: GraphSettings | None = None
     if shared is None:
         return None, "its shared-content pass is damaged or missing"
     graph._shared = shared
-    fusion = graph.fusion()
-    graph._parts = {start: apply_shared(arrays, start, shared, fusion) for start, arrays in graph._parts.items()}
+    graph._parts = {start: graph.complete(arrays, start) for start, arrays in graph._parts.items()}
     return graph, "current"
 
 
@@ -376,11 +391,8 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
                 else:
                     cosine, rows = canonical(*searcher(block), width)
                 inliers, verified, looked_up = evidence(start, cosine, rows, fusion, lookup, verifier)
-                fused = (cosine.astype(np.float64) if fusion is None
-                         else fusion.score(cosine, np.maximum(inliers, 0)))
-                fused[rows < 0] = -np.inf
-                order = np.argsort(-fused, axis=1, kind="stable")
-                arrays = {"rows": rows, "cosine": cosine, "inliers": inliers, "fused": fused}
+                order = np.argsort(-list_scores(cosine, rows, inliers, fusion), axis=1, kind="stable")
+                arrays = {"rows": rows, "cosine": cosine, "inliers": inliers}
                 arrays = {n: np.take_along_axis(a, order, 1) for n, a in arrays.items()}
                 write_part(work, start, arrays)
                 arrays = read_part(work, start, stop, width)
