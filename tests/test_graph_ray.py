@@ -12,20 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_knn_graph import ARRAYS, FUSED, arrays
 
 from myPython.apps.cli import main
 from myPython.pool import graph_ray, jobs
 from myPython.pool.graph_ray import RayVerifier
 from myPython.pool.knn_graph import GRAPH_DIR, GraphSettings, ensure_graph, graph_groups, open_graph
-from myPython.pool.scoring import Fusion, LocalFeatureIndex, ScoreOptions, candidate_pairs, verified_inliers
+from myPython.pool.scoring import LocalFeatureIndex, candidate_pairs, verified_inliers
 from myPython.pool.search import exact_knn
 from myPython.pool.store import DescriptorStore
 from myPython.pool.synth import SynthParams, synth_pool
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install ray)")
-
-FUSED = ScoreOptions("fused", 0.73, Fusion(7.79, 2.12, -8.57, min_cosine=0.6, candidates=5), 0.6)
-ARRAYS = ("rows", "cosine", "inliers", "fused")
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +55,6 @@ def test_ray_verification_is_serial(master, local_ray, monkeypatch):
         assert np.array_equal(verifier([(b, a) for a, b in pairs]), serial)  # the lower row first, as serial
         assert verifier.workers == 2
     assert ray.is_initialized()  # a Ray the verifier did not start is left running
-
-
-def arrays(graph) -> dict[str, np.ndarray]:
-    return {k: np.concatenate([np.asarray(p[k]) for _, p in graph.blocks()]) for k in ARRAYS}
 
 
 def test_graph_and_groups_built_on_ray_are_the_local_ones(master, local_ray, tmp_path, monkeypatch):
