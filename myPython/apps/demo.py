@@ -12,6 +12,19 @@ import time
 from pathlib import Path
 
 
+def _fresh_store(store: Path, made_with: str) -> None:
+    """The demo's store is rebuilt when another model, engine or local-features version made it (embed would
+    refuse to resume it, rightly); `made_with` is kept beside it."""
+    import shutil
+
+    from myPython.common.fileio import atomic_write_text
+
+    stamp = store.with_name(store.name + ".made-with")
+    if store.exists() and (not stamp.exists() or stamp.read_text().strip() != made_with):
+        shutil.rmtree(store)
+    atomic_write_text(stamp, made_with + "\n")
+
+
 def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     from myPython.apps.cli import main as cli
     from myPython.apps.threshold_study import best_f1, possible_matches, threshold_study
@@ -19,6 +32,7 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     from myPython.datasets.demo_data import build_demo_data
     from myPython.pool.search import read_mapped
     from myPython.pool.store import DescriptorStore
+    from myPython.pool.verify import FEATURES_VERSION
     from myPython.retrieval.models import load_model
 
     start = time.perf_counter()
@@ -29,6 +43,7 @@ def run_demo(out: Path, engine: str = "auto", top_k: int = 100) -> int:
     spec = load_model()
     threshold = float(spec.info.get("recommended_threshold", 0.5))
     store, mapped, groups = out / "store", out / "neighbours.mapped", out / "groups.json"
+    _fresh_store(store, f"{spec.fingerprint()} {engine} {FEATURES_VERSION}")
     video_csv = out / "video_matches.csv"
     steps = [
         ["embed", str(pool), "--out", str(store), "--engine", engine],
