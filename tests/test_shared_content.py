@@ -165,3 +165,21 @@ def test_the_neighbour_graph_takes_out_what_the_pair_score_does(overlay_pool, tm
               if a != b}
     i, j = np.triu_indices(len(store), 1)
     assert linked <= {(int(a), int(b)) for a, b, m in zip(i, j, after) if m}  # no group holds an unmerged pair
+
+
+def test_the_graph_workers_give_the_matches_this_process_does(overlay_pool):
+    """The graph's shared-content pass takes its pairs' matches from the verification workers."""
+    from myPython.pool.graph_verify import Verifier
+    from myPython.pool.scoring import LocalFeatureIndex
+    from myPython.pool.store import DescriptorStore
+
+    store = DescriptorStore.open(overlay_pool[0])
+    i, j = np.triu_indices(len(store), 1)
+    pairs = np.c_[i, j][:40]
+    serial = shared_content.feature_matches(LocalFeatureIndex(store).__getitem__)
+    with Verifier(store, workers=2, batch=7, min_parallel=0) as verifier:
+        found = verifier.matches(pairs)
+    assert len(found) == len(pairs)
+    for (a, b), got in zip(pairs.tolist(), found):
+        for x, y in zip(got, serial(a, b)):
+            np.testing.assert_array_equal(x, y)

@@ -33,9 +33,11 @@ def _row_vectors(db: DescriptorStore, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def shared_pass(db: DescriptorStore, folder: Path, parts: list[list[int]], width: int, score) -> dict | None:
+def shared_pass(db: DescriptorStore, folder: Path, parts: list[list[int]], width: int, score, verifier=None
+                ) -> dict | None:
     """Take the inliers on shared content out of the complete graph's pairs that merge on their inliers (the only
-    ones the rule can change): written to SHARED_FILE, atomically; what it did, for the graph's meta."""
+    ones the rule can change): written to SHARED_FILE, atomically; what it did, for the graph's meta. The pairs'
+    matches come from `verifier.matches` (graph_verify's workers) when it has one, else from this process."""
     from myPython.pool.knn_graph import read_part
     from myPython.pool.scoring import LocalFeatureIndex
 
@@ -53,9 +55,14 @@ def shared_pass(db: DescriptorStore, folder: Path, parts: list[list[int]], width
     table = np.concatenate(found) if found else np.zeros((0, 4))
     pairs, first = np.unique(table[:, :2].astype(np.int64), axis=0, return_index=True)
     cosine, inliers = table[first, 2], table[first, 3].astype(np.int64)
-    index = LocalFeatureIndex(db)
-    kept = shared_content.effective_inliers(pairs, cosine, inliers, fusion, score.threshold,
-                                            shared_content.feature_matches(index.__getitem__),
+    if getattr(verifier, "matches", None) is not None:
+        found = dict(zip(map(tuple, pairs.tolist()), verifier.matches(pairs)))
+
+        def matches(a: int, b: int) -> tuple:
+            return found[(a, b)]
+    else:
+        matches = shared_content.feature_matches(LocalFeatureIndex(db).__getitem__)
+    kept = shared_content.effective_inliers(pairs, cosine, inliers, fusion, score.threshold, matches,
                                             lambda rows: _row_vectors(db, rows))
     changed = kept != inliers
     row = np.concatenate([pairs[changed, 0], pairs[changed, 1]])

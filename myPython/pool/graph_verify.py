@@ -66,8 +66,17 @@ def _receive(fd: int) -> object:
     return pickle.loads(exactly(int.from_bytes(exactly(8), "little")))
 
 
+def matches_of(pairs: np.ndarray, features) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Each pair's inlier matches as `shared_content.effective_inliers` takes them (A's keypoints, B's, in place)."""
+    from myPython.pool.shared_content import feature_matches
+
+    match = feature_matches(features.__getitem__)
+    return [match(a, b) for a, b in np.asarray(pairs, np.int64).tolist()]
+
+
 def _serve() -> None:
-    """A worker: (root, meta, shards), then batches of pairs until None; one reply per batch."""
+    """A worker: (root, meta, shards), then batches until None, one reply per batch: a batch of pairs gets their
+    inliers, ("matches", pairs) their inlier matches."""
     import cv2
 
     from myPython.pool.scoring import LocalFeatureIndex
@@ -79,7 +88,10 @@ def _serve() -> None:
     features = LocalFeatureIndex(DescriptorStore(Path(root), meta, shards))
     try:
         while (batch := _receive(source)) is not None:
-            _send(replies, inliers_of(batch, features))
+            if isinstance(batch, tuple):
+                _send(replies, matches_of(batch[1], features))
+            else:
+                _send(replies, inliers_of(batch, features))
     except EOFError:  # the parent went away
         pass
 
@@ -141,8 +153,20 @@ class Verifier:
         pairs = np.sort(np.asarray(pairs, np.int64).reshape(-1, 2), axis=1)
         if len(pairs) < self.min_parallel:  # one worker is worth it too: one BLAS thread, no page faults
             return inliers_of(pairs, self.local)
+        results = self._run(pairs, lambda batch: batch)
+        return np.concatenate(results) if results else np.zeros(0, np.int32)
+
+    def matches(self, pairs: Sequence[tuple[int, int]] | np.ndarray) -> list:
+        """The inlier matches of each (lower row, higher row) pair, in order (`matches_of`)."""
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        if len(pairs) < self.min_parallel:
+            return matches_of(pairs, self.local)
+        return [m for batch in self._run(pairs, lambda batch: ("matches", batch)) for m in batch]
+
+    def _run(self, pairs: np.ndarray, message) -> list:
+        """The workers' replies to `message(batch)` for every batch of `pairs`, in order."""
         batches = deque(enumerate(pairs[i : i + self.batch] for i in range(0, len(pairs), self.batch)))
-        results: list[np.ndarray | None] = [None] * len(batches)
+        results: list = [None] * len(batches)
         procs = self._start()
         queued: dict[int, deque] = {n: deque() for n in range(len(procs))}
         with selectors.DefaultSelector() as selector:
@@ -152,7 +176,7 @@ class Verifier:
             def feed(n: int) -> None:
                 while batches and len(queued[n]) < IN_FLIGHT:
                     number, batch = batches.popleft()
-                    _send(procs[n].stdin.fileno(), batch)
+                    _send(procs[n].stdin.fileno(), message(batch))
                     queued[n].append(number)
 
             for n in range(len(procs)):
@@ -166,7 +190,7 @@ class Verifier:
                         raise RuntimeError(f"verification worker {procs[n].pid} stopped (exit {procs[n].poll()})"
                                            ) from None
                     feed(n)
-        return np.concatenate(results) if results else np.zeros(0, np.int32)
+        return results
 
 
 if __name__ == "__main__":

@@ -407,7 +407,7 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
                     print(f"graph: rows {stop}/{total}, {counts['verified']} pairs verified", file=sys.stderr,
                           flush=True)
             lookup.add_part(start, stop, arrays)
-    shared = shared_pass(db, work, parts, width, score)
+        shared = shared_pass(db, work, parts, width, score, verifier)
     meta = {"key": key, "shards": shards, "rows": total, "width": width, "k": width - 1, "dir": name,
             "method": method, "parts": parts, "extended_from": None if base is None else base["rows"],
             "built": {**counts, "seconds": round(time.perf_counter() - began, 3), "workers": verifier.workers,
