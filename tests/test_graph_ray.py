@@ -17,6 +17,7 @@ from test_knn_graph import ARRAYS, FUSED, arrays
 from myPython.apps.cli import main
 from myPython.pool import graph_ray, jobs
 from myPython.pool.graph_ray import RayVerifier
+from myPython.pool.graph_verify import matches_of
 from myPython.pool.knn_graph import GRAPH_DIR, GraphSettings, ensure_graph, graph_groups, open_graph
 from myPython.pool.scoring import LocalFeatureIndex, candidate_pairs, verified_inliers
 from myPython.pool.search import exact_knn
@@ -54,6 +55,10 @@ def test_ray_verification_is_serial(master, local_ray, monkeypatch):
         assert found.dtype == np.int32 and np.array_equal(found, serial)
         assert np.array_equal(verifier([(b, a) for a, b in pairs]), serial)  # the lower row first, as serial
         assert verifier.workers == 2
+        ordered = np.sort(np.array(pairs[:20]), axis=1)
+        for got, want in zip(verifier.matches(ordered), matches_of(ordered, index)):  # the shared-content pass's
+            for x, y in zip(got, want):
+                np.testing.assert_array_equal(x, y)
     assert ray.is_initialized()  # a Ray the verifier did not start is left running
 
 

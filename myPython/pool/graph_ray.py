@@ -25,20 +25,22 @@ from myPython.pool.graph_verify import (
     THREAD_VARIABLES,
     Verifier,
     inliers_of,
+    matches_of,
 )
 from myPython.pool.store import DescriptorStore
 
 
-def _verify_batch(snapshot: tuple[str, dict, list], pairs: np.ndarray) -> np.ndarray:
-    """One task: the batch's inliers, read through the driver's snapshot (root, meta, shards) of the store, so
-    the rows are the driver's whatever was committed since."""
+def _verify_batch(snapshot: tuple[str, dict, list], pairs: np.ndarray, matches: bool = False):
+    """One task: the batch's inliers (or, with `matches`, its inlier matches), read through the driver's snapshot
+    (root, meta, shards) of the store, so the rows are the driver's whatever was committed since."""
     import cv2
 
     from myPython.pool.scoring import LocalFeatureIndex
 
     cv2.setNumThreads(1)
     root, meta, shards = snapshot
-    return inliers_of(pairs, LocalFeatureIndex(DescriptorStore(Path(root), meta, shards)))
+    features = LocalFeatureIndex(DescriptorStore(Path(root), meta, shards))
+    return matches_of(pairs, features) if matches else inliers_of(pairs, features)
 
 
 class RayVerifier:
@@ -95,11 +97,21 @@ class RayVerifier:
         pairs = np.sort(np.asarray(pairs, np.int64).reshape(-1, 2), axis=1)
         if len(pairs) < self.min_parallel:
             return inliers_of(pairs, self.local)
+        results = self._run(pairs, False)
+        return np.concatenate(results) if results else np.zeros(0, np.int32)
+
+    def matches(self, pairs: Sequence[tuple[int, int]] | np.ndarray) -> list:
+        """The inlier matches of each (lower row, higher row) pair, in order (graph_verify.matches_of)."""
+        pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+        if len(pairs) < self.min_parallel:
+            return matches_of(pairs, self.local)
+        return [m for batch in self._run(pairs, True) for m in batch]
+
+    def _run(self, pairs: np.ndarray, matches: bool) -> list:
         ray = self._connect()
         try:
-            refs = [self._task.remote(self._snapshot, pairs[i : i + self.batch])
-                    for i in range(0, len(pairs), self.batch)]
-            return np.concatenate(ray.get(refs)) if refs else np.zeros(0, np.int32)
+            return ray.get([self._task.remote(self._snapshot, pairs[i : i + self.batch], matches)
+                            for i in range(0, len(pairs), self.batch)])
         except ray.exceptions.RayError as exc:
             message = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
             raise RuntimeError(f"verification on Ray failed: {message}") from exc
