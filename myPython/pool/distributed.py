@@ -18,7 +18,7 @@ a chunk of videos holds every sampled frame of them (cap with `--max-frames`).
 
 Each actor reserves whole CPUs where the cluster has more CPUs than actors
 (`actor_cpus`) and runs its engine and OpenCV on that many threads: engines
-opened as `open_engine` does would use every core of the node in each actor.
+opened without a thread count would use every core of the node in each actor.
 """
 
 from __future__ import annotations
@@ -50,21 +50,6 @@ MAX_CHUNK = 32  # inputs per task
 TASKS_PER_ACTOR = 2  # one running, one queued, so an actor never waits for the driver
 
 
-def open_engine_on(kind: str, proto: str, weights: str | None, output: str, threads: int):
-    """The engine `kind` (a resolved name, never `auto`) on `threads` CPU threads."""
-    from myPython.retrieval.engines import CaffeEngine, OnnxRuntimeEngine, open_engine
-
-    if kind == "onnxruntime":
-        return OnnxRuntimeEngine(proto, weights, output=output, threads=threads)
-    if kind == "onnxruntime-int8":
-        from myPython.retrieval.int8 import Int8Engine
-
-        return Int8Engine(proto, weights, output=output, threads=threads)
-    if kind in ("caffe", "caffe-folded"):
-        return CaffeEngine(proto, weights, output=output, fold_bn=kind == "caffe-folded", blas_threads=threads)
-    return open_engine(kind, proto, weights, output=output)
-
-
 class EmbedActor:
     """One net; embeds chunks of inputs (decoded on this worker) on `threads` threads, its CPUs."""
 
@@ -73,11 +58,12 @@ class EmbedActor:
         os.environ.setdefault("GLOG_minloglevel", "2")
         import cv2
 
+        from myPython.retrieval.engines import open_engine
         from myPython.retrieval.extractor import DescriptorExtractor
 
         cv2.setNumThreads(threads)  # SIFT of the local features, resizing
-        self.extractor = DescriptorExtractor(open_engine_on(engine, proto, weights, output, threads), settings,
-                                             options.batch)
+        engine_on = open_engine(engine, proto, weights, output=output, threads=threads)
+        self.extractor = DescriptorExtractor(engine_on, settings, options.batch)
         self.options = replace(options, workers=1)  # one decoding thread beside the net
 
     def embed(self, items: list[InputItem]) -> list[Embedded]:

@@ -330,8 +330,11 @@ def _auto_onnx(proto, weights, output):
 
 
 def open_engine(kind: str, proto: str | os.PathLike, weights: str | os.PathLike | None, *,
-                output: str = "rmac/normalized", gpu: int | None = None, settings=None):
+                output: str = "rmac/normalized", gpu: int | None = None, settings=None, threads: int | None = None):
     """Engine by name: 'caffe' (the reference), 'caffe-folded', 'onnxruntime', 'onnxruntime-int8' (CPU) or 'auto'.
+
+    `threads`: CPU threads of a named CPU engine (None: the engine's default, every core); a Ray actor passes the
+    CPUs it reserved.
 
     'auto' picks, on CPU, onnxruntime-int8 when the CPU has VNNI/AMX and the model passes the int8
     accuracy gate on it with `settings` (an `ExtractionSettings`; None: the model's own), with one line
@@ -341,20 +344,20 @@ def open_engine(kind: str, proto: str | os.PathLike, weights: str | os.PathLike 
     """
     on_gpu = gpu is not None and gpu >= 0
     if kind == "caffe":
-        return CaffeEngine(proto, weights, output=output, gpu=gpu)
+        return CaffeEngine(proto, weights, output=output, gpu=gpu, blas_threads=None if on_gpu else threads)
     if kind == "caffe-folded":
         return CaffeEngine(proto, weights, output=output, gpu=gpu, fold_bn=True,
-                           blas_threads=None if on_gpu else physical_cores())
+                           blas_threads=None if on_gpu else threads or physical_cores())
     if kind == "onnxruntime":
         if on_gpu:
             raise ValueError("engine onnxruntime runs on the CPU; use --engine caffe with --gpu")
-        return OnnxRuntimeEngine(proto, weights, output=output)
+        return OnnxRuntimeEngine(proto, weights, output=output, threads=threads)
     if kind == "onnxruntime-int8":
         if on_gpu:
             raise ValueError("engine onnxruntime-int8 runs on the CPU; use --engine caffe with --gpu")
         from myPython.retrieval.int8 import Int8Engine
 
-        return Int8Engine(proto, weights, output=output)
+        return Int8Engine(proto, weights, output=output, threads=threads)
     if kind == "auto":
         engine = None if on_gpu or weights is None else _auto_onnx(proto, weights, output)
         if engine is not None:
