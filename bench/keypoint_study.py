@@ -35,20 +35,44 @@ PLATFORM_EDITS = (("composition", "picture_in_picture"), ("composition", "side_b
                   ("geometry", "portrait_blur"), ("quality", "heavy_jpeg"), ("quality", "thumbnail"))
 
 
-def build_items(rng: np.random.Generator) -> tuple[list[np.ndarray], list[str], list[str]]:
-    """(images, origin of each, kind of each); 'original' for the photos themselves."""
+def study_model():
+    """The default model the sources build, or DEEP_RETRIEVAL_STUDY_MODEL=<folder of the model cache> (a build
+    kept from before an edit of its sources)."""
+    import os
+
+    from myPython.common import assets
+    from myPython.retrieval.models import load_model
+
+    name = os.environ.get("DEEP_RETRIEVAL_STUDY_MODEL")
+    if not name:
+        return load_model()
+    folder = assets.cache_dir() / "models" / name
+    return load_model(folder / "deploy.prototxt", folder / "default.caffemodel")
+
+
+def copy_items(rng: np.random.Generator, platform: tuple = PLATFORM_EDITS, seed: int = SEED
+               ) -> tuple[list[np.ndarray], list[str], list[str], list[tuple[np.ndarray, str]]]:
+    """(images, origin of each, kind of each, the (photo, origin) originals): each validation photo, one copy per
+    edit kind of datasets/edits.py but reencode (drawn with `seed`), and one edit per (family, name) of
+    `platform`."""
     photos = sources.photos("validation")
     images, origins, kinds = [], [], []
-    for copy in copies.photo_copies(photos, SEED, kinds=tuple(k for k in copies.edits.EDIT_KINDS if k != "reencode")):
+    for copy in copies.photo_copies(photos, seed, kinds=tuple(k for k in copies.edits.EDIT_KINDS if k != "reencode")):
         images.append(copy.image)
         origins.append(copy.origin)
         kinds.append(copy.kind)
     originals = [(im, o) for im, o, k in zip(images, origins, kinds) if k == "original"]
     for image, origin in originals:
-        for family, name in PLATFORM_EDITS:
+        for family, name in platform:
             images.append(platform_edits.apply(image, family, name, rng).image)
             origins.append(origin)
             kinds.append(name)
+    return images, origins, kinds, originals
+
+
+def build_items(rng: np.random.Generator) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """(images, origin of each, kind of each); 'original' for the photos themselves."""
+    images, origins, kinds, originals = copy_items(rng)
     templates = {"app_chrome_overlay": AppChrome.random(rng, style="overlay"),
                  "app_chrome_framed": AppChrome.random(rng, style="framed"),
                  "watermark": Watermark.random(rng, moving=False), "sticker": Sticker.random(rng),

@@ -22,7 +22,6 @@ picture-in-picture 0.079 global, 0.263 regions (0.316 with --levels 3, 40 region
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -30,26 +29,25 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from keypoint_study import study_model  # noqa: E402
 
 from myPython.common.images import load_image  # noqa: E402
 from myPython.datasets import platform_edits, sources  # noqa: E402
 
 SEED = 4242
-MODEL = os.environ.get("DEEP_RETRIEVAL_STUDY_MODEL", "default-8bf90e77dce1-281d41d4f35a")
 
 
 def describe(images: list[np.ndarray], levels: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
     """(global descriptors N x D, each image's region vectors R_i x D) of the default model, all scales; the regions
     of a grid of `levels` levels (default the model's L; the global descriptor always uses the model's)."""
     from myPython.build.engine import fp32_engine
-    from myPython.common import assets
     from myPython.retrieval.extractor import prepare_inputs
-    from myPython.retrieval.models import load_model
     from myPython.rmac.functional import l2_normalize
     from myPython.rmac.grid import get_rmac_region_coordinates, pack_regions_for_network
 
-    folder = assets.cache_dir() / "models" / MODEL
-    spec = load_model(folder / "deploy.prototxt", folder / "default.caffemodel")
+    spec = study_model()
     settings = spec.settings()
     whole = fp32_engine(spec.proto, spec.weights, "rmac/normalized")
     regional = fp32_engine(spec.proto, spec.weights, "pooled_rois/pca/normalized")

@@ -32,14 +32,15 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from myPython.datasets import copies, platform_edits, sources  # noqa: E402
+from keypoint_study import copy_items, study_model  # noqa: E402
+
 from myPython.datasets.platform_video_edits import AppChrome, MemeText, Sticker, Watermark  # noqa: E402
 from myPython.pool import shared_content  # noqa: E402
 from myPython.pool.verify import local_features, unpack, verify  # noqa: E402
 
 SEED = 6061
-CACHE = REPO / "out" / "shared_content_study.npz"
 PLATFORM_EDITS = (("composition", "picture_in_picture"), ("geometry", "rotate90"), ("geometry", "portrait_blur"),
                   ("quality", "heavy_jpeg"), ("quality", "thumbnail"), ("photometric", "greyscale"))
 GROUP_SIZES = (2, 3, 5)
@@ -54,20 +55,8 @@ def templates(rng: np.random.Generator) -> dict:
 
 def build_pool(rng: np.random.Generator) -> tuple[list[np.ndarray], list[str], list[str], list[str]]:
     """(images, origin, kind, template group or '' of each item)."""
-    photos = sources.photos("validation")
-    images, origins, kinds, groups = [], [], [], []
-    for copy in copies.photo_copies(photos, SEED, kinds=tuple(k for k in copies.edits.EDIT_KINDS if k != "reencode")):
-        images.append(copy.image)
-        origins.append(copy.origin)
-        kinds.append(copy.kind)
-        groups.append("")
-    originals = [(im, o) for im, o, k in zip(images, origins, kinds) if k == "original"]
-    for image, origin in originals:
-        for family, name in PLATFORM_EDITS:
-            images.append(platform_edits.apply(image, family, name, rng).image)
-            origins.append(origin)
-            kinds.append(name)
-            groups.append("")
+    images, origins, kinds, originals = copy_items(rng, PLATFORM_EDITS, SEED)
+    groups = [""] * len(images)
     for name, make in templates(rng).items():
         order = rng.permutation(len(originals))
         start, g = 0, 0
@@ -84,18 +73,9 @@ def build_pool(rng: np.random.Generator) -> tuple[list[np.ndarray], list[str], l
     return images, origins, kinds, groups
 
 
-def embed(images: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray], dict]:
-    import os
-
+def embed(images: list[np.ndarray], spec) -> tuple[np.ndarray, list[np.ndarray], dict]:
     from myPython.build.engine import build_extractor
-    from myPython.common import assets
-    from myPython.retrieval.models import load_model
 
-    # the installed build (named, as the sources may be mid-edit): DEEP_RETRIEVAL_STUDY_MODEL=folder to choose
-
-    folder = assets.cache_dir() / "models" / os.environ.get("DEEP_RETRIEVAL_STUDY_MODEL",
-                                                            "default-b4065b43f2e1-c0da897b8aa7")
-    spec = load_model(folder / "deploy.prototxt", folder / "default.caffemodel")
     extractor = build_extractor(spec.proto, spec.weights, spec.settings())
     x = extractor.describe_all(images, progress=True)
     feats = [local_features(im) for im in images]
@@ -117,13 +97,15 @@ def main() -> int:
         "votes:0.5:2:0.04"])
     args = parser.parse_args()
     images, origins, kinds, groups = build_pool(np.random.default_rng(SEED))
-    if CACHE.exists():
-        data = np.load(CACHE, allow_pickle=True)
+    spec = study_model()
+    cache = REPO / "out" / f"shared_content_study-{spec.fingerprint()}.npz"  # embeddings of this model
+    if cache.exists():
+        data = np.load(cache, allow_pickle=True)
         x, feats, info = data["x"], list(data["feats"]), data["info"].item()
     else:
-        x, feats, info = embed(images)
-        CACHE.parent.mkdir(exist_ok=True)
-        np.savez(CACHE, x=x, feats=np.stack(feats), info=np.array(info, dtype=object))
+        x, feats, info = embed(images, spec)
+        cache.parent.mkdir(exist_ok=True)
+        np.savez(cache, x=x, feats=np.stack(feats), info=np.array(info, dtype=object))
     from myPython.pool.scoring import Fusion
 
     fusion, threshold = Fusion.from_dict(info["fusion"]), float(info["recommended_threshold"])

@@ -42,7 +42,7 @@ import numpy as np
 from myPython.common.fileio import atomic_save_npy, atomic_write_text
 from myPython.pool import shared_content
 from myPython.pool.graph_evidence import PairLookup, evidence
-from myPython.pool.graph_shared import apply_shared, no_shared, read_shared, shared_pass
+from myPython.pool.graph_shared import apply_shared, read_shared, shared_pass
 from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
 from myPython.pool.store import DescriptorStore
 
@@ -181,7 +181,12 @@ class KnnGraph:
 
     def shared(self) -> dict[str, np.ndarray]:
         if self._shared is None:
-            self._shared = read_shared(self.folder, self.meta) or no_shared()
+            shared = read_shared(self.folder, self.meta)
+            if shared is None:
+                from myPython.errors import StoreError
+
+                raise StoreError(f"{self.folder}: its shared-content pass is damaged or missing; search again")
+            self._shared = shared
         return self._shared
 
     def blocks(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
