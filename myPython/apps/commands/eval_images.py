@@ -19,11 +19,12 @@ from myPython.apps.options import add_model_args
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="folder for the set, the store and results.json (the unseen set: "
                                                 "its unseen/ subfolder)")
-    p.add_argument("--set", choices=("previous", "unseen", "fresh", "both", "all"), default="both",
+    p.add_argument("--set", choices=("previous", "unseen", "fresh", "fresh2", "both", "all"), default="both",
                    help="which held-out set: the previous one (datasets/heldout.py), the unseen-edits one "
                         "(datasets/heldout_unseen.py), the fresh one with recurring templates "
-                        "(datasets/heldout_fresh.py, in fresh/), both previous and unseen side by side (default), "
-                        "or all three")
+                        "(datasets/heldout_fresh.py, in fresh/), the fresh2 one with app-style edits "
+                        "(datasets/heldout_fresh2.py, in fresh2/), both previous and unseen side by side (default), "
+                        "or all four")
     add_model_args(p)
     p.add_argument("--raw", action="store_true", help="evaluate plain cosine instead of the fused score")
     p.add_argument("--threshold", type=float, default=None,
@@ -63,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
     from myPython.apps.options import open_extractor
     from myPython.errors import UsageError
 
-    if args.record and args.set in ("unseen", "fresh"):
+    if args.record and args.set in ("unseen", "fresh", "fresh2"):
         raise UsageError("--record writes the previous set's summary: use --set previous, both or all")
     spec, extractor = open_extractor(args)
-    sets = {"previous": ["previous"], "unseen": ["unseen"], "fresh": ["fresh"], "both": ["previous", "unseen"],
-            "all": ["previous", "unseen", "fresh"]}[args.set]
+    sets = {"previous": ["previous"], "unseen": ["unseen"], "fresh": ["fresh"], "fresh2": ["fresh2"],
+            "both": ["previous", "unseen"], "all": ["previous", "unseen", "fresh", "fresh2"]}[args.set]
     results = {}
     for name in sets:
         if name == "previous":

@@ -34,13 +34,16 @@ def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool
 
 def run_images(args: argparse.Namespace, out: Path, spec, extractor, which: str = "unseen") -> dict:
     """Build, embed and score the held-out image set `which` ("unseen": datasets/heldout_unseen.py, "fresh":
-    datasets/heldout_fresh.py) under `out`; the results (also in out/results.json)."""
+    datasets/heldout_fresh.py, "fresh2": datasets/heldout_fresh2.py) under `out`; the results (also in
+    out/results.json)."""
     from evaluation import families as fam
     from myPython.common.fileio import atomic_write_text
     from myPython.pool.scoring import pair_score_matrix, score_options
 
     if which == "fresh":
         from myPython.datasets.heldout_fresh import build_fresh_set as build
+    elif which == "fresh2":
+        from myPython.datasets.heldout_fresh2 import build_fresh2_set as build
     else:
         from myPython.datasets.heldout_unseen import build_unseen_set as build
     pool, items = build(out / "set")
