@@ -21,7 +21,7 @@ setup(
     packages=find_packages(include=["myPython", "myPython.*", "evaluation"]),
     # Prototxts name their Python layers `module: 'custom_layers'`.
     py_modules=["custom_layers"],
-    package_data={"evaluation": ["compute_ap.cpp"]},
+    package_data={"evaluation": ["compute_ap.cpp"], "myPython.pool": ["rootsift_bits.npz"]},
     install_requires=requirements,
     entry_points={"console_scripts": ["deep-retrieval = myPython.apps.cli:main"]},
 )

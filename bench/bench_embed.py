@@ -5,8 +5,8 @@ The same inputs are embedded twice per repetition, alternating (so that load on 
 * before: fp32 ONNX Runtime; every video frame decoded; RootSIFT of the 256 strongest keypoints, detected and
   described together (pool/verify.py before the keypoints were spread);
 * after: `--engine auto` (int8 where the install measured that it pays on this CPU); video frames sampled from
-  reference frames (pool/video.py); 256 keypoints spread over a 4 x 4 grid, chosen from one SIFT pass that
-  detects and describes the candidates.
+  reference frames (pool/video.py); 128 keypoints spread over a 4 x 4 grid, chosen from one SIFT pass that
+  detects and describes the candidates, stored as sign bits (pool/rootsift_bits.py).
 
 Inputs: a 60 s 1280x720 30 fps H.264 clip (libx264 defaults: B frames) panning over a training photo, sampled at
 1 fps, and 40 training photos. Prints rows per second of each, the ratio, and each stage alone (decode per kept
@@ -40,23 +40,25 @@ PHOTOS = 40
 
 
 def strongest_features(image: np.ndarray) -> np.ndarray:
-    """The previous local features: the 256 strongest keypoints by response, detected and described together."""
+    """The first local features: the 256 strongest keypoints by response, detected and described together, stored
+    as 128 RootSIFT bytes and float16 positions (132 bytes a keypoint)."""
+    keep, width = 256, 132
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     scale = verify.FEATURE_SIDE / max(grey.shape[:2])
     if scale != 1:
         grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    sift = cv2.SIFT_create(nfeatures=verify.MAX_KEYPOINTS, contrastThreshold=verify.CONTRAST_THRESHOLD)
+    sift = cv2.SIFT_create(nfeatures=keep, contrastThreshold=verify.CONTRAST_THRESHOLD)
     keypoints, desc = sift.detectAndCompute(grey, None)
-    packed = np.zeros((verify.MAX_KEYPOINTS, verify.BYTES_PER_KEYPOINT), np.uint8)
-    geometry = np.full((verify.MAX_KEYPOINTS, 2), np.nan, np.float16)
+    packed = np.zeros((keep, width), np.uint8)
+    geometry = np.full((keep, 2), np.nan, np.float16)
     if desc is not None and len(keypoints):
-        order = np.argsort([-k.response for k in keypoints], kind="stable")[: verify.MAX_KEYPOINTS]
+        order = np.argsort([-k.response for k in keypoints], kind="stable")[: keep]
         d = desc[order].astype(np.float32)
         root = np.sqrt(d / np.maximum(d.sum(axis=1, keepdims=True), 1e-7))
         packed[: len(order), :128] = np.clip(np.round(root * 512), 0, 255).astype(np.uint8)
         geometry[: len(order)] = np.array([keypoints[i].pt for i in order], np.float32) / verify.FEATURE_SIDE
-    packed[:, 128:] = geometry.view(np.uint8).reshape(verify.MAX_KEYPOINTS, 4)
+    packed[:, 128:] = geometry.view(np.uint8).reshape(keep, 4)
     return packed
 
 

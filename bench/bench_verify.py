@@ -30,14 +30,13 @@ import numpy as np  # noqa: E402
 from myPython.common import assets  # noqa: E402
 from myPython.common.images import load_image  # noqa: E402
 from myPython.datasets import edits  # noqa: E402
+from myPython.pool.rootsift_bits import MIRROR_MASK, hamming  # noqa: E402
 from myPython.pool.verify import (  # noqa: E402
     BYTES_PER_KEYPOINT,
     MAX_KEYPOINTS,
-    MIRROR_PERMUTATION,
     RATIO,
     local_features,
     ratio_matches,
-    squared_distances,
     unpack,
     verify,
 )
@@ -89,14 +88,15 @@ def _matcher_ratio(feats: list[np.ndarray], pairs: list[tuple[int, int]], repeat
     """Ratio-test matching of A against B and B mirrored: the one-product matcher of pool/verify.py against
     OpenCV's brute-force matcher (what verify used before), the same pairs side by side."""
     def opencv(a: np.ndarray, b: np.ndarray) -> int:
-        matcher, kept = cv2.BFMatcher(cv2.NORM_L2), 0
-        for other in (b, b[:, MIRROR_PERMUTATION]):
+        matcher, kept = cv2.BFMatcher(cv2.NORM_HAMMING), 0
+        for other in (b, b ^ MIRROR_MASK):
             matches = matcher.knnMatch(a, other, k=2)
-            kept += sum(1 for m in matches if len(m) == 2 and m[0].distance < RATIO * m[1].distance)
+            kept += sum(1 for m in matches if len(m) == 2 and m[0].distance < RATIO**2 * m[1].distance
+                        and m[0].distance < m[1].distance)
         return kept
 
     def one_product(a: np.ndarray, b: np.ndarray) -> int:
-        distances = squared_distances(a, np.concatenate([b, b[:, MIRROR_PERMUTATION]]))
+        distances = hamming(a, np.concatenate([b, b ^ MIRROR_MASK]))
         return len(ratio_matches(distances[:, : len(b)])[0]) + len(ratio_matches(distances[:, len(b):])[0])
 
     unpacked = [unpack(f)[0] for f in feats]

@@ -49,7 +49,7 @@ def test_ray_verification_is_serial(master, local_ray, monkeypatch):
     pairs = [p for p in candidate_pairs(scores, rows, FUSED.fusion, same=False) if p[0] != p[1]][:100]
     index = LocalFeatureIndex(db)
     serial = verified_inliers(pairs, index, index)
-    assert serial.max() > 10 and (serial == 0).any()  # copies and non-copies
+    assert serial.max() > 10 and (serial <= 3).any()  # copies and non-copies (RANSAC's minimal sample at most)
     with RayVerifier(db, batch=7, min_parallel=0) as verifier:
         found = verifier(pairs)
         assert found.dtype == np.int32 and np.array_equal(found, serial)

@@ -324,7 +324,7 @@ def test_bad_inputs_are_reported_and_skipped_and_the_rest_embedded(bad_pool, tmp
     assert {name: per_input[name] for name in usable if name != "cut.mp4"} == \
            {name: n for name, n in usable.items() if name != "cut.mp4"}
     assert np.isfinite(rows).all()
-    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-3)  # unit rows, stored in float16
     # The picture re-encoded (progressive, CMYK, with data after its end) is far nearer to it than anything
     # unrelated in the folder (the other pictures, the clips' frames): under half the cosine distance
     # (on an AMD EPYC: 0.006 for CMYK, 0 for the others, 0.205 to the nearest unrelated)
@@ -355,7 +355,7 @@ def synthetic_store(root: Path, n: int = 3000, dim: int = 48, seed: int = 0) -> 
     bounds = [0, 1, 400, 400, 1250, 2222, n]
     for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
         store.commit_shard(f"shard-{k:06d}", ids[a:b], x[a:b], ids[a:b], [])
-    return ids, x
+    return ids, store.load()[1]  # the rows as stored (float16)
 
 
 def brute_force(queries: np.ndarray, x: np.ndarray, k: int, exclude_self: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -302,14 +302,12 @@ def _model_info() -> dict:
 
 def test_cover_counts_the_grid_cells_the_keypoints_reach():
     from myPython.pool.segment_geometry import GRID, cover
-    from myPython.pool.verify import BYTES_PER_KEYPOINT, MAX_KEYPOINTS
+    from myPython.pool.verify import pack
 
-    packed = np.zeros((MAX_KEYPOINTS, BYTES_PER_KEYPOINT), np.uint8)
-    geometry = np.full((MAX_KEYPOINTS, 2), np.nan, np.float16)
     centres = (np.arange(GRID) + 0.5) / GRID * 0.8 + 0.1  # one keypoint per cell, two in the first cell
-    geometry[: GRID * GRID] = np.array([(x, y) for x in centres for y in centres], np.float16)
-    geometry[GRID * GRID] = geometry[0]
-    packed[:, 128:] = geometry.view(np.uint8).reshape(MAX_KEYPOINTS, 4)
+    positions = np.array([(x, y) for x in centres for y in centres] + [(centres[0], centres[0])])
+    root = np.random.default_rng(0).random((len(positions), 128))
+    packed = pack(root / np.linalg.norm(root, axis=1, keepdims=True), positions)
     everything = np.arange(GRID * GRID + 1)
     assert cover(packed, everything) == 1.0
     assert cover(packed, np.arange(GRID)) == 1 / GRID  # one column of the grid

@@ -12,8 +12,8 @@ resumes the same way.
 
 Memory: the driver holds the rows (not the pixels) of the chunks in flight
 (TASKS_PER_ACTOR per actor, plus the ones done ahead of input order): D x 4
-bytes of descriptor a row and 256 x 132 bytes (33.8 KB) of local features,
-about 42 KB a row at D = 2048: 1.3 MB for a chunk of MAX_CHUNK pictures, while
+bytes of descriptor a row and 128 x 18 bytes (2.3 KB) of local features,
+about 10 KB a row at D = 2048: 0.3 MB for a chunk of MAX_CHUNK pictures, while
 a chunk of videos holds every sampled frame of them (cap with `--max-frames`).
 
 Each actor reserves whole CPUs where the cluster has more CPUs than actors

@@ -47,7 +47,8 @@ def shared_pass(db: DescriptorStore, folder: Path, parts: list[list[int]], width
     found = []
     for start, stop in parts:
         arrays = read_part(folder, start, stop, width)
-        rows, cosine, inliers = (np.asarray(arrays[n]) for n in ("rows", "cosine", "inliers"))
+        rows, cosine = np.asarray(arrays["rows"]), np.asarray(arrays["cosine"])
+        inliers = np.asarray(arrays["inliers"], np.int32)  # as computed: the stored int16 would score in float32
         q, c = np.nonzero((rows >= 0) & (rows != np.arange(start, stop)[:, None])
                           & shared_content.merging_on_inliers(cosine, inliers, fusion, score.threshold))
         pair = np.sort(np.c_[q + start, rows[q, c]], axis=1)

@@ -14,7 +14,7 @@ Layout under STORE/graph/ (one graph per score, `<score>` a digest of the model,
                                       approximate index with its measured recall), parts, build counts
     <score>-<state>/build.json        what a build in progress builds (shards, method, the graph it extends)
     <score>-<state>/part-<start>.<rows|cosine|inliers>.npy    one block of `part_rows` query rows (int32, float32,
-                                      int32: the fused score is computed from them when a part is read)
+                                      int16: the fused score is computed from them when a part is read)
     <score>-<state>/part-<start>.json commit marker of that part (written last, atomically)
 
 A killed build resumes at the first uncommitted part. A graph whose key (model, settings, features, score) or
@@ -46,13 +46,13 @@ from myPython.pool.graph_shared import apply_shared, read_shared, shared_pass
 from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
 from myPython.pool.store import DescriptorStore
 
-GRAPH_VERSION = 3
+GRAPH_VERSION = 4  # 4: inliers as int16 (at most verify.MAX_KEYPOINTS)
 GRAPH_DIR = "graph"
 DEFAULT_K = 50  # neighbours per row: group's default --neighbours; search answers any top_k up to it
 EXACT_MAX_ROWS = 200_000  # exact kNN up to this many rows, an approximate index measured for recall above
 MIN_RECALL = 0.95
-# What a part stores (12 bytes a list entry); the fused score is computed from them as a part is read
-ARRAYS = {"rows": np.int32, "cosine": np.float32, "inliers": np.int32}
+# What a part stores (10 bytes a list entry); the fused score is computed from them as a part is read
+ARRAYS = {"rows": np.int32, "cosine": np.float32, "inliers": np.int16}
 
 
 @dataclass
@@ -199,7 +199,10 @@ def list_scores(cosine: np.ndarray, rows: np.ndarray, inliers: np.ndarray, fusio
     """float64 scores of list entries: the fused score (inliers < 0: not verified, as 0), plain cosine without a
     fusion; -inf where there is no neighbour. The build sorts by them and readers compute them again, alike."""
     cosine = np.asarray(cosine)
-    out = cosine.astype(np.float64) if fusion is None else fusion.score(cosine, np.maximum(np.asarray(inliers), 0))
+    if fusion is None:
+        out = cosine.astype(np.float64)
+    else:  # int32 as computed: log1p of the stored int16 would round in float32
+        out = fusion.score(cosine, np.maximum(np.asarray(inliers, np.int32), 0))
     out[np.asarray(rows) < 0] = -np.inf
     return out
 

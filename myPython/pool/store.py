@@ -1,13 +1,13 @@
-"""The descriptor store: shards of float32 rows with their ids, committed atomically and checksummed.
+"""The descriptor store: shards of float16 rows with their ids, committed atomically and checksummed.
 
-Layout of a store folder (format 2):
+Layout of a store folder (format 3):
     meta.json                         format version, model fingerprint, settings, dimension, frame sampling
     roots.json                        label of every input root seen (see pool.inputs): ids never change
-    shards/<name>.npy                 float32 rows x dim, L2-normalised
+    shards/<name>.npy                 float16 rows x dim, L2-normalised (readers compute in float32)
     shards/<name>.ids.txt             one id per row (escaped, see common.ids)
     shards/<name>.inputs.txt          the inputs whose last row is in this shard (they are done)
     shards/<name>.skipped.jsonl       inputs skipped while filling it, with reasons
-    shards/<name>.local.npy           optional: uint8 rows x 256 x 132 packed RootSIFT features (pool/verify.py)
+    shards/<name>.local.npy           optional: uint8 rows x 128 x 18 local features (pool/verify.py)
     shards/<name>.<anything else>     any other per-shard file written before the marker
     shards/<name>.json                commit marker, written last (atomic rename)
     quarantine/                       shards moved aside by `deep-retrieval verify --quarantine`
@@ -47,7 +47,9 @@ from myPython.common.fileio import atomic_write_bytes, atomic_write_text
 from myPython.common.ids import check_id
 from myPython.errors import StoreError
 
-STORE_VERSION = 2
+# 3: rows in float16 (half the bytes; a cosine moves by about 1e-5) and 2.3 KB local features (pool/verify.py)
+STORE_VERSION = 3
+ROW_DTYPE = np.float16
 MARKER_SUFFIX = ".json"
 LOCAL_SUFFIX = ".local.npy"  # written by the embedder before the marker, which then lists it
 
@@ -66,6 +68,7 @@ class Shard:
     folder: Path
     marker: dict = field(default_factory=dict)
     dim: int | None = None
+    features: str | None = None  # the store's meta "local_features": which local features its shards hold
 
     def path(self, suffix: str) -> Path:
         return self.folder / f"{self.name}{suffix}"
@@ -110,6 +113,7 @@ class Shard:
         return ids
 
     def vectors(self, mmap: bool = True) -> np.ndarray:
+        """The rows as stored (float16, memory-mapped unless `mmap` is False): compute with them in float32."""
         path = self.path(".npy")
         expected = self.marker.get("files", {}).get(path.name, {}).get("bytes")
         try:
@@ -122,18 +126,29 @@ class Shard:
         except (ValueError, OSError, EOFError) as exc:
             raise self._damaged(f"{path.name} is not a readable array ({type(exc).__name__})") from None
         dim = self.dim if self.dim is not None else (array.shape[1] if array.ndim == 2 else -1)
-        if array.shape != (self.rows, dim) or array.dtype != np.float32:
-            raise self._damaged(f"{path.name} holds {array.dtype} {array.shape}, expected float32 ({self.rows}, {dim})")
+        if array.shape != (self.rows, dim) or array.dtype != ROW_DTYPE:
+            raise self._damaged(f"{path.name} holds {array.dtype} {array.shape}, expected {np.dtype(ROW_DTYPE)} "
+                                f"({self.rows}, {dim})")
         return array
 
     def local_features(self) -> np.ndarray | None:
-        """The rows' packed local features (pool/verify.py, memory-mapped), or None when the shard has none."""
+        """The rows' packed local features (pool/verify.py, memory-mapped), or None when the shard has none.
+
+        StoreError when the store holds another version of them (another layout: read as this one, its bytes
+        would be noise)."""
+        from myPython.pool.verify import BYTES_PER_KEYPOINT, FEATURES_VERSION, MAX_KEYPOINTS
+
         path = self.path(LOCAL_SUFFIX)
         if path.name not in self.marker.get("files", {}) or not path.exists():
             return None
+        if self.features and self.features != FEATURES_VERSION:
+            raise StoreError(f"{self.folder.parent}: its local features are {self.features}, this version verifies "
+                             f"{FEATURES_VERSION}; embed the inputs again into a new store, or use --raw "
+                             "(cosine alone)")
         array = np.load(path, mmap_mode="r")
-        if len(array) != self.rows:
-            raise self._damaged(f"{path.name} holds local features of {len(array)} rows, the shard has {self.rows}")
+        if array.shape != (self.rows, MAX_KEYPOINTS, BYTES_PER_KEYPOINT) or array.dtype != np.uint8:
+            raise self._damaged(f"{path.name} holds {array.dtype} {array.shape}, expected uint8 "
+                                f"({self.rows}, {MAX_KEYPOINTS}, {BYTES_PER_KEYPOINT})")
         return array
 
     def inputs(self) -> list[str]:
@@ -219,7 +234,8 @@ class DescriptorStore:
             marker = read_marker(path)
             if f"{marker['name']}{MARKER_SUFFIX}" != path.name:
                 raise damaged(self.root, str(path), f"the marker names shard {marker['name']}")
-            out.append(Shard(marker["name"], int(marker["rows"]), self.shard_dir, marker, self.meta.get("dim")))
+            out.append(Shard(marker["name"], int(marker["rows"]), self.shard_dir, marker, self.meta.get("dim"),
+                             self.meta.get("local_features")))
         return out
 
     def snapshot(self) -> DescriptorStore:
@@ -345,7 +361,7 @@ class DescriptorStore:
             files[f"{name}{suffix}"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim))
+        np.save(buffer, np.ascontiguousarray(vectors, dtype=ROW_DTYPE).reshape(len(ids), self.dim))
         put(".npy", buffer.getvalue())
         put(".ids.txt", "".join(f"{i}\n" for i in ids).encode("utf-8"))
         put(".inputs.txt", "".join(f"{i}\n" for i in inputs).encode("utf-8"))
@@ -357,4 +373,4 @@ class DescriptorStore:
                   "partial": dict(partial or {}), "continues": list(continues or []), "files": files,
                   "committed": time.time()}
         atomic_write_text(folder / f"{name}{MARKER_SUFFIX}", json.dumps(marker) + "\n")
-        return Shard(name, len(ids), folder, marker, self.dim)
+        return Shard(name, len(ids), folder, marker, self.dim, self.meta.get("local_features"))

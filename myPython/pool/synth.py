@@ -49,6 +49,7 @@ import numpy as np
 from myPython.common.fileio import atomic_save_npy, atomic_write_text
 from myPython.common.ids import frame_id
 from myPython.errors import StoreError, UsageError
+from myPython.pool import verify
 from myPython.pool.store import LOCAL_SUFFIX, MARKER_SUFFIX, DescriptorStore
 from myPython.pool.verify import BYTES_PER_KEYPOINT, FEATURE_SIDE, MAX_KEYPOINTS, MIRROR_PERMUTATION
 
@@ -361,14 +362,8 @@ def _next_frame(rng: np.random.Generator, prev: _Features, pan: np.ndarray) -> _
 
 
 def pack(features: _Features) -> np.ndarray:
-    """verify.local_features' layout: descriptor bytes, float16 x and y, NaN padding."""
-    n = len(features.desc)
-    packed = np.zeros((MAX_KEYPOINTS, BYTES_PER_KEYPOINT), np.uint8)
-    geometry = np.full((MAX_KEYPOINTS, 2), np.nan, np.float16)
-    packed[:n, :128] = features.desc
-    geometry[:n] = features.pos
-    packed[:, 128:] = geometry.view(np.uint8).reshape(MAX_KEYPOINTS, 4)
-    return packed
+    """verify.local_features' layout (the bits of the RootSIFT the bytes stand for, quantised positions)."""
+    return verify.pack(features.desc.astype(np.float32) / 512, features.pos)
 
 
 def shard_local_features(params: SynthParams, plan: Plan, shard: int) -> np.ndarray:

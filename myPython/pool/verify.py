@@ -1,19 +1,18 @@
-"""Geometric verification of candidate pairs: RootSIFT, ratio test, RANSAC similarity, mirror-aware.
+"""Geometric verification of candidate pairs: RootSIFT bits, ratio test, RANSAC similarity, mirror-aware.
 
 Each image (or frame) gets at most MAX_KEYPOINTS RootSIFT features computed on its grey version with
 the long side resized to FEATURE_SIDE (one SIFT pass detects and describes DETECT_FACTOR times as many), spread
 over the picture (`balanced_order`: on the validation split, spreading them over a 4 x 4 grid took the recall of
 photos under app chrome from 0.39 to 0.92 and cut the watermark template's false merges from 0.71 to 0.29, with
 the other copies unchanged; bench/keypoint_study.py),
-stored compactly: one uint8 row of 132 bytes per keypoint
-(128 descriptor bytes, then x and y as float16 in units of the long side), padded with NaN positions
-to a fixed count so that a shard's features are one memory-mapped (rows, MAX_KEYPOINTS, 132) array.
+stored compactly: one uint8 row of 18 bytes per keypoint (the descriptor's 128 sign bits, pool/rootsift_bits.py,
+then x and y in 1/POSITION_STEPS of the long side), padded with NO_KEYPOINT positions to a fixed count so that a
+shard's features are one memory-mapped (rows, MAX_KEYPOINTS, 18) array: 2304 bytes a row.
 
-A pair is verified by matching A against B and against B mirrored (SIFT descriptors of a mirrored
-image are a fixed permutation of the originals: grid rows reversed, orientation bins negated; the x
-coordinates change sign), keeping matches that pass Lowe's ratio test, and counting the inliers of a
-RANSAC similarity transform (rotation, uniform scale, translation). Copies keep most matches on one
-transform; different photos of a similar scene rarely do.
+A pair is verified by matching A against B and against B mirrored (a mirrored keypoint's bits are its bits XOR
+rootsift_bits.MIRROR_MASK; the x coordinates change sign), keeping nearest neighbours by Hamming distance that
+pass Lowe's ratio test, and counting the inliers of a RANSAC similarity transform (rotation, uniform scale,
+translation). Copies keep most matches on one transform; different photos of a similar scene rarely do.
 """
 
 from __future__ import annotations
@@ -23,23 +22,28 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from myPython.pool import rootsift_bits
+
 FEATURE_SIDE = 512  # long side of the image features are computed on (small copies are upsampled)
-MAX_KEYPOINTS = 256
+# 128 keypoints of 128 bits: on the validation split as good as 256 keypoints of RootSIFT bytes at 7 % of the
+# bytes (pool/rootsift_bits.py).
+MAX_KEYPOINTS = 128
 # Half OpenCV's default contrast threshold: dark and low-contrast images keep enough keypoints. Chosen on
 # the validation split (positive pairs above the negatives' 99.5 % quantile of inliers: 0.811 -> 0.851;
 # a long side of 768 lost, 0.768; 512 keypoints gained 0.009 for twice the storage).
 CONTRAST_THRESHOLD = 0.02
 SELECTION_GRID = 4  # keypoints kept are spread over a 4 x 4 grid (balanced_order)
 DETECT_FACTOR = 4  # keypoints detected (and described) per keypoint kept, so that weak cells have some to give
-BYTES_PER_KEYPOINT = 132
-RATIO = 0.8  # Lowe's ratio test
+POSITION_STEPS = 254  # positions stored as round(254 x position / long side): within 1.01 pixel at 512
+NO_KEYPOINT = 255  # the x byte of padding rows
+BYTES_PER_KEYPOINT = rootsift_bits.BYTES + 2
+RATIO = 0.8  # Lowe's ratio test (on the Euclidean distance of 0/1 bit vectors: the square root of Hamming's)
 RANSAC_PIXELS = 3.0  # reprojection error allowed, in pixels at FEATURE_SIDE (copies are exact transforms)
 MIN_SCALE, MAX_SCALE = 0.2, 5.0  # similarity scales outside this range are not copies
 # Names the features a store holds (its meta "local_features"): other values mean other features.
-FEATURES_VERSION = f"rootsift-{FEATURE_SIDE}-{MAX_KEYPOINTS}-{CONTRAST_THRESHOLD}-grid{SELECTION_GRID}-1pass"
-# Descriptor permutation of a horizontally mirrored image (OpenCV's 4x4 grid x 8 orientation bins).
-_GRID = np.arange(128).reshape(4, 4, 8)
-MIRROR_PERMUTATION = _GRID[::-1][:, :, (-np.arange(8)) % 8].reshape(-1)
+FEATURES_VERSION = (f"rootsift-bits{rootsift_bits.BITS}-{rootsift_bits.basis_digest()}-{FEATURE_SIDE}-{MAX_KEYPOINTS}"
+                    f"-{CONTRAST_THRESHOLD}-grid{SELECTION_GRID}")
+MIRROR_PERMUTATION = rootsift_bits.MIRROR_PERMUTATION
 
 
 def balanced_order(points: np.ndarray, response: np.ndarray, size: tuple[int, int], grid: int) -> np.ndarray:
@@ -63,10 +67,11 @@ def balanced_order(points: np.ndarray, response: np.ndarray, size: tuple[int, in
     return order[np.lexsort((np.arange(len(order)), rank))]
 
 
-def local_features(image: np.ndarray, *, max_keypoints: int = MAX_KEYPOINTS, grid: int = SELECTION_GRID
-                   ) -> np.ndarray:
-    """(MAX_KEYPOINTS, 132) uint8 packed RootSIFT features of a BGR or grey uint8 image (`max_keypoints` of them
-    at most, chosen over a `grid` x `grid` partition by `balanced_order`)."""
+def describe(image: np.ndarray, *, max_keypoints: int = MAX_KEYPOINTS, grid: int = SELECTION_GRID
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """(RootSIFT descriptors n x 128 float32 with unit rows, positions n x 2 in units of the long side) of the
+    at most `max_keypoints` keypoints of a BGR or grey uint8 image, chosen over a `grid` x `grid` partition by
+    `balanced_order`."""
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     scale = FEATURE_SIDE / max(grey.shape[:2])
     if scale != 1:
@@ -75,33 +80,43 @@ def local_features(image: np.ndarray, *, max_keypoints: int = MAX_KEYPOINTS, gri
     # One pass: describing only the kept keypoints afterwards builds the scale pyramid a second time.
     sift = cv2.SIFT_create(nfeatures=DETECT_FACTOR * max_keypoints, contrastThreshold=CONTRAST_THRESHOLD)
     keypoints, desc = sift.detectAndCompute(grey, None)
+    if not keypoints or desc is None or not len(desc):
+        return np.zeros((0, 128), np.float32), np.zeros((0, 2), np.float32)
+    points = np.array([k.pt for k in keypoints], np.float32)
+    response = np.array([k.response for k in keypoints], np.float32)
+    chosen = balanced_order(points, response, (grey.shape[1], grey.shape[0]), grid)[:max_keypoints]
+    kept = desc[chosen].astype(np.float32)
+    root = np.sqrt(kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-7))  # RootSIFT, unit L2 norm
+    return root, points[chosen] / FEATURE_SIDE
+
+
+def pack(root: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """(MAX_KEYPOINTS, BYTES_PER_KEYPOINT) uint8 stored features of at most MAX_KEYPOINTS RootSIFT descriptors
+    (unit rows) at `positions` (units of the long side, within [0, 1])."""
+    n = len(root)
+    if n > MAX_KEYPOINTS:
+        raise ValueError(f"{n} keypoints, at most {MAX_KEYPOINTS} are stored")
     packed = np.zeros((MAX_KEYPOINTS, BYTES_PER_KEYPOINT), np.uint8)
-    geometry = np.full((MAX_KEYPOINTS, 2), np.nan, np.float16)
-    if keypoints and desc is not None and len(desc):
-        points = np.array([k.pt for k in keypoints], np.float32)
-        response = np.array([k.response for k in keypoints], np.float32)
-        chosen = balanced_order(points, response, (grey.shape[1], grey.shape[0]), grid)[:max_keypoints]
-        n = len(chosen)
-        kept = desc[chosen].astype(np.float32)
-        root = np.sqrt(kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-7))  # RootSIFT, unit L2 norm
-        packed[:n, :128] = np.clip(np.round(root * 512), 0, 255).astype(np.uint8)
-        geometry[:n] = points[chosen] / FEATURE_SIDE
-    packed[:, 128:] = geometry.view(np.uint8).reshape(MAX_KEYPOINTS, 4)
+    packed[n:, rootsift_bits.BYTES] = NO_KEYPOINT
+    if n:
+        packed[:n, : rootsift_bits.BYTES] = rootsift_bits.binarize(root)
+        packed[:n, rootsift_bits.BYTES :] = np.clip(np.rint(np.asarray(positions, np.float64) * POSITION_STEPS),
+                                                   0, POSITION_STEPS)
     return packed
 
 
+def local_features(image: np.ndarray, *, max_keypoints: int = MAX_KEYPOINTS, grid: int = SELECTION_GRID
+                   ) -> np.ndarray:
+    """(MAX_KEYPOINTS, BYTES_PER_KEYPOINT) uint8 stored features of a BGR or grey uint8 image (`describe`)."""
+    return pack(*describe(image, max_keypoints=max_keypoints, grid=grid))
+
+
 def unpack(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(descriptors n x 128 float32, positions n x 2 float32 in FEATURE_SIDE pixels) of the real keypoints."""
-    geometry = np.ascontiguousarray(packed[:, 128:]).view(np.float16).reshape(-1, 2).astype(np.float32)
-    valid = ~np.isnan(geometry[:, 0])
-    return packed[valid, :128].astype(np.float32), geometry[valid] * FEATURE_SIDE
-
-
-def squared_distances(desc_a: np.ndarray, desc_b: np.ndarray) -> np.ndarray:
-    """Squared L2 distances between two sets of packed descriptors (len(a) x len(b)), exact: the entries are
-    integers below 256, so every product and partial sum is an integer below 2**24, which float32 holds."""
-    cross = desc_a @ desc_b.T
-    return np.einsum("ij,ij->i", desc_a, desc_a)[:, None] + np.einsum("ij,ij->i", desc_b, desc_b)[None, :] - 2 * cross
+    """(packed bits n x 16 uint8, positions n x 2 float32 in FEATURE_SIDE pixels) of the real keypoints."""
+    packed = np.asarray(packed)
+    valid = packed[:, rootsift_bits.BYTES] != NO_KEYPOINT
+    positions = packed[valid, rootsift_bits.BYTES :].astype(np.float32) * np.float32(FEATURE_SIDE / POSITION_STEPS)
+    return np.ascontiguousarray(packed[valid, : rootsift_bits.BYTES]), positions
 
 
 def ratio_matches(distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,14 +161,14 @@ class Verified:
 
 def verify(packed_a: np.ndarray, packed_b: np.ndarray) -> Verified:
     """Inliers of the best similarity between A and B, or A and B mirrored (whichever has more)."""
-    desc_a, pos_a = unpack(packed_a)
-    desc_b, pos_b = unpack(packed_b)
-    if len(desc_a) < 3 or len(desc_b) < 3:
+    bits_a, pos_a = unpack(packed_a)
+    bits_b, pos_b = unpack(packed_b)
+    if len(bits_a) < 3 or len(bits_b) < 3:
         return Verified(0, False)
-    # B and B mirrored in one matrix product
-    distances = squared_distances(desc_a, np.concatenate([desc_b, desc_b[:, MIRROR_PERMUTATION]]))
-    direct = _consensus(*ratio_matches(distances[:, : len(desc_b)]), pos_a, pos_b)
-    mirrored = _consensus(*ratio_matches(distances[:, len(desc_b):]), pos_a, pos_b * np.array([-1.0, 1.0], np.float32))
+    # B and B mirrored in one matrix product; Hamming distances are the squared distances of 0/1 vectors
+    distances = rootsift_bits.hamming(bits_a, np.concatenate([bits_b, bits_b ^ rootsift_bits.MIRROR_MASK]))
+    direct = _consensus(*ratio_matches(distances[:, : len(bits_b)]), pos_a, pos_b)
+    mirrored = _consensus(*ratio_matches(distances[:, len(bits_b):]), pos_a, pos_b * np.array([-1.0, 1.0], np.float32))
     flip = len(mirrored[0]) > len(direct[0])
     a, b = mirrored if flip else direct
     return Verified(len(a), flip, a, b)
