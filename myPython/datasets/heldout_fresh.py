@@ -167,19 +167,27 @@ def build_fresh_set(out: str | os.PathLike, load: Callable[[str], np.ndarray] = 
                     names: list[str] | None = None) -> tuple[Path, list[UnseenItem]]:
     """Write the set under `out/pool` once (`out/items.json` marks it done); (pool folder, items).
     `load` reads a photo by origin and `names` lists the candidate origins (default: heldout_unseen's)."""
-    out = Path(out)
+    return write_set(Path(out), FRESH_VERSION, FRESH_SEED, lambda: plan(names if names is not None else
+                                                                        [c[0] for c in hu.candidates()]),
+                     render, lambda origin: fe.fit_long_side(load(origin), MAX_SIDE))
+
+
+def write_set(out: Path, version: str, seed: int, plan_items: Callable[[], list], draw: Callable,
+              photo: Callable[[str], np.ndarray]) -> tuple[Path, list[UnseenItem]]:
+    """Write a planned set under `out/pool` once (`out/items.json`, with `version`, marks it done): each item
+    drawn by `draw(spec, images)` from the photos of its origins (`photo(origin)`, read once each)."""
     pool, index = out / "pool", out / "items.json"
-    if index.exists() and json.loads(index.read_text(encoding="utf-8")).get("version") == FRESH_VERSION:
+    if index.exists() and json.loads(index.read_text(encoding="utf-8")).get("version") == version:
         return pool, hu.read_items(index)
-    specs = plan(names if names is not None else [c[0] for c in hu.candidates()])
+    specs = plan_items()
     images: dict[str, np.ndarray] = {}
     for spec in specs:
         for origin in spec.origins:
             if origin not in images:
-                images[origin] = fe.fit_long_side(load(origin), MAX_SIDE)
-        save_image(pool / spec.path, render(spec, images))
+                images[origin] = photo(origin)
+        save_image(pool / spec.path, draw(spec, images))
     items = [UnseenItem(s.path, s.family, s.kind, s.origins) for s in specs]
-    doc = {"version": FRESH_VERSION, "seed": FRESH_SEED,
+    doc = {"version": version, "seed": seed,
            "items": [{"path": i.path, "family": i.family, "kind": i.kind, "origins": list(i.origins)} for i in items]}
     atomic_write_text(index, json.dumps(doc, indent=1) + "\n")
     return pool, items

