@@ -221,6 +221,10 @@ def test_approximate_index_is_chosen_by_measured_recall(tmp_path):
     assert method["method"] == "approximate" and method["factory"].startswith("IVF")
     assert method["recall"] >= 0.95 and method["sample"] == 300
     assert all(r < 0.95 for _, r in method["measured"][:-1])  # the cheapest setting that reaches it
+    assert not list((out / "index").glob("*.faiss"))  # the index served the build; the complete graph does not need it
+    from myPython.pool.jobs import _kept_graph
+
+    assert _kept_graph(db, [COSINE], 11).meta == graph.meta  # match-videos reads this graph: the store's one kNN
     # its lists against exact search, on every row
     _, vectors = db.load()
     exact = exact_knn(vectors, db, 11)[1]

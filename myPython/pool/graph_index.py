@@ -1,7 +1,8 @@
 """How the neighbour graph finds each row's nearest rows: exact, or an approximate index measured to be good enough.
 
 Below `exact_max_rows` rows the streamed exact search (pool/search.py `exact_knn`) is cheap enough. Above, an
-inverted-file index ("IVF<lists>,Flat", saved under STORE/index/ like `search --index`) is built and its `nprobe`
+inverted-file index ("IVF<lists>,Flat", saved under STORE/index/ like `search --index` while the graph is built, so
+that a killed build reloads it; removed once the graph is complete: 2 KB a row) is built and its `nprobe`
 raised until the recall of the graph's lists, measured against exact search on a sample of query rows, reaches
 `min_recall`; when no setting does, exact search is used. The method and the measured recall go into the graph's
 metadata.

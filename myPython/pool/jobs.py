@@ -11,7 +11,7 @@ made anywhere has the same metadata (`store_meta`) and a job run from Python giv
 
 `search` and `group` of a store against itself answer from its neighbour graph (pool/knn_graph.py), built by
 the first of them and kept in the store until shards are added (then extended); `match_videos` reads its frame
-kNN from that graph when a current exact one is kept, and never builds one.
+kNN from that graph when a current one is kept (exact up to 200k rows, measured IVF above), and never builds one.
 
 None of them opens a network except `embed` (through the extractor it is given) and a Ray connection where
 `ray` is given.
@@ -174,13 +174,14 @@ def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw
 
 
 def _kept_graph(db: DescriptorStore, scores: Sequence, neighbours: int):
-    """A current, complete, exact neighbour graph of the store holding `neighbours` rows per list (itself
-    included), for any of `scores`; None when none is kept. Never builds one."""
+    """A current, complete neighbour graph of the store holding `neighbours` rows per list (itself included), for
+    any of `scores`; None when none is kept. Never builds one. Above `knn_graph.EXACT_MAX_ROWS` rows the graph's
+    lists come from an IVF index whose recall against exact search was measured (>= 0.95): the store's one kNN."""
     from myPython.pool.knn_graph import GraphSettings, open_graph
 
     for score in scores:
         graph, _ = open_graph(db, score, GraphSettings(k=neighbours - 1))
-        if graph is not None and graph.method.get("method") == "exact":
+        if graph is not None:
             return graph
     return None
 
@@ -192,8 +193,9 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None = None, *,
     `calibrated_options` argument (knn, max_candidates, aligner, factory, nprobe, verify, verify_floor).
 
     A store matched against itself by exact search reads its frames' nearest frames from the neighbour graph
-    `search` and `group` keep (of `score`, default the model's fused or raw score) when a current exact one holds
-    enough neighbours: the same lists. None is built here (that would verify pairs matching does not need);
+    `search` and `group` keep (of `score`, default the model's fused or raw score) when a current one holds
+    enough neighbours: the same lists (up to 200k rows; above, the graph's approximate ones).
+    None is built here (that would verify pairs matching does not need);
     `graph=False` always searches."""
     from myPython.pool.informative import model_noise_descriptors
     from myPython.pool.video_match import calibrated_options

@@ -422,6 +422,10 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
                       "ray": settings.ray is not None},
             "shared_content": shared}
     atomic_write_text(_pointer(root, key), json.dumps(meta, indent=1) + "\n")
+    if method["method"] == "approximate":  # kept for a resumed build only: 2 KB a row the complete graph never reads
+        from myPython.pool.search import index_path
+
+        index_path(db.snapshot(), method["factory"]).unlink(missing_ok=True)
     prefix = f"{_digest(key)}-"
     for other in root.iterdir():  # older graphs of this score (this one replaces them)
         if other.is_dir() and other.name.startswith(prefix) and other.name != name:
