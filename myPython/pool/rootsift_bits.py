@@ -62,7 +62,10 @@ def projections(root: np.ndarray) -> np.ndarray:
     """n x 128 float32 projections of RootSIFT descriptors (unit L2 rows); the bits are their signs."""
     b = basis()
     kept, negated = pair_coordinates(np.asarray(root, np.float32))
-    return np.concatenate([(kept - b["mean"]) @ b["symmetric"].T, negated @ b["antisymmetric"].T], axis=1)
+    # einsum's own loops, not BLAS: at embed time BLAS threads woken for these small products keep spinning and
+    # slow the SIFT of the next row (measured: 64 ms a row with matmul, 56 ms with einsum, the same bits)
+    return np.concatenate([np.einsum("ij,kj->ik", kept - b["mean"], b["symmetric"]),
+                           np.einsum("ij,kj->ik", negated, b["antisymmetric"])], axis=1)
 
 
 def binarize(root: np.ndarray) -> np.ndarray:
