@@ -91,8 +91,9 @@ def _matcher_ratio(feats: list[np.ndarray], pairs: list[tuple[int, int]], repeat
         matcher, kept = cv2.BFMatcher(cv2.NORM_HAMMING), 0
         for other in (b, b ^ MIRROR_MASK):
             matches = matcher.knnMatch(a, other, k=2)
-            kept += sum(1 for m in matches if len(m) == 2 and m[0].distance < RATIO**2 * m[1].distance
-                        and m[0].distance < m[1].distance)
+            # RATIO squared = 16 / 25 in exact integer arithmetic (0.8**2 in float64 is a little above 0.64)
+            assert RATIO == 0.8
+            kept += sum(1 for m in matches if len(m) == 2 and 25 * m[0].distance < 16 * m[1].distance)
         return kept
 
     def one_product(a: np.ndarray, b: np.ndarray) -> int:

@@ -192,11 +192,14 @@ def test_verification_accepts_copies_and_rejects_another_shot_of_the_scene(defau
 
 def test_ratio_matching_agrees_with_opencvs_brute_force_matcher():
     """The one-matrix-product matcher keeps exactly the matches of OpenCV's k = 2 brute-force Hamming matcher +
-    the ratio test (on Euclidean distances of 0/1 vectors: Hamming distances against RATIO squared)."""
+    the ratio test (on Euclidean distances of 0/1 vectors: Hamming distances against RATIO squared, 16/25, in
+    exact integer arithmetic: 0.8**2 in float64 is a little above 0.64 and would keep 32 against 50)."""
     import cv2
 
     from myPython.pool.rootsift_bits import hamming
     from myPython.pool.verify import RATIO, local_features, ratio_matches, unpack
+
+    assert RATIO == 0.8  # RATIO squared is 16 / 25
 
     photo = _photo("astronaut.png")
     cases = [(photo, edits.center_crop(photo, 0.6)), (photo, edits.mirror(photo)), (photo, _photo("coffee.png"))]
@@ -206,7 +209,7 @@ def test_ratio_matching_agrees_with_opencvs_brute_force_matcher():
     for a, b in [(unpack(local_features(x))[0], unpack(local_features(y))[0]) for x, y in cases] + random:
         found = ratio_matches(hamming(a, b))
         reference = [m[0] for m in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(a, b, k=2)
-                     if len(m) == 2 and m[0].distance < RATIO**2 * m[1].distance and m[0].distance < m[1].distance]
+                     if len(m) == 2 and 25 * m[0].distance < 16 * m[1].distance]
         assert found[0].tolist() == [m.queryIdx for m in reference]
         assert found[1].tolist() == [m.trainIdx for m in reference]
     assert len(ratio_matches(hamming(a, b[:1]))[0]) == 0  # one candidate: no second to compare with
