@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from keypoint_study import PLAIN_PAIRS, SEED, build_items  # noqa: E402
 
-from myPython.pool import verify  # noqa: E402
+from myPython.pool import rootsift_bits, verify  # noqa: E402
 
 TRAIN_PHOTOS = 60  # training photos whose keypoints learn the projection
 
@@ -69,12 +69,10 @@ def learn_projection(count: int = TRAIN_PHOTOS) -> tuple[np.ndarray, np.ndarray,
 def mirror_subspaces() -> tuple[np.ndarray, np.ndarray]:
     """Orthonormal bases (columns) of the descriptors the mirror permutation keeps (symmetric) and negates
     (antisymmetric): it is an involution without fixed points, so each 2-cycle (i, j) gives one of each."""
-    perm = verify.MIRROR_PERMUTATION
-    first = np.flatnonzero(perm > np.arange(128))
-    sym, anti = np.zeros((128, len(first))), np.zeros((128, len(first)))
-    sym[first, np.arange(len(first))] = anti[first, np.arange(len(first))] = 0.5**0.5
-    sym[perm[first], np.arange(len(first))] = 0.5**0.5
-    anti[perm[first], np.arange(len(first))] = -(0.5**0.5)
+    n = np.arange(len(rootsift_bits.FIRST))  # the swapped pairs (FIRST[n], SECOND[n]), as pool/rootsift_bits.py
+    sym, anti = np.zeros((128, len(n))), np.zeros((128, len(n)))
+    sym[rootsift_bits.FIRST, n] = anti[rootsift_bits.FIRST, n] = sym[rootsift_bits.SECOND, n] = 0.5**0.5
+    anti[rootsift_bits.SECOND, n] = -(0.5**0.5)
     return sym, anti
 
 
@@ -185,11 +183,12 @@ def main() -> int:
             report(spec, size, inliers, plain, positive, shared, kinds, j, i)
             continue
         encoded = []
+        if kind.startswith("mbits"):
+            mean, basis, mask = mirror_exact_basis(kind, projection)
         for desc, pos in cache[count]:
             if steps:
                 pos = np.round(pos / verify.FEATURE_SIDE * steps) / steps * verify.FEATURE_SIDE
             if kind.startswith("mbits"):  # mirrored bits are the bits XOR the mask: exact, nothing recomputed
-                mean, basis, mask = mirror_exact_basis(kind, projection)
                 bits = (desc - mean) @ basis.T > 0
                 encoded.append((bits.astype(np.float32), (bits ^ mask).astype(np.float32), pos.astype(np.float32)))
                 continue

@@ -182,12 +182,14 @@ def test_verification_accepts_copies_and_rejects_another_shot_of_the_scene(defau
         inliers[name] = found.inliers
     found, score = fused(*table)  # rejected there
     assert score < options.threshold, (score, options.threshold)
-    # Verification alone tells both other shots from a copy: the weakest copy has more inliers than either
-    # (measured with 128 keypoints stored as bits: copies 17 (the 0.6 crop, upscaled 1.7x) to 101, the table 0,
-    # the kitchen corner 10; with 256 RootSIFT keypoints spread over the picture: 51 to 211, 5 and 17). The fused
-    # score still accepts the corner, as its cosine (0.75) is high (see docs/same-origin.md).
+    # Verification alone tells both other shots from a copy: every copy has more inliers than either, and the
+    # typical copy several times more (measured with 128 keypoints stored as bits: copies 17 (the 0.6 crop,
+    # upscaled 1.7x), 90 and 101, the table 0, the kitchen corner 10; with 256 RootSIFT keypoints spread over the
+    # picture: 51 to 211, 5 and 17). The fused score still accepts the corner, as its cosine (0.75) is high (see
+    # docs/same-origin.md).
     corner_inliers = verify(local_features(corner[0]), local_features(corner[1])).inliers
-    assert min(inliers.values()) > 1.5 * max(found.inliers, corner_inliers), (inliers, found.inliers, corner_inliers)
+    others = max(found.inliers, corner_inliers)
+    assert min(inliers.values()) > others and np.median(list(inliers.values())) > 4 * others, (inliers, others)
 
 
 def test_ratio_matching_agrees_with_opencvs_brute_force_matcher():

@@ -13,6 +13,7 @@ learns it again and checks the bits agree.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
@@ -57,8 +58,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=BASIS_FILE)
     args = parser.parse_args(argv)
-    import io
-
     buffer = io.BytesIO()
     np.savez(buffer, **learn(training_descriptors()))
     atomic_write_bytes(args.out, buffer.getvalue())

@@ -57,10 +57,10 @@ def shared_pass(db: DescriptorStore, folder: Path, parts: list[list[int]], width
     pairs, first = np.unique(table[:, :2].astype(np.int64), axis=0, return_index=True)
     cosine, inliers = table[first, 2], table[first, 3].astype(np.int64)
     if getattr(verifier, "matches", None) is not None:
-        found = dict(zip(map(tuple, pairs.tolist()), verifier.matches(pairs)))
+        answered = dict(zip(map(tuple, pairs.tolist()), verifier.matches(pairs)))
 
         def matches(a: int, b: int) -> tuple:
-            return found[(a, b)]
+            return answered[(a, b)]
     else:
         matches = shared_content.feature_matches(LocalFeatureIndex(db).__getitem__)
     kept = shared_content.effective_inliers(pairs, cosine, inliers, fusion, score.threshold, matches,
