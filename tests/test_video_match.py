@@ -520,6 +520,48 @@ def test_long_static_videos_still_find_their_copies(tmp_path):
     assert ("long.mp4", "copy.mp4") in pairs and not any("other.mp4" in p for p in pairs)
 
 
+def test_long_static_videos_read_their_widened_lists_from_kept_neighbours(tmp_path, monkeypatch):
+    """Kept lists wide enough for the long video give the searched votes without searching again; narrower exact
+    ones are searched again (the same votes); narrower approximate ones never are (the graph is the one kNN)."""
+    from myPython.common.ids import frame_id
+    from myPython.pool import video_match
+    from myPython.pool.search import SearchOptions, _knn_blocks
+    from myPython.pool.store import DescriptorStore
+    from myPython.pool.video_match import KeptNeighbours, MatchOptions, VideoRows, candidate_pairs
+
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=32)
+    copy = base + 0.1 * rng.normal(size=32) + 0.002 * rng.normal(size=(6, 32))
+    x = np.vstack([base + 0.002 * rng.normal(size=(30, 32)), copy, _walk(rng, 10)])
+    db = DescriptorStore.create(tmp_path / "db", {"dim": 32})
+    db.commit_shard("shard-000000", [frame_id("long.mp4", t) for t in range(30)] + [frame_id("copy.mp4", t)
+                    for t in range(6)] + [frame_id("other.mp4", t) for t in range(10)],
+                    (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), [], [])
+    rows = VideoRows(db)
+    options = MatchOptions(frame_threshold=0.5, knn=5)
+    bg = np.zeros(len(db), np.float32)
+    searched_again: list[int] = []
+    row_searcher = video_match._row_searcher
+    monkeypatch.setattr(video_match, "_row_searcher", lambda *a: searched_again.append(1) or row_searcher(*a))
+
+    def kept(width: int, exact: bool) -> KeptNeighbours:
+        return KeptNeighbours(lambda k: _knn_blocks(db, db, k, SearchOptions(top_k=k)), width, exact)
+
+    def pairs(given: KeptNeighbours | None) -> list[tuple]:
+        searched_again.clear()
+        return candidate_pairs(rows, rows, True, bg, bg, options, kept=given)
+
+    def same_votes(a: list[tuple], b: list[tuple]) -> bool:  # two kNN kernels: cosines equal to float32 rounding
+        return [p[:2] for p in a] == [p[:2] for p in b] and np.allclose([p[2] for p in a], [p[2] for p in b], 1e-6)
+
+    searched = pairs(None)
+    assert searched_again and {(rows.ids[a], rows.ids[b]) for a, b, _ in searched} == {("long.mp4", "copy.mp4")}
+    assert same_votes(pairs(kept(36, exact=True)), searched) and not searched_again  # room for 5 + 1 + 30: read
+    assert same_votes(pairs(kept(20, exact=True)), searched) and searched_again  # too narrow, exact: searched again
+    narrow = pairs(kept(20, exact=False))  # too narrow, approximate: its 20 are used as they are
+    assert not searched_again and not same_votes(narrow, searched)
+
+
 def test_match_videos_reads_a_kept_neighbour_graph_and_never_builds_one(tmp_path, monkeypatch):
     """The same matches from the store's exact neighbour graph as from searching; without a graph holding enough
     neighbours, match-videos searches and builds none."""

@@ -212,12 +212,14 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None = None, *,
     options = options or calibrated_options(spec.info, **overrides)
     db = db.snapshot()  # the graph's rows are the matcher's
     same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
-    knn_blocks = None
+    kept = None
     if graph and same and options.factory == "Flat":
         from myPython.pool.knn_graph import graph_cosine_blocks
+        from myPython.pool.video_match import KeptNeighbours
 
         scores = [score] if score is not None else [score_options_for(db, spec, raw) for raw in (False, True)]
-        kept = _kept_graph(db, scores, options.knn + 1)
-        if kept is not None:
-            knn_blocks = partial(graph_cosine_blocks, kept)
-    return list(match(db, queries, options, noise, progress=progress, knn_blocks=knn_blocks))
+        graph_kept = _kept_graph(db, scores, options.knn + 1)
+        if graph_kept is not None:
+            kept = KeptNeighbours(partial(graph_cosine_blocks, graph_kept), graph_kept.width,
+                                  graph_kept.method["method"] == "exact")
+    return list(match(db, queries, options, noise, progress=progress, kept=kept))

@@ -3,8 +3,9 @@
 1. Candidates. Every frame of the query videos looks up its `knn` nearest
    frames with FAISS (pool/search.py's machinery: exact and streamed over
    the shards, or any index factory string), or reads them from the store's
-   neighbour graph (pool/knn_graph.py) when pool/jobs.py finds a current exact
-   one holding enough neighbours (the same lists). Each neighbour frame of another
+   neighbour graph (pool/knn_graph.py) when pool/jobs.py finds a current one
+   holding enough neighbours (exact: the same lists; above 200k rows the
+   graph's approximate ones, the store's one kNN). Each neighbour frame of another
    video at or above the frame threshold is a vote for that video pair;
    uninformative frames (pool/informative.py) do not vote. Votes are summed
    per pair in compact arrays, and each query video keeps its
@@ -49,6 +50,18 @@ CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "re
 # k -> (query ids, cosines, db rows) per block of query rows, in row order, each row's k nearest rows best first
 # (-1 where none), as search._knn_blocks yields them
 KnnBlocks = Callable[[int], Iterable[tuple[list[str], np.ndarray, np.ndarray]]]
+
+
+@dataclass(frozen=True)
+class KeptNeighbours:
+    """A frame search answered by the caller (the store's neighbour graph, pool/jobs.py): `blocks(k)` for any k up
+    to `width`; `exact`: the lists are exact search's, so a frame needing more than `width` is searched again
+    (else it keeps the `width` it has: searching again, over the whole store, is what the graph is there to
+    avoid at scale)."""
+
+    blocks: KnnBlocks
+    width: int
+    exact: bool
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
 MAX_KNN = 512  # neighbours of a frame searched again because its own video filled its list
 # The scorer's inputs, in order (chosen by leave-one-family-out measurement on the training videos, see
@@ -213,14 +226,15 @@ def _row_searcher(db: DescriptorStore, options: MatchOptions):
 
 def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndarray, db_bg: np.ndarray,
                     options: MatchOptions, searched: Callable[[int], object] | None = None,
-                    knn_blocks: KnnBlocks | None = None) -> list[tuple[int, int, float]]:
+                    kept: KeptNeighbours | None = None) -> list[tuple[int, int, float]]:
     """(query video, db video, votes) from a frame kNN search, at most max_candidates per query video;
-    `searched(n)` is told of every block of n query rows searched (progress). `knn_blocks(k)`: the search's
-    answer given by the caller (the store's neighbour graph, pool/jobs.py) instead of searching.
+    `searched(n)` is told of every block of n query rows searched (progress). `kept`: the search's answer given
+    by the caller instead of searching.
 
     Searching a store against itself, a frame's nearest frames are often frames of its own video (a
-    long static shot fills the whole list); such a frame is searched again with room for its whole
-    video (up to MAX_KNN neighbours), so that its copies elsewhere still get its votes.
+    long static shot fills the whole list); such a frame's list is widened to room for its whole video
+    (knn + 1 + its frames, at most MAX_KNN), so that its copies elsewhere still get its votes: read from
+    `kept` when it is that wide, else searched again (with an approximate `kept`, its `width` is used).
     """
     n_db = max(1, len(db))
     keys = np.zeros(0, np.int64)
@@ -243,27 +257,40 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
             a, b = np.minimum(a, b), np.maximum(a, b)
         return a * n_db + b, scores[ok].astype(np.float64)
 
+    def widened(rows: np.ndarray, scores: np.ndarray, found: np.ndarray, width: np.ndarray) -> tuple:
+        """Votes of each row's `width` nearest (the columns beyond a row's width are no neighbours of it)."""
+        beyond = np.arange(scores.shape[1])[None, :] >= width[:, None]
+        return vote(rows, np.where(beyond, -np.inf, scores), np.where(beyond, -1, found))
+
     k = options.knn + int(same)
-    blocks = knn_blocks(k) if knn_blocks is not None else _knn_blocks(db.store, queries.store, k, search)
-    for query_ids, scores, found in blocks:
+    wide = max(k, kept.width) if kept is not None else k
+    blocks = kept.blocks(wide) if kept is not None else _knn_blocks(db.store, queries.store, k, search)
+    for query_ids, wide_scores, wide_found in blocks:
         rows = np.arange(row, row + len(query_ids))
         row += len(query_ids)
         if searched is not None:
             searched(len(rows))
+        scores, found = wide_scores[:, :k], wide_found[:, :k]
         full = np.zeros(len(rows), bool)
         if same:
             qv = queries.video_of_row[rows]
             own = (found >= 0) & (db.video_of_row[np.maximum(found, 0)] == qv[:, None])
             full = ((own.sum(axis=1) > options.knn // 2) & (scores[:, -1] >= options.frame_threshold) & (qv >= 0)
                     & (q_bg[rows] < options.uninformative))
-        new_keys, new_votes = vote(rows[~full], scores[~full], found[~full])
+        parts = [vote(rows[~full], scores[~full], found[~full])]
         if full.any():
-            again = again or _row_searcher(db.store, options)
-            k = int(min(MAX_KNN, options.knn + 1 + np.diff(queries._starts)[qv[full]].max()))
-            more_keys, more_votes = vote(rows[full], *again(queries.vectors(rows[full]), k))
-            new_keys, new_votes = np.concatenate([new_keys, more_keys]), np.concatenate([new_votes, more_votes])
-        keys = np.concatenate([keys, new_keys])
-        votes = np.concatenate([votes, new_votes])
+            need = np.minimum(MAX_KNN, options.knn + 1 + np.diff(queries._starts)[qv[full]])
+            read = need <= wide if kept is None or kept.exact else np.ones(len(need), bool)
+            if read.any():
+                at = np.flatnonzero(full)[read]
+                parts.append(widened(rows[at], wide_scores[at], wide_found[at], np.minimum(need[read], wide)))
+            if not read.all():
+                at = np.flatnonzero(full)[~read]
+                again = again or _row_searcher(db.store, options)
+                more_scores, more_found = again(queries.vectors(rows[at]), int(need[~read].max()))
+                parts.append(widened(rows[at], more_scores, more_found, need[~read]))
+        keys = np.concatenate([keys, *(p[0] for p in parts)])
+        votes = np.concatenate([votes, *(p[1] for p in parts)])
         keys, inverse = np.unique(keys, return_inverse=True)
         votes = np.bincount(inverse, weights=votes, minlength=len(keys))
         if len(keys) > PRUNE_PAIRS:
@@ -317,10 +344,10 @@ def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_v
 
 
 def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: MatchOptions,
-                 noise: np.ndarray, progress: bool = False, knn_blocks: KnnBlocks | None = None
+                 noise: np.ndarray, progress: bool = False, kept: KeptNeighbours | None = None
                  ) -> Iterator[VideoMatch]:
     """Candidate pairs of videos with their scored segments (pairs in query-video order); `progress`: bars on
-    stderr for the frame search and the alignment; `knn_blocks`: the frame search's answer (`candidate_pairs`)
+    stderr for the frame search and the alignment; `kept`: the frame search's answer (`candidate_pairs`)
     over the rows of `db` (then a snapshot, so that no shard committed meanwhile shifts them)."""
     from tqdm import tqdm
 
@@ -333,7 +360,7 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: 
     q_bg = db_bg if same else _backgrounds(q_rows, noise)
     with tqdm(total=len(q_rows.video_of_row), desc="frames searched", unit="row", disable=not progress,
               file=sys.stderr) as bar:
-        pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options, bar.update, knn_blocks)
+        pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options, bar.update, kept)
     verifier = SegmentVerifier(q_rows, db_rows) if options.verify else None
     current, q_data = -1, None
     for qv, rv, _ in tqdm(pairs, desc="pairs aligned", unit="pair", disable=not progress, file=sys.stderr):
