@@ -233,8 +233,9 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
 
     Searching a store against itself, a frame's nearest frames are often frames of its own video (a
     long static shot fills the whole list); such a frame's list is widened to room for its whole video
-    (knn + 1 + its frames, at most MAX_KNN), so that its copies elsewhere still get its votes: read from
-    `kept` when it is that wide, else searched again (with an approximate `kept`, its `width` is used).
+    (knn + 1 + the frames of the block's longest such video, at most MAX_KNN), so that its copies elsewhere still
+    get its votes: read from `kept` when it is that wide, else searched again (with an approximate `kept`, its
+    `width` is used).
     """
     n_db = max(1, len(db))
     keys = np.zeros(0, np.int64)
@@ -257,11 +258,6 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
             a, b = np.minimum(a, b), np.maximum(a, b)
         return a * n_db + b, scores[ok].astype(np.float64)
 
-    def widened(rows: np.ndarray, scores: np.ndarray, found: np.ndarray, width: np.ndarray) -> tuple:
-        """Votes of each row's `width` nearest (the columns beyond a row's width are no neighbours of it)."""
-        beyond = np.arange(scores.shape[1])[None, :] >= width[:, None]
-        return vote(rows, np.where(beyond, -np.inf, scores), np.where(beyond, -1, found))
-
     k = options.knn + int(same)
     wide = max(k, kept.width) if kept is not None else k
     blocks = kept.blocks(wide) if kept is not None else _knn_blocks(db.store, queries.store, k, search)
@@ -279,16 +275,14 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
                     & (q_bg[rows] < options.uninformative))
         parts = [vote(rows[~full], scores[~full], found[~full])]
         if full.any():
-            need = np.minimum(MAX_KNN, options.knn + 1 + np.diff(queries._starts)[qv[full]])
-            read = need <= wide if kept is None or kept.exact else np.ones(len(need), bool)
-            if read.any():
-                at = np.flatnonzero(full)[read]
-                parts.append(widened(rows[at], wide_scores[at], wide_found[at], np.minimum(need[read], wide)))
-            if not read.all():
-                at = np.flatnonzero(full)[~read]
+            # room for the block's longest such video (the lists the calibration was fitted on)
+            need = int(min(MAX_KNN, options.knn + 1 + np.diff(queries._starts)[qv[full]].max()))
+            at = np.flatnonzero(full)
+            if need <= wide or (kept is not None and not kept.exact):
+                parts.append(vote(rows[at], wide_scores[at, :need], wide_found[at, :need]))
+            else:
                 again = again or _row_searcher(db.store, options)
-                more_scores, more_found = again(queries.vectors(rows[at]), int(need[~read].max()))
-                parts.append(widened(rows[at], more_scores, more_found, need[~read]))
+                parts.append(vote(rows[at], *again(queries.vectors(rows[at]), need)))
         keys = np.concatenate([keys, *(p[0] for p in parts)])
         votes = np.concatenate([votes, *(p[1] for p in parts)])
         keys, inverse = np.unique(keys, return_inverse=True)
