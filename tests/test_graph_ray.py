@@ -1,4 +1,5 @@
-"""Verification of the neighbour graph's pairs on Ray (pool/graph_ray.py): the graph local workers build.
+"""Verification of the neighbour graph's pairs and the alignment of video pairs on Ray (pool/graph_ray.py,
+pool/video_ray.py): what local workers give.
 
 A local Ray of 2 CPUs serves the module; the store is a smaller one of test_knn_graph.py's kind (240 rows in 3
 shards, planted copies, local features) and the fused score verifies few candidates, so that it takes seconds.
@@ -90,3 +91,27 @@ def test_graph_and_groups_built_on_ray_are_the_local_ones(master, local_ray, tmp
 def test_ray_without_the_graph_is_refused(master, tmp_path, command, capsys):
     assert main([command, "--db", str(master), "--no-graph", "--ray", "--out", str(tmp_path / "out")]) == 2
     assert "--no-graph" in capsys.readouterr().err
+
+
+def test_video_alignment_on_ray_gives_the_local_matches(tmp_path, local_ray):
+    """match-videos' candidate pairs aligned (and their segments verified) as Ray tasks: the local matches, in order,
+    however the pairs are cut into tasks; no task splits a query video's pairs."""
+    from myPython.pool.video_match import MatchOptions, csv_rows, match_videos
+    from myPython.pool.video_ray import RayAligner, batches
+
+    store = tmp_path / "videos"
+    synth_pool(store, SynthParams(rows=420, videos=14, frames_per_video=20, shard_size=140, dim=64, seed=3,
+                                  video_copies_fraction=0.5))
+    db = DescriptorStore.open(store)
+    options = MatchOptions(verify=True, verify_floor=0.0)  # every segment verified: the geometry runs in the tasks
+    noise = np.zeros((0, db.dim), np.float32)
+    local = list(match_videos(db, None, options, noise))
+    assert len(local) >= 3 and any(s.features.get("inliers", 0) > 10 for m in local for s in m.segments)
+    for size in (1, 1000):
+        remote = list(match_videos(db, None, options, noise, align=RayAligner(batch=size)))
+        assert csv_rows(remote, 0.0) == csv_rows(local, 0.0)
+        assert [[s.features for s in m.segments] for m in remote] == [[s.features for s in m.segments] for m in local]
+    assert ray.is_initialized()  # a Ray the aligner did not start is left running
+    pairs = [(0, 1, 1.0), (0, 2, 1.0), (1, 3, 1.0), (2, 3, 1.0), (2, 4, 1.0), (5, 6, 1.0)]
+    assert batches(pairs, 2) == [pairs[:2], pairs[2:5], pairs[5:]]  # (2, 3) and (2, 4) stay together
+    assert batches(pairs, 100) == [pairs] and batches([], 3) == []

@@ -187,7 +187,8 @@ def _kept_graph(db: DescriptorStore, scores: Sequence, neighbours: int):
 
 
 def match_videos(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=None, noise=None,
-                 options=None, score=None, graph: bool = True, progress: bool = False, **overrides) -> list:
+                 options=None, score=None, graph: bool = True, progress: bool = False, ray: str | None = None,
+                 **overrides) -> list:
     """Same-origin video pairs with their matched segments (`VideoMatch`, scored by the model's calibrated
     scorer). `noise`: the noise set's descriptors (default: the ones the model's build wrote); `overrides`: any
     `calibrated_options` argument (knn, max_candidates, aligner, factory, nprobe, verify, verify_floor).
@@ -196,7 +197,8 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None = None, *,
     `search` and `group` keep (of `score`, default the model's fused or raw score) when a current one holds
     enough neighbours: the same lists (up to 200k rows; above, the graph's approximate ones).
     None is built here (that would verify pairs matching does not need);
-    `graph=False` always searches."""
+    `graph=False` always searches. `ray`: align the candidates as Ray tasks (pool/video_ray.py; "" a local Ray,
+    else a cluster's address), the same matches."""
     from myPython.pool.informative import model_noise_descriptors
     from myPython.pool.video_match import calibrated_options
     from myPython.pool.video_match import match_videos as match
@@ -222,4 +224,9 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None = None, *,
         if graph_kept is not None:
             kept = KeptNeighbours(partial(graph_cosine_blocks, graph_kept), graph_kept.width,
                                   graph_kept.method["method"] == "exact")
-    return list(match(db, queries, options, noise, progress=progress, kept=kept))
+    align = None
+    if ray is not None:
+        from myPython.pool.video_ray import RayAligner
+
+        align = RayAligner(ray or None)
+    return list(match(db, queries, options, noise, progress=progress, kept=kept, align=align))

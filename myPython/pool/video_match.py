@@ -32,7 +32,7 @@ import io
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -337,12 +337,38 @@ def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_v
     return segments
 
 
+def align_candidates(q_rows: VideoRows, db_rows: VideoRows, q_bg: np.ndarray, db_bg: np.ndarray,
+                     pairs: Sequence[tuple[int, int, float]], options: MatchOptions, progress: bool = False
+                     ) -> Iterator[VideoMatch]:
+    """The scored segments of each candidate pair (query video, db video, votes), pairs in query-video order;
+    `q_bg`, `db_bg`: each row's closeness to the noise set (`_backgrounds`). A pair's segments depend on that
+    pair alone, so any split of `pairs` gives the same matches (pool/video_ray.py aligns them on Ray)."""
+    from tqdm import tqdm
+
+    verifier = SegmentVerifier(q_rows, db_rows) if options.verify else None
+    current, q_data = -1, None
+    for qv, rv, _ in tqdm(pairs, desc="pairs aligned", unit="pair", disable=not progress, file=sys.stderr):
+        if qv != current:
+            rows = q_rows.rows(qv)
+            current, q_data = qv, (q_rows.vectors(rows), q_rows.times(qv), q_bg[rows])
+        rows = db_rows.rows(rv)
+        geometry = None if verifier is None else (lambda seg, sim, qv=qv, rv=rv: verifier.evidence(seg, sim, qv, rv))
+        segments = align_pair(*q_data, db_rows.vectors(rows), db_rows.times(rv), db_bg[rows], options, geometry)
+        if segments:
+            yield VideoMatch(q_rows.ids[qv], db_rows.ids[rv], segments)
+
+
+# q_rows, db_rows, q_bg, db_bg, pairs, options, progress -> matches: `align_candidates` or another executor of it
+Aligner = Callable[..., Iterable[VideoMatch]]
+
+
 def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: MatchOptions,
-                 noise: np.ndarray, progress: bool = False, kept: KeptNeighbours | None = None
-                 ) -> Iterator[VideoMatch]:
+                 noise: np.ndarray, progress: bool = False, kept: KeptNeighbours | None = None,
+                 align: Aligner | None = None) -> Iterator[VideoMatch]:
     """Candidate pairs of videos with their scored segments (pairs in query-video order); `progress`: bars on
     stderr for the frame search and the alignment; `kept`: the frame search's answer (`candidate_pairs`)
-    over the rows of `db` (then a snapshot, so that no shard committed meanwhile shifts them)."""
+    over the rows of `db` (then a snapshot, so that no shard committed meanwhile shifts them); `align`: who
+    aligns the candidates (default `align_candidates` in this process; pool/video_ray.py: Ray tasks)."""
     from tqdm import tqdm
 
     same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
@@ -355,17 +381,7 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: 
     with tqdm(total=len(q_rows.video_of_row), desc="frames searched", unit="row", disable=not progress,
               file=sys.stderr) as bar:
         pairs = candidate_pairs(q_rows, db_rows, same, q_bg, db_bg, options, bar.update, kept)
-    verifier = SegmentVerifier(q_rows, db_rows) if options.verify else None
-    current, q_data = -1, None
-    for qv, rv, _ in tqdm(pairs, desc="pairs aligned", unit="pair", disable=not progress, file=sys.stderr):
-        if qv != current:
-            rows = q_rows.rows(qv)
-            current, q_data = qv, (q_rows.vectors(rows), q_rows.times(qv), q_bg[rows])
-        rows = db_rows.rows(rv)
-        geometry = None if verifier is None else (lambda seg, sim, qv=qv, rv=rv: verifier.evidence(seg, sim, qv, rv))
-        segments = align_pair(*q_data, db_rows.vectors(rows), db_rows.times(rv), db_bg[rows], options, geometry)
-        if segments:
-            yield VideoMatch(q_rows.ids[qv], db_rows.ids[rv], segments)
+    yield from (align or align_candidates)(q_rows, db_rows, q_bg, db_bg, pairs, options, progress)
 
 
 def csv_rows(matches: list[VideoMatch], threshold: float) -> list[tuple]:

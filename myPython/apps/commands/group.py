@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="search and verify again instead of answering from the store's neighbour graph")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="verify the pairs of a neighbour graph built now on a Ray cluster (local Ray when no "
-                        "address; every node reads the store at its path); the same graph")
+                        "address; every node reads the store at its path); the same graph (--videos: align the "
+                        "candidate pairs on it, the same matches)")
     p.add_argument("--out", required=True)
     p.add_argument("--videos", action="store_true",
                    help="group videos linked by match-videos matches (each member with its matched segments)")

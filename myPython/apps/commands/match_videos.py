@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="skip the geometric verification of each segment's best frames (faster; scores can only "
                         "be lower, since the calibrated scorer counts it as evidence for a copy)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="align the candidate pairs on a Ray cluster (local Ray when no address; every node reads "
+                        "the stores at their paths); the same matches")
     add_model_args(p)
 
 
@@ -84,7 +87,7 @@ def scored_matches(args: argparse.Namespace) -> tuple[list, dict]:
     matches = match_videos(db, queries, spec=spec, noise=_noise(args, spec, db), progress=not args.quiet,
                            knn=args.knn, max_candidates=args.max_candidates, aligner=args.aligner, factory=args.index,
                            nprobe=args.nprobe, verify=False if args.no_verify else None,
-                           verify_floor=min(default_threshold(args, spec.info), 1 - 1e-9))
+                           verify_floor=min(default_threshold(args, spec.info), 1 - 1e-9), ray=args.ray)
     return csv_rows(matches, 0.0), spec.info
 
 
