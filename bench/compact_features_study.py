@@ -35,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from keypoint_study import PLAIN_PAIRS, SEED, build_items  # noqa: E402
+from keypoint_study import SEED, build_items, pair_labels  # noqa: E402
 
 from myPython.pool import rootsift_bits, verify  # noqa: E402
 
@@ -154,13 +154,8 @@ def main() -> int:
                         help="positions in 1/STEPS of the long side (255: one byte each, 4095: 12 bits each)")
     args = parser.parse_args()
     images, origins, kinds = build_items(np.random.default_rng(SEED))
+    i, j, positive, shared, plain = pair_labels(origins, kinds)
     origins, kinds = np.array(origins), np.array(kinds)
-    i, j = np.triu_indices(len(images), 1)
-    same = origins[i] == origins[j]
-    shared = (kinds[i] == kinds[j]) & np.char.startswith(kinds[i], "shared_") & ~same
-    plain = ~same & ~shared
-    plain[np.random.default_rng(SEED).permutation(np.flatnonzero(plain))[PLAIN_PAIRS:]] = False
-    positive = same & (kinds[i] == "original")
     scored = np.flatnonzero(positive | shared | plain)
     projection = learn_projection()
     steps = args.position_steps or (255 if args.quantise_positions else 0)

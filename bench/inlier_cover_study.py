@@ -8,11 +8,11 @@ keypoints of each image that land inside the other under it (the overlap); over 
 overlap's bounding box, the share of the cells holding overlap keypoints that also hold an inlier (the cover,
 the smaller of the two images'). Printed per kind: the cover's quantiles over the pairs with at least 10 inliers.
 
-Result (the fourth build's stored features, grid 4): no. Two photos under one framed chrome cover 0.69 / 0.69 / 0.73 (10th,
-50th, 90th percentile), under one overlaid chrome 0.53 / 0.56 / 0.67: the chrome fills most cells of the frame,
-and the picture between the bands is a few. A photo against its own copy under those templates covers 0.33 / 0.50
-/ 0.64, heavy JPEG 0.55 / 0.93 / 1.00, picture-in-picture 0.38 / 0.50 / 0.84. Stickers (0.20) and watermarks (0.11)
-do separate, but shared_content.py already takes those out in a pool. Not used.
+Result (the fourth build's stored features, grid 4): no. Two photos under one framed chrome cover 0.69 / 0.69 /
+0.73 (10th, 50th, 90th percentile), under one overlaid chrome 0.53 / 0.56 / 0.67: the chrome fills most cells of
+the frame, and the picture between the bands is a few. A photo against its own copy under those templates covers
+0.33 / 0.50 / 0.64, heavy JPEG 0.55 / 0.93 / 1.00, picture-in-picture 0.38 / 0.50 / 0.84. Stickers (0.20) and
+watermarks (0.11) do separate, but shared_content.py already takes those out in a pool. Not used.
 
     .venv/bin/python bench/inlier_cover_study.py [--grid 4]
 """
@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from keypoint_study import PLAIN_PAIRS, SEED, build_items  # noqa: E402
+from keypoint_study import SEED, build_items, pair_labels  # noqa: E402
 
 from myPython.pool.verify import Verified, local_features, unpack, verify  # noqa: E402
 
@@ -73,13 +73,8 @@ def main() -> int:
     parser.add_argument("--grid", type=int, default=4)
     args = parser.parse_args()
     images, origins, kinds = build_items(np.random.default_rng(SEED))
+    i, j, positive, shared, plain = pair_labels(origins, kinds)
     origins, kinds = np.array(origins), np.array(kinds)
-    i, j = np.triu_indices(len(images), 1)
-    same = origins[i] == origins[j]
-    shared = (kinds[i] == kinds[j]) & np.char.startswith(kinds[i], "shared_") & ~same
-    plain = ~same & ~shared
-    plain[np.random.default_rng(SEED).permutation(np.flatnonzero(plain))[PLAIN_PAIRS:]] = False
-    positive = same & (kinds[i] == "original")
     feats = [local_features(image) for image in images]
     picked = np.flatnonzero(positive | shared | plain)
     inliers = np.zeros(len(i))

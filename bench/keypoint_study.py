@@ -85,20 +85,28 @@ def build_items(rng: np.random.Generator) -> tuple[list[np.ndarray], list[str], 
     return images, origins, kinds
 
 
+def pair_labels(origins: list[str], kinds: list[str]) -> tuple[np.ndarray, ...]:
+    """(i, j, positive, shared, plain) over the pairs i < j of `build_items`' items: a photo with one of its edits,
+    two different photos under one shared template, and a sample of PLAIN_PAIRS unrelated pairs."""
+    origins, kinds = np.array(origins), np.array(kinds)
+    i, j = np.triu_indices(len(origins), 1)
+    same = origins[i] == origins[j]
+    shared = (kinds[i] == kinds[j]) & np.char.startswith(kinds[i], "shared_") & ~same
+    plain = ~same & ~shared
+    plain[np.random.default_rng(SEED).permutation(np.flatnonzero(plain))[PLAIN_PAIRS:]] = False  # a sample
+    positive = same & (kinds[i] == "original")  # a photo with one of its edits
+    return i, j, positive, shared, plain
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["1:256", "4:256", "6:256", "4:128", "8:128"],
                         help="grid:keypoints (grid 1: strongest responses only, the previous rule)")
     args = parser.parse_args()
     images, origins, kinds = build_items(np.random.default_rng(SEED))
+    i, j, positive, shared, plain = pair_labels(origins, kinds)
     origins, kinds = np.array(origins), np.array(kinds)
     n = len(images)
-    i, j = np.triu_indices(n, 1)
-    same = origins[i] == origins[j]
-    shared = (kinds[i] == kinds[j]) & np.char.startswith(kinds[i], "shared_") & ~same
-    plain = ~same & ~shared
-    plain[np.random.default_rng(SEED).permutation(np.flatnonzero(plain))[PLAIN_PAIRS:]] = False  # a sample
-    positive = same & (kinds[i] == "original")  # a photo with one of its edits
     print(f"{n} items from {len(set(origins))} validation photos; {positive.sum()} copy pairs, {shared.sum()} "
           f"shared-template pairs, {plain.sum()} unrelated pairs (sampled)")
     for variant in args.variants:
