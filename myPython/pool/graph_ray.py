@@ -13,8 +13,6 @@ is loaded before a task's code runs, too late to set them there) and glibc's all
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -30,16 +28,15 @@ from myPython.pool.graph_verify import (
 from myPython.pool.store import DescriptorStore
 
 
-def _verify_batch(snapshot: tuple[str, dict, list], pairs: np.ndarray, matches: bool = False):
+def _verify_batch(store: DescriptorStore, pairs: np.ndarray, matches: bool = False):
     """One task: the batch's inliers (or, with `matches`, its inlier matches), read through the driver's snapshot
-    (root, meta, shards) of the store, so the rows are the driver's whatever was committed since."""
+    of the store (`DescriptorStore.portable`), so the rows are the driver's whatever was committed since."""
     import cv2
 
     from myPython.pool.scoring import LocalFeatureIndex
 
     cv2.setNumThreads(1)
-    root, meta, shards = snapshot
-    features = LocalFeatureIndex(DescriptorStore(Path(root), meta, shards))
+    features = LocalFeatureIndex(store)
     return matches_of(pairs, features) if matches else inliers_of(pairs, features)
 
 
@@ -87,9 +84,7 @@ class RayVerifier:
             self.workers = max(1, int(self._ray.cluster_resources().get("CPU", 1)))
             env = {**{name: "1" for name in THREAD_VARIABLES}, **MALLOC_VARIABLES}
             self._task = self._ray.remote(_verify_batch).options(num_cpus=1, runtime_env={"env_vars": env})
-            # absolute paths: a worker's working directory is not the driver's
-            shards = [replace(s, folder=s.folder.resolve()) for s in self.store.shards()]
-            self._snapshot = self._ray.put((str(self.store.root.resolve()), self.store.meta, shards))
+            self._snapshot = self._ray.put(self.store.portable())  # a worker's directory is not the driver's
         return self._ray
 
     def __call__(self, pairs: Sequence[tuple[int, int]] | np.ndarray) -> np.ndarray:

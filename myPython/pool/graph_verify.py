@@ -75,8 +75,8 @@ def matches_of(pairs: np.ndarray, features) -> list[tuple[np.ndarray, np.ndarray
 
 
 def _serve() -> None:
-    """A worker: (root, meta, shards), then batches until None, one reply per batch: a batch of pairs gets their
-    inliers, ("matches", pairs) their inlier matches."""
+    """A worker: the store (`DescriptorStore.portable`), then batches until None, one reply per batch: a batch of
+    pairs gets their inliers, ("matches", pairs) their inlier matches."""
     import cv2
 
     from myPython.pool.scoring import LocalFeatureIndex
@@ -84,8 +84,7 @@ def _serve() -> None:
     cv2.setNumThreads(1)
     source, replies = sys.stdin.fileno(), os.dup(sys.stdout.fileno())
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the reply pipe carries replies only
-    root, meta, shards = _receive(source)
-    features = LocalFeatureIndex(DescriptorStore(Path(root), meta, shards))
+    features = LocalFeatureIndex(_receive(source))
     try:
         while (batch := _receive(source)) is not None:
             if isinstance(batch, tuple):
@@ -145,7 +144,7 @@ class Verifier:
                 proc = subprocess.Popen([sys.executable, "-m", "myPython.pool.graph_verify"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=env, bufsize=0)
                 self._procs.append(proc)
-                _send(proc.stdin.fileno(), (str(self.store.root), self.store.meta, self.store.shards()))
+                _send(proc.stdin.fileno(), self.store.portable())
         return self._procs
 
     def __call__(self, pairs: Sequence[tuple[int, int]] | np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -241,6 +241,11 @@ class DescriptorStore:
     def snapshot(self) -> DescriptorStore:
         """A view of the shards committed now; shards committed later stay invisible to it."""
         return DescriptorStore(self.root, self.meta, self.shards())
+
+    def portable(self) -> DescriptorStore:
+        """A snapshot with absolute paths, to hand to another process or node (it pickles: root, meta, shards)."""
+        shards = [replace(s, folder=Path(s.folder).resolve()) for s in self.shards()]
+        return DescriptorStore(self.root.resolve(), self.meta, shards)
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:

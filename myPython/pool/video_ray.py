@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -29,32 +27,25 @@ ALIGN_BATCH = 64  # candidate pairs a task aligns (a few seconds of work with ve
 _rows_cache: dict[tuple, VideoRows] = {}  # per worker process: the stores of the current run
 
 
-def _snapshot(rows: VideoRows) -> tuple[str, dict, list]:
-    """(root, meta, shards) of a store's snapshot, with absolute paths (a worker's directory is not the driver's)."""
-    store = rows.store
-    shards = [replace(s, folder=s.folder.resolve()) for s in store.shards()]
-    return str(store.root.resolve()), store.meta, shards
-
-
-def _video_rows(snapshot: tuple[str, dict, list]) -> VideoRows:
-    root, meta, shards = snapshot
-    key = (root, tuple((s.name, s.rows) for s in shards))
+def _video_rows(store: DescriptorStore) -> VideoRows:
+    key = (str(store.root), tuple((s.name, s.rows) for s in store.shards()))
     if key not in _rows_cache:
         if len(_rows_cache) >= 2:
             _rows_cache.clear()
-        _rows_cache[key] = VideoRows(DescriptorStore(Path(root), meta, shards))
+        _rows_cache[key] = VideoRows(store)
     return _rows_cache[key]
 
 
 def _align_batch(stores: tuple, backgrounds: tuple, pairs: list[tuple[int, int, float]], options: MatchOptions
                  ) -> list[VideoMatch]:
-    """One task: the matches of its pairs (stores: the db's snapshot and the queries', None for the db itself)."""
+    """One task: the matches of its pairs (stores: the db's `portable` snapshot and the queries', None for the db
+    itself)."""
     import cv2
 
     cv2.setNumThreads(1)
-    db_snapshot, q_snapshot = stores
-    db_rows = _video_rows(db_snapshot)
-    q_rows = db_rows if q_snapshot is None else _video_rows(q_snapshot)
+    db_store, q_store = stores
+    db_rows = _video_rows(db_store)
+    q_rows = db_rows if q_store is None else _video_rows(q_store)
     q_bg, db_bg = backgrounds
     return list(align_candidates(q_rows, db_rows, q_bg, db_bg, pairs, options))
 
@@ -96,7 +87,7 @@ class RayAligner:
         try:
             env = {**{name: "1" for name in THREAD_VARIABLES}, **MALLOC_VARIABLES}
             task = ray.remote(_align_batch).options(num_cpus=1, runtime_env={"env_vars": env})
-            stores = ray.put((_snapshot(db_rows), None if q_rows is db_rows else _snapshot(q_rows)))
+            stores = ray.put((db_rows.store.portable(), None if q_rows is db_rows else q_rows.store.portable()))
             backgrounds = ray.put((q_bg, db_bg))
             refs = [task.remote(stores, backgrounds, run, options) for run in work]
             with tqdm(total=len(pairs), desc="pairs aligned", unit="pair", disable=not progress,
