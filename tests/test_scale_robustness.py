@@ -24,7 +24,7 @@ from myPython.common.assets import PERCEPTION_EDGE_VIDEOS, perception_videos
 from myPython.pool import search as search_mod
 from myPython.pool.groups import find_groups, group_links
 from myPython.pool.search import SearchOptions, build_index, index_path, search
-from myPython.pool.store import DescriptorStore
+from myPython.pool.store import MARKER_SUFFIX, DescriptorStore
 
 ROOT = Path(__file__).resolve().parents[1]
 # The network of every embed here: fp32 ONNX Runtime on every CPU (`auto` runs int8 on some, another descriptor).
@@ -539,55 +539,107 @@ def test_ray_actors_reserve_the_most_whole_cpus_that_fit():
     assert actor_cpus([3, 3], 7) == 0.5 and actor_cpus([4], 12) == 0.3333  # shares that Ray fits exactly
 
 
-def local_features(root: Path) -> list[np.ndarray | None]:
-    return [None if (f := s.local_features()) is None else np.array(f) for s in DescriptorStore.open(root).shards()]
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of 2 CPUs for the module's Ray tests: embed --ray uses it and leaves it up."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install ray)")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+RAY_ARGS = ["--batch", "2", "--shard-size", "3", *FAST]
+
+
+def ray_inputs(pool: Path, folder: Path) -> Path:
+    """`folder` with 7 pictures, a file that is no picture and a clip of 3 frames, listed in all.txt, the first 4
+    pictures in half.txt."""
+    chosen = sorted(p.name for p in pool.glob("img*"))[:7]
+    folder.mkdir()
+    for name in [*chosen, "clip_a.mp4"]:
+        shutil.copyfile(pool / name, folder / name)
+    (folder / "broken.jpg").write_bytes(b"no picture")
+    (folder / "half.txt").write_text("".join(f"{n}\n" for n in chosen[:4]))
+    (folder / "all.txt").write_text("".join(f"{n}\n" for n in [*chosen, "broken.jpg", "clip_a.mp4"]))
+    return folder
+
+
+def embed_ray(inputs: Path, out: Path, capsys) -> str:
+    """`embed INPUTS --out OUT --ray` in this process, on the module's Ray; its output."""
+    from myPython.apps.cli import main
+
+    assert main(["embed", str(inputs), "--out", str(out), *RAY_ARGS, "--ray", "--ray-actors", "2"]) == 0
+    return capsys.readouterr().out
+
+
+def store_content(root: Path) -> dict:
+    """What a store holds, shard boundaries aside: ids, rows, local features, done inputs, skip records, in order."""
+    ids, rows = check_store(root)
+    store = DescriptorStore.open(root)
+    shards = store.shards()
+    local = [np.array(f) for s in shards if s.rows and (f := s.local_features()) is not None]
+    return {"ids": ids, "rows": rows, "local": np.concatenate(local) if local else None,
+            "done": [key for s in shards for key in s.inputs()], "skipped": [e for s in shards for e in s.skipped()],
+            "latest skips": store.skipped(), "partial": store.partial_inputs(),
+            "features": store.meta["local_features"]}
+
+
+def assert_same_content(got: dict, expected: dict) -> None:
+    assert got["ids"] == expected["ids"] and len(got["ids"]) == len(set(got["ids"]))
+    np.testing.assert_allclose(got["rows"], expected["rows"], atol=1e-6)
+    assert expected["local"] is not None and expected["local"].dtype == got["local"].dtype == np.uint8
+    assert len(got["local"]) == len(got["ids"]) and got["local"].tobytes() == expected["local"].tobytes()
+    for key in ("done", "skipped", "latest skips", "partial", "features"):
+        assert got[key] == expected[key], key
+    assert expected["features"] is not None
 
 
 @pytest.mark.slow
-def test_ray_embedding_writes_the_single_process_store(pool, tmp_path, capsys):
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install ray)")
-    from myPython.apps.cli import main
+def test_ray_embedding_writes_the_single_process_store(pool, tmp_path, capsys, local_ray):
+    folder = ray_inputs(pool, tmp_path / "inputs")
+    contents, reports = {}, {}
+    for name in ("single", "ray"):
+        out = tmp_path / name
+        for inputs in ("half.txt", "all.txt"):
+            if name == "single":
+                run = cli("embed", str(folder / inputs), "--out", str(out), *RAY_ARGS)
+                assert run.returncode == 0, run.stderr
+                stdout = run.stdout
+            else:
+                stdout = embed_ray(folder / inputs, out, capsys)
+            contents[name, inputs] = store_content(out)
+            reports[name, inputs] = json.loads((out / "report.json").read_text())
+            assert inputs == "half.txt" or "4 already done; 1 skipped" in stdout
+    for inputs in ("half.txt", "all.txt"):  # the same store, but for the shard boundaries; the same report
+        assert_same_content(contents["ray", inputs], contents["single", inputs])
+        single, remote = reports["single", inputs], reports["ray", inputs]
+        for key in ("inputs", "already_done", "embedded_inputs", "rows", "skipped", "warnings"):
+            assert remote[key] == single[key], key
+    assert len(contents["ray", "all.txt"]["ids"]) == 7 + 3 and len(contents["ray", "all.txt"]["skipped"]) == 1
+    for shard in DescriptorStore.open(tmp_path / "ray").shards():  # a chunk is one shard: no partial input
+        assert not shard.partial and not shard.continues
 
-    chosen = sorted(p.name for p in pool.glob("img*"))[:7] + ["clip_a.mp4"]  # 7 pictures and a clip of 3 frames
-    folder = tmp_path / "inputs"
-    folder.mkdir()
-    for name in chosen:
-        shutil.copyfile(pool / name, folder / name)
-    (folder / "half.txt").write_text("".join(f"{n}\n" for n in chosen[:4]))
-    (folder / "all.txt").write_text("".join(f"{n}\n" for n in chosen))
-    args = ["--batch", "2", "--shard-size", "3", *FAST]
-    stores, halves = {}, {}
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)  # embed uses it, leaves it up
-    try:
-        for name in ("single", "ray"):
-            stores[name] = out = tmp_path / name
-            for inputs in ("half.txt", "all.txt"):
-                argv = ["embed", str(folder / inputs), "--out", str(out), *args]
-                if name == "single":
-                    run = cli(*argv)
-                    assert run.returncode == 0, run.stderr
-                    stdout = run.stdout
-                else:
-                    assert main([*argv, "--ray", "--ray-actors", "2"]) == 0
-                    stdout = capsys.readouterr().out
-                if inputs == "half.txt":
-                    store = DescriptorStore.open(out)
-                    halves[name] = ([(s.name, s.rows, s.ids()) for s in store.shards()], store.load()[1],
-                                    local_features(out))
-                else:
-                    assert "4 already done" in stdout
-    finally:
-        ray.shutdown()
-    assert halves["ray"][0] == halves["single"][0]  # the same shards
-    np.testing.assert_allclose(halves["ray"][1], halves["single"][1], atol=1e-6)
-    single_ids, single_rows = check_store(stores["single"])
-    ray_ids, ray_rows = check_store(stores["ray"])
-    assert ray_ids == single_ids and len(ray_ids) == 7 + 3
-    np.testing.assert_allclose(ray_rows, single_rows, atol=1e-6)
-    meta = {name: DescriptorStore.open(out).meta["local_features"] for name, out in stores.items()}
-    assert meta["ray"] == meta["single"] is not None
-    for single, remote in ((halves["single"][2], halves["ray"][2]), (local_features(stores["single"]),
-                                                                     local_features(stores["ray"]))):
-        assert len(single) == len(remote) and all(f is not None for f in single)
-        for a, b in zip(single, remote):
-            assert a.dtype == b.dtype == np.uint8 and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+@pytest.mark.slow
+def test_ray_embedding_resumes_a_killed_run_to_the_clean_store(pool, tmp_path, capsys, local_ray):
+    folder = ray_inputs(pool, tmp_path / "inputs")
+    clean, out = tmp_path / "clean", tmp_path / "resumed"
+    for inputs, store in (("all.txt", clean), ("half.txt", out)):
+        run = cli("embed", str(folder / inputs), "--out", str(store), *RAY_ARGS)
+        assert run.returncode == 0, run.stderr
+    embed_ray(folder / "all.txt", out, capsys)  # Ray goes on with a store begun by a single process
+    # A killed Ray run: the chunks in flight, anywhere in input order, left their files without a marker. Here
+    # the 5th picture's chunk (before the 6th's), the 7th's (before the broken file's skip record) and the clip's.
+    shards = DescriptorStore.open(out).shards()
+    assert [s.rows for s in shards] == [3, 1, 1, 1, 1, 0, 3] and shards[5].skipped()  # one chunk an input
+    lost = [shards[2], shards[4], shards[6]]
+    for shard in lost:
+        shard.path(MARKER_SUFFIX).unlink()
+    (out / "shards" / f".{lost[0].name}.npy.abc123.tmp").write_bytes(b"half written")
+    stdout = embed_ray(folder / "all.txt", out, capsys)
+    assert "3 input(s) embedded into 5 row(s)" in stdout and "6 already done; 1 skipped" in stdout, stdout
+    assert_same_content(store_content(out), store_content(clean))
+    names = [s.name for s in DescriptorStore.open(out).shards()]
+    assert {f"{lost[0].name}_000000", f"{lost[1].name}_000000"} <= set(names)  # put back in their places

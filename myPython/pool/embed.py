@@ -20,15 +20,19 @@ skipped are tried again by the next run; others stay skipped (and listed).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
+import sys
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
+from typing import IO
 
 import numpy as np
 
@@ -36,7 +40,7 @@ from myPython.common.fileio import atomic_save_npy
 from myPython.common.ids import frame_id
 from myPython.common.images import load_image
 from myPython.common.inputfiles import TransientInputError, display_name
-from myPython.errors import InputError
+from myPython.errors import InputError, StoreError
 from myPython.pool.inputs import InputItem
 from myPython.pool.store import DescriptorStore
 from myPython.pool.video import FrameReader
@@ -273,12 +277,18 @@ def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, ba
 
 
 class ShardWriter:
-    """Collects embedded rows in order; commits a shard whenever it holds `shard_size` rows."""
+    """Collects embedded rows in order; commits a shard whenever it holds `shard_size` rows.
+
+    With `name`, everything added goes into the one shard of that name, committed by `commit()` (a chunk of a
+    Ray run, pool/distributed.py): never split, it may hold more than `shard_size` rows.
+    """
 
     def __init__(self, store: DescriptorStore, options: EmbedOptions, report: EmbedReport,
-                 earlier_skips: dict[str, dict] | None = None) -> None:
+                 earlier_skips: dict[str, dict] | None = None, name: str | None = None) -> None:
         self.store, self.options, self.report = store, options, report
         self.earlier_skips = earlier_skips or {}
+        self.name = name
+        self.limit = options.shard_size if name is None else sys.maxsize  # rows (or skip records) a shard
         self.progress: dict[str, int] = {}  # rows so far of the inputs begun and not finished
         self._reset()
 
@@ -303,12 +313,12 @@ class ShardWriter:
                   local: list[np.ndarray] | None = None) -> None:
         key, start = item.key, 0
         while start < len(ids):
-            if len(self.ids) >= self.options.shard_size:
+            if len(self.ids) >= self.limit:
                 self.commit()
             before = self.progress.get(key, item.done_rows)
             if before and key not in self.in_shard:
                 self.continues.append(key)
-            take = min(self.options.shard_size - len(self.ids), len(ids) - start)
+            take = min(self.limit - len(self.ids), len(ids) - start)
             self.ids.extend(ids[start : start + take])
             self.vectors.append(vectors[start : start + take])
             if local is not None:
@@ -324,7 +334,7 @@ class ShardWriter:
         self.report.embedded_inputs += 1
         if embedded.warning:
             self.report.warnings.append({"input": key, "warning": embedded.warning})
-        if len(self.ids) >= self.options.shard_size:
+        if len(self.ids) >= self.limit:
             self.commit()
 
     def _skip(self, embedded: Embedded) -> None:
@@ -335,7 +345,7 @@ class ShardWriter:
         if self.earlier_skips.get(key) == entry:
             return  # the store already says so
         self.skipped.append(entry)
-        if len(self.skipped) >= self.options.shard_size:
+        if len(self.skipped) >= self.limit:
             self.commit()
 
     def commit(self) -> None:
@@ -343,7 +353,7 @@ class ShardWriter:
             return
         vectors = np.concatenate(self.vectors) if self.ids else np.zeros((0, self.store.dim), np.float32)
         partial = {key: rows for key, rows in self.progress.items() if key in self.in_shard}
-        name = self.store.next_shard_name(self.options.shard_prefix)
+        name = self.name or self.store.next_shard_name(self.options.shard_prefix)
         if self.options.local_features and self.ids:  # written first: the marker lists it with its checksum
             from myPython.pool.store import LOCAL_SUFFIX
 
@@ -362,13 +372,44 @@ def _retry(entry: dict, item: InputItem) -> bool:
     return bool(entry.get("transient")) or entry.get("file") != file_state(item.path)
 
 
-def start_run(items: list[InputItem], store: DescriptorStore, options: EmbedOptions
+COMMIT_LOCK = ".commit.lock"  # in the store folder: the token of the latest run, locked by commits on its behalf
+
+
+@contextmanager
+def _commit_lock(store: DescriptorStore) -> Iterator[IO[str]]:
+    with open(store.root / COMMIT_LOCK, "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released by the kernel if the process dies
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def fenced_commit(store: DescriptorStore, token: str) -> Iterator[None]:
+    """Commit a shard of the run of `token` from another process than its driver (a Ray actor): one such commit
+    at a time, and none once a newer run has started (the actors of a killed driver may live on a moment)."""
+    with _commit_lock(store) as handle:
+        handle.seek(0)
+        if handle.read() != token:
+            raise StoreError(f"{store.root}: a newer embed run has started; this one commits nothing more")
+        yield
+
+
+def start_run(items: list[InputItem], store: DescriptorStore, options: EmbedOptions, token: str | None = None
               ) -> tuple[list[InputItem], EmbedReport, dict[str, dict]]:
     """Clean up after a killed run; (inputs still to embed, report, earlier skip records).
 
     Inputs cut short by a killed run come back with `done_rows` set. Call with
-    the store's writer lock held.
+    the store's writer lock held. `token` (a new one by default) names this run
+    for `fenced_commit`: from here on, commits of earlier runs fail, and the one
+    in progress, if any, is waited for before leftovers are removed.
     """
+    with _commit_lock(store) as handle:
+        handle.truncate(0)
+        handle.write(token or uuid.uuid4().hex)
+        handle.flush()
+        os.fsync(handle.fileno())
     store.remove_uncommitted(options.shard_prefix)
     done = store.done_inputs()
     partial = store.partial_inputs()
