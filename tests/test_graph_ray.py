@@ -16,10 +16,12 @@ import pytest
 from test_knn_graph import ARRAYS, FUSED, arrays
 
 from myPython.apps.cli import main
-from myPython.pool import graph_ray, jobs
+from myPython.pool import graph_ray, jobs, search
+from myPython.pool.graph_index import canonical
 from myPython.pool.graph_ray import RayVerifier
 from myPython.pool.graph_verify import matches_of
 from myPython.pool.knn_graph import GRAPH_DIR, GraphSettings, ensure_graph, graph_groups, open_graph
+from myPython.pool.knn_ray import ShardedIndex
 from myPython.pool.scoring import LocalFeatureIndex, candidate_pairs, verified_inliers
 from myPython.pool.search import exact_knn
 from myPython.pool.store import DescriptorStore
@@ -63,8 +65,56 @@ def test_ray_verification_is_serial(master, local_ray, monkeypatch):
     assert ray.is_initialized()  # a Ray the verifier did not start is left running
 
 
+def tied_store(root: Path) -> DescriptorStore:
+    """Three shards of 40 rows, the third a copy of the first: equal scores in different index shards."""
+    db = DescriptorStore.create(root, {"dim": 32})
+    x = np.random.default_rng(3).normal(size=(80, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    for n, rows in enumerate((x[:40], x[40:], x[:40])):
+        db.commit_shard(f"shard-{n:06d}", [f"r{n}-{i}" for i in range(40)], rows, [], [])
+    return db
+
+
+def test_index_shards_on_ray_answer_as_one_index(tmp_path, local_ray, monkeypatch):
+    db = tied_store(tmp_path / "store")
+    monkeypatch.setattr(search, "DB_BLOCK", 40)  # three exact-search blocks, so that two actors share them
+    _, x = db.load()
+    want = exact_knn(x, db, 12)
+    with ShardedIndex(db, None) as index:
+        assert [p.blocks for p in index.parts] == [[[0], [1]], [[2]]] and len(index.actors) == 2
+        got = index.search(x, 12)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        assert (got[1][:40, :2] % 80 == np.arange(40)[:, None]).all()  # each row found with its copy
+        assert np.array_equal(index.search(x[:3], 150)[1][:, -10:], -np.ones((3, 10)))  # fewer rows than k
+    local = search.build_index(db, "IVF4,Flat")
+    with ShardedIndex(db, None, "IVF4,Flat") as index:
+        assert [p.blocks for p in index.parts] == [[[0], [1]], [[2]]]
+        for nprobe in (1, 2, 4):
+            search.set_search_params(local, nprobe)
+            index.set_nprobe(nprobe)
+            want, got = canonical(*local.search(x, 20), 12), canonical(*index.search(x, 20), 12)
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), nprobe
+    assert search.trained_path(db, "IVF4,Flat").is_file()  # kept for a resumed build
+
+
+def test_approximate_graph_built_on_ray_is_the_local_one(master, local_ray, tmp_path, monkeypatch):
+    settings = {"k": 10, "exact_max_rows": 100, "recall_sample": 60, "min_recall": 0.99}
+    built = {}
+    for name, address in (("local", None), ("ray", "")):
+        db = DescriptorStore.open(shutil.copytree(master, tmp_path / name))
+        built[name] = arrays(ensure_graph(db, FUSED, GraphSettings(**settings, ray=address)))
+        graph = open_graph(db, FUSED, GraphSettings(k=10))[0]
+        built[name]["method"] = graph.meta["method"]
+        assert not (db.root / "index").exists() or not list((db.root / "index").iterdir())  # removed when done
+    assert built["ray"]["method"] == built["local"]["method"]
+    assert built["ray"]["method"]["method"] == "approximate" and len(built["ray"]["method"]["measured"]) > 1
+    for key in ARRAYS:
+        assert np.array_equal(built["ray"][key], built["local"][key]), key
+
+
 def test_graph_and_groups_built_on_ray_are_the_local_ones(master, local_ray, tmp_path, monkeypatch):
     monkeypatch.setattr(graph_ray, "MIN_PARALLEL_PAIRS", 0)  # every part's pairs go to Ray, however few
+    monkeypatch.setattr(search, "DB_BLOCK", 80)  # the kNN from three blocks on two actors
     built = {}
     for name, address in (("local", None), ("ray", "")):
         db = DescriptorStore.open(shutil.copytree(master, tmp_path / name))

@@ -42,6 +42,7 @@ import numpy as np
 from myPython.common.fileio import atomic_save_npy, atomic_write_text
 from myPython.pool import shared_content
 from myPython.pool.graph_evidence import PairLookup, evidence
+from myPython.pool.graph_index import canonical
 from myPython.pool.graph_shared import apply_shared, read_shared, shared_pass
 from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
 from myPython.pool.store import DescriptorStore
@@ -288,19 +289,6 @@ def _block_rows(db: DescriptorStore, start: int, stop: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros((0, db.dim), np.float32))
 
 
-def canonical(cosine: np.ndarray, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's first `width` neighbours by cosine, equal cosines the higher row first (the order of FAISS's
-    heaps, so exact search's lists come out as they are); missing ones (-1, -inf) last."""
-    cosine = np.where(rows < 0, -np.inf, cosine).astype(np.float32)
-    order = np.lexsort((-rows.astype(np.int64), -cosine), axis=1)[:, :width]
-    cosine, rows = np.take_along_axis(cosine, order, 1), np.take_along_axis(rows.astype(np.int64), order, 1)
-    if cosine.shape[1] < width:  # fewer rows than the graph's width
-        pad = width - cosine.shape[1]
-        cosine = np.pad(cosine, ((0, 0), (0, pad)), constant_values=-np.inf)
-        rows = np.pad(rows, ((0, 0), (0, pad)), constant_values=-1)
-    return cosine, rows
-
-
 def _tail_block(db: DescriptorStore, row: int) -> tuple[int, int]:
     """(first row, first shard) of the block of database rows holding `row` in exact search (`search._row_blocks`:
     consecutive shards joined up to DB_BLOCK rows). From there on an extension searches as a rebuild does: the
@@ -336,7 +324,7 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
            on_part: Callable[[int], None] | None) -> KnnGraph:
     """`progress`: why the graph is built, said on stderr with the first part built (not before: a store that
     cannot be read fails with its one-line error alone), then each part."""
-    from myPython.pool.graph_index import choose_searcher, exact_searcher
+    from myPython.pool.graph_index import exact_searcher, open_searcher
     from myPython.pool.graph_ray import graph_verifier
 
     began = time.perf_counter()
@@ -365,12 +353,6 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
         plan = {"key": key, "shards": shards, "width": width, "method": None,
                 "base": None if base is None else {"dir": base["dir"], "rows": base["rows"],
                                                    "shards": len(base["shards"]), "parts": base["parts"]}}
-    method, searcher = choose_searcher(db, width, exact_max_rows=settings.exact_max_rows,
-                                       min_recall=settings.min_recall, sample=settings.recall_sample,
-                                       method=plan["method"])
-    plan["method"] = method
-    atomic_write_text(work / "build.json", json.dumps(plan, indent=1) + "\n")
-    _remove_uncommitted(work)
 
     total = len(db)
     parts = [[s, min(s + settings.part_rows, total)] for s in range(0, total, settings.part_rows)]
@@ -384,7 +366,12 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
         tail = exact_searcher(DescriptorStore(db.root, db.meta, db.shards()[tail_shard:]), width)
     fusion = getattr(score, "fusion", None)
     counts = {"verified": 0, "looked_up": 0, "parts_built": 0}
-    with graph_verifier(db, settings.workers, settings.ray) as verifier:
+    with open_searcher(db, width, exact_max_rows=settings.exact_max_rows, min_recall=settings.min_recall,
+                       sample=settings.recall_sample, method=plan["method"], ray=settings.ray) as (method, searcher), \
+            graph_verifier(db, settings.workers, settings.ray) as verifier:
+        plan["method"] = method
+        atomic_write_text(work / "build.json", json.dumps(plan, indent=1) + "\n")
+        _remove_uncommitted(work)
         for start, stop in parts:
             arrays = read_part(work, start, stop, width)
             if arrays is None:
@@ -423,9 +410,10 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
             "shared_content": shared}
     atomic_write_text(_pointer(root, key), json.dumps(meta, indent=1) + "\n")
     if method["method"] == "approximate":  # kept for a resumed build only: 2 KB a row the complete graph never reads
-        from myPython.pool.search import index_path
+        from myPython.pool.search import index_path, trained_path
 
         index_path(db.snapshot(), method["factory"]).unlink(missing_ok=True)
+        trained_path(db.snapshot(), method["factory"]).unlink(missing_ok=True)
     prefix = f"{_digest(key)}-"
     for other in root.iterdir():  # older graphs of this score (this one replaces them)
         if other.is_dir() and other.name.startswith(prefix) and other.name != name:

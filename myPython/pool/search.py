@@ -88,19 +88,34 @@ def exact_knn(queries: np.ndarray, db: DescriptorStore, k: int) -> tuple[np.ndar
     return scores, index
 
 
-def _row_blocks(db: DescriptorStore, size: int) -> Iterator[np.ndarray]:
-    """The store's rows in order, consecutive shards joined into blocks of >= size rows (but the last)."""
-    parts: list[np.ndarray] = []
+def row_block_plan(db: DescriptorStore, size: int | None = None) -> list[list[int]]:
+    """Exact search's database blocks: the numbers of the consecutive non-empty shards joined into each block of
+    >= size rows (but the last). Whoever compares queries with the same blocks gets the same floats (BLAS sums
+    depend on the shapes of the products): a graph's extension, the index shards of pool/knn_ray.py."""
+    size = DB_BLOCK if size is None else size
+    plan: list[list[int]] = [[]]
     count = 0
-    for shard in db.shards():
+    for number, shard in enumerate(db.shards()):
         if shard.rows:
-            parts.append(shard.vectors())
+            plan[-1].append(number)
             count += shard.rows
         if count >= size:
-            yield np.ascontiguousarray(np.concatenate(parts) if len(parts) > 1 else parts[0], dtype=np.float32)
-            parts, count = [], 0
-    if count:
-        yield np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+            plan.append([])
+            count = 0
+    return [block for block in plan if block]
+
+
+def read_block(db: DescriptorStore, shards: list[int]) -> np.ndarray:
+    """The float32 rows of these shards (numbers in db.shards()), joined."""
+    listed = db.shards()
+    parts = [listed[n].vectors() for n in shards]
+    return np.ascontiguousarray(np.concatenate(parts) if len(parts) > 1 else parts[0], dtype=np.float32)
+
+
+def _row_blocks(db: DescriptorStore, size: int) -> Iterator[np.ndarray]:
+    """The store's rows in order, in the blocks of `row_block_plan`."""
+    for block in row_block_plan(db, size):
+        yield read_block(db, block)
 
 
 # ---- approximate indexes ---------------------------------------------------
@@ -118,6 +133,12 @@ def index_path(db: DescriptorStore, factory: str) -> Path:
     return db.root / "index" / f"{_index_stem(factory)}.{digest}.faiss"
 
 
+def trained_path(db: DescriptorStore, factory: str) -> Path:
+    """Where the trained, empty index of these shards is kept while Ray actors fill copies of it (pool/knn_ray.py)."""
+    path = index_path(db, factory)
+    return path.with_name(path.name[: -len(".faiss")] + ".trained.faiss")
+
+
 def sample_rows(db: DescriptorStore, count: int, seed: int = 0) -> np.ndarray:
     """A uniform sample of rows, read shard by shard."""
     shards = db.shards()
@@ -131,6 +152,22 @@ def sample_rows(db: DescriptorStore, count: int, seed: int = 0) -> np.ndarray:
             out.append(np.asarray(shard.vectors()[local], dtype=np.float32))
         offset += shard.rows
     return np.concatenate(out) if out else np.zeros((0, db.dim), np.float32)
+
+
+def trained_index(db: DescriptorStore, factory: str, *, train_size: int = 100_000, seed: int = 0):
+    """An empty FAISS index of this factory, trained on a uniform sample of `train_size` rows (seeded)."""
+    import faiss
+
+    index = faiss.index_factory(db.dim, factory, faiss.METRIC_INNER_PRODUCT)
+    # The factory turns on polysemous training for PQ codes: minutes of training for Hamming
+    # filtering that search never uses.
+    ivf = faiss.try_extract_index_ivf(index)
+    for part in (index, faiss.downcast_index(ivf) if ivf is not None else None):
+        if hasattr(part, "do_polysemous_training"):
+            part.do_polysemous_training = False
+    if not index.is_trained:
+        index.train(sample_rows(db, train_size, seed))
+    return index
 
 
 def build_index(db: DescriptorStore, factory: str, *, train_size: int = 100_000, seed: int = 0):
@@ -147,15 +184,7 @@ def build_index(db: DescriptorStore, factory: str, *, train_size: int = 100_000,
         return faiss.read_index(str(path))
     except RuntimeError:  # not built yet (or removed by a newer build meanwhile)
         pass
-    index = faiss.index_factory(db.dim, factory, faiss.METRIC_INNER_PRODUCT)
-    # The factory turns on polysemous training for PQ codes: minutes of training for Hamming
-    # filtering that search never uses.
-    ivf = faiss.try_extract_index_ivf(index)
-    for part in (index, faiss.downcast_index(ivf) if ivf is not None else None):
-        if hasattr(part, "do_polysemous_training"):
-            part.do_polysemous_training = False
-    if not index.is_trained:
-        index.train(sample_rows(db, train_size, seed))
+    index = trained_index(db, factory, train_size=train_size, seed=seed)
     for shard in db.shards():
         index.add(np.ascontiguousarray(shard.vectors(), dtype=np.float32))
     atomic_write_with(path, lambda tmp: faiss.write_index(index, str(tmp)))

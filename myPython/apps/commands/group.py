@@ -28,8 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-graph", action="store_true",
                    help="search and verify again instead of answering from the store's neighbour graph")
     p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                   help="verify the pairs of a neighbour graph built now on a Ray cluster (local Ray when no "
-                        "address; every node reads the store at its path); the same graph (--videos: align the "
+                   help="build the neighbour graph (when it must be built) on a Ray cluster: its kNN on actors "
+                        "holding index shards, its pairs verified as tasks (local Ray when no address; every node "
+                        "reads the store at its path); the same graph (--videos: align the "
                         "candidate pairs on it, the same matches)")
     p.add_argument("--out", required=True)
     p.add_argument("--videos", action="store_true",
@@ -44,7 +45,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_range("--min-size", args.min_size, 1)
     check_range("--graph-k", args.graph_k, 1, 100_000)
     if args.ray is not None and args.no_graph:
-        raise UsageError("--ray verifies the neighbour graph's pairs: it does nothing with --no-graph")
+        raise UsageError("--ray builds the neighbour graph: it does nothing with --no-graph")
     check_output_file("--out", args.out)
 
 
