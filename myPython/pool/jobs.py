@@ -99,8 +99,8 @@ def score_options_for(db: DescriptorStore, spec=None, raw: bool = False):
 
 def _graph(db: DescriptorStore, score, neighbours: int, graph_k: int | None, progress: bool,
            ray: str | None = None):
-    """The store's neighbour graph (pool/knn_graph.py) holding `neighbours` per row, built when needed (its pairs
-    verified on Ray with `ray`, as in `embed`); None when it cannot be written (a read-only store: then the caller
+    """The store's neighbour graph (pool/knn_graph.py) holding `neighbours` per row, built when needed (on Ray with
+    `ray`, as in `embed`: its kNN on actors holding index shards, its pairs verified as tasks); None when it cannot be written (a read-only store: then the caller
     searches as without a graph)."""
     import sys
 
@@ -131,7 +131,7 @@ def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=
     A store searched against itself (`factory` "Flat") is answered from its neighbour graph (pool/knn_graph.py,
     built or extended first when needed) when `top_k` <= its k (`graph_k`, default 50); `graph=False` searches
     and verifies again instead. `ray`: a Ray address ('' for a local Ray, as in `embed`) on which a graph built
-    here verifies its pairs; its answers are the same.
+    here is built (pool/knn_ray.py, pool/graph_ray.py); its answers are the same.
     """
     from myPython.pool.search import SearchOptions
     from myPython.pool.search import search as knn_search
