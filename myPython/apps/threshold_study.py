@@ -188,8 +188,9 @@ def write_csv(rows: list[ThresholdRow], path: str | os.PathLike) -> None:
 
 
 def possible_from_store(db_path: str | os.PathLike, truth: dict[str, str], cross_input: bool = True) -> dict[str, int]:
-    """`possible_matches` over the row ids of a store."""
+    """`possible_matches` over the row ids of a store (panel rows are their owners', not rows to find)."""
+    from myPython.common.ids import is_panel
     from myPython.pool.store import DescriptorStore
 
-    ids = [i for shard in DescriptorStore.open(db_path).shards() for i in shard.ids()]
+    ids = [i for shard in DescriptorStore.open(db_path).shards() for i in shard.ids() if not is_panel(i)]
     return possible_matches(ids, truth, cross_input)

@@ -2,7 +2,8 @@
 
 An input's id is its path relative to its root (see `pool.inputs`), escaped;
 an image has one row with the input's id; a video has one row per sampled
-frame, with the id ``<input id>#t=<seconds, 3 decimals>``.
+frame, with the id ``<input id>#t=<seconds, 3 decimals>``. A panel of a row (`embed --panels`: a picture inside
+a composition, pool/panels.py) is a row of its own, ``<row id>#panel=<n>`` (n from 1), right after its owner.
 
 Escaping (the only one the project uses, for every id in every file it
 writes: ids files, mapped files, JSON, CSV, TSV, HTML): the file name's bytes
@@ -23,9 +24,11 @@ import os
 import re
 
 FRAME_MARK = "#t="
+PANEL_MARK = "#panel="
 _KEEP_OUT = " %#"  # printable, yet escaped: separators of the mapped format and of the frame mark
 _HEX = re.compile(rb"%([0-9A-Fa-f]{2})")
 _FRAME_TIME = re.compile(r"\d+\.\d{3}")
+_PANEL = re.compile(r"#panel=[1-9]\d*$")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-F]{2})")
 
 
@@ -64,7 +67,7 @@ def printable(text: str) -> str:
 
 def check_id(ident: str) -> str:
     """`ident` itself if it is a well-formed id, else ValueError naming it (escaped)."""
-    base, mark, time = ident.partition(FRAME_MARK)
+    base, mark, time = owner_id(ident).partition(FRAME_MARK)
     well_formed = _plain(base, " #") and not _BAD_PERCENT.search(base)
     if not base or not well_formed or (mark and not _FRAME_TIME.fullmatch(time)):
         raise ValueError(f"not a well-formed row id: {printable(ident)!r} (ids are escaped file names, see "
@@ -77,8 +80,25 @@ def frame_id(input_id: str, time: float) -> str:
     return f"{input_id}{FRAME_MARK}{time:.3f}"
 
 
+def panel_id(row_id: str, number: int) -> str:
+    """Row id of panel `number` (from 1) of the row `row_id`."""
+    return f"{row_id}{PANEL_MARK}{number}"
+
+
+def owner_id(row_id: str) -> str:
+    """The row a panel row belongs to; any other row is its own owner."""
+    match = _PANEL.search(row_id)
+    return row_id if match is None else row_id[: match.start()]
+
+
+def is_panel(row_id: str) -> bool:
+    return _PANEL.search(row_id) is not None
+
+
 def split_row_id(row_id: str) -> tuple[str, float | None]:
-    """(input id, frame time in seconds, or None for an image row)."""
+    """(input id, frame time in seconds, or None for an image row or a panel row: a panel is no frame)."""
+    if is_panel(row_id):
+        return input_of(owner_id(row_id)), None
     base, mark, time = row_id.partition(FRAME_MARK)
     if not mark:
         return row_id, None

@@ -37,7 +37,7 @@ from typing import IO
 import numpy as np
 
 from myPython.common.fileio import atomic_save_npy
-from myPython.common.ids import frame_id
+from myPython.common.ids import frame_id, is_panel, panel_id
 from myPython.common.images import load_image
 from myPython.common.inputfiles import TransientInputError, display_name
 from myPython.errors import InputError, StoreError
@@ -74,6 +74,7 @@ class EmbedOptions:
     shard_prefix: str = "shard"
     local_features: bool = False  # also store each row's RootSIFT features for verification (pool/verify.py)
     reference_frames: bool = True  # sample videos from their reference frames (pool/video.py's FrameReader)
+    panels: bool = False  # also a row for each picture inside a composition (pool/panels.py), after its owner
 
     @property
     def queued_rows(self) -> int:
@@ -150,16 +151,32 @@ class InputRows:
             prepared.local = local_features(image)
         return prepared
 
+    def _with_panels(self, row_id: str, image: np.ndarray, name: str) -> Iterator[Row]:
+        """The row, then (with `panels`) a row for each panel of its image, described from the panel's pixels."""
+        yield row_id, self._prepare(image, name)
+        if not self.options.panels:
+            return
+        from myPython.pool.panels import detect_panels
+
+        number = 0
+        for x0, y0, x1, y1 in detect_panels(image):
+            try:
+                prepared = self._prepare(np.ascontiguousarray(image[y0:y1, x0:x1]), name)
+            except InputError:  # a panel the network cannot take (too thin at a scale): the row goes on without it
+                continue
+            number += 1
+            yield panel_id(row_id, number), prepared
+
     def _decode(self) -> Iterator[Row]:
         item, name = self.item, display_name(self.item.path)
         if item.kind == "image":
             if not item.done_rows:
-                yield item.key, self._prepare(load_image(item.path), name)
+                yield from self._with_panels(item.key, load_image(item.path), name)
             return
         reader = FrameReader(item.path, self.options.fps, self.options.max_frames, skip=item.done_rows,
                              reference_only=self.options.reference_frames)
         for frame in reader:
-            yield frame_id(item.key, frame.time), self._prepare(frame.image, name)
+            yield from self._with_panels(frame_id(item.key, frame.time), frame.image, name)
         self.warning = reader.problem
 
     def _rows(self) -> Iterator[Row]:
@@ -277,7 +294,8 @@ def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, ba
 
 
 class ShardWriter:
-    """Collects embedded rows in order; commits a shard whenever it holds `shard_size` rows.
+    """Collects embedded rows in order; commits a shard whenever it holds `shard_size` rows (and the panel rows
+    of its last row: a row never leaves its panels for the next shard, and the partial count is of frames).
 
     With `name`, everything added goes into the one shard of that name, committed by `commit()` (a chunk of a
     Ray run, pool/distributed.py): never split, it may hold more than `shard_size` rows.
@@ -313,17 +331,19 @@ class ShardWriter:
                   local: list[np.ndarray] | None = None) -> None:
         key, start = item.key, 0
         while start < len(ids):
-            if len(self.ids) >= self.limit:
+            if len(self.ids) >= self.limit and not is_panel(ids[start]):
                 self.commit()
             before = self.progress.get(key, item.done_rows)
             if before and key not in self.in_shard:
                 self.continues.append(key)
-            take = min(self.limit - len(self.ids), len(ids) - start)
+            take = max(0, min(self.limit - len(self.ids), len(ids) - start))
+            while start + take < len(ids) and is_panel(ids[start + take]):
+                take += 1  # a row's panels go into its shard: a resumed run passes over whole rows
             self.ids.extend(ids[start : start + take])
             self.vectors.append(vectors[start : start + take])
             if local is not None:
                 self.local.extend(local[start : start + take])
-            self.progress[key] = before + take
+            self.progress[key] = before + sum(not is_panel(i) for i in ids[start : start + take])  # frames
             self.in_shard.add(key)
             start += take
 

@@ -121,7 +121,6 @@ def find_groups(db, threshold: float, *, options=None, neighbours: int = 50, fac
     from myPython.pool.search import SearchOptions
 
     db = db.snapshot()
-    size = len(db)
     options = options or ScoreOptions("cosine", threshold)
     fraction = min_link_fraction if min_link_fraction is not None else options.min_link_fraction
     search_options = SearchOptions(top_k=neighbours, factory=factory)
@@ -134,7 +133,18 @@ def find_groups(db, threshold: float, *, options=None, neighbours: int = 50, fac
         a_parts.append(np.broadcast_to(rows[:, None], found.shape)[keep])
         b_parts.append(found[keep])
         s_parts.append(scores[keep])
-    a, b, s = (np.concatenate(p) if p else np.zeros(0) for p in (a_parts, b_parts, s_parts))
-    groups = group_links(size, a, b, s, threshold, min_link_fraction=fraction, min_size=min_size)
     ids = [i for shard in db.shards() for i in shard.ids()]
-    return [IdGroup([ids[m] for m in g.members], g.min_score) for g in groups]
+    return id_groups(ids, a_parts, b_parts, s_parts, threshold, min_link_fraction=fraction, min_size=min_size)
+
+
+def id_groups(ids: list[str], a_parts: list[np.ndarray], b_parts: list[np.ndarray], s_parts: list[np.ndarray],
+              threshold: float, *, min_link_fraction: float, min_size: int) -> list[IdGroup]:
+    """`group_links` of the store's rows (`ids`) from links gathered in parts, as groups of ids; a store's panel
+    rows (pool/panel_rows.py) are folded into their owners first, so groups hold owners only."""
+    from myPython.pool.panel_rows import fold_links, is_owner, owner_rows
+
+    a, b, s = (np.concatenate(p) if p else np.zeros(0) for p in (a_parts, b_parts, s_parts))
+    owners = owner_rows(ids)
+    a, b, s = fold_links(owners, a, b, s)
+    groups = group_links(len(ids), a, b, s, threshold, min_link_fraction=min_link_fraction, min_size=min_size)
+    return [IdGroup([ids[m] for m in g.members], g.min_score) for g in groups if is_owner(owners, g.members[0])]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from myPython.common.assets import sha256_file
-from myPython.common.ids import check_id
+from myPython.common.ids import check_id, is_panel, owner_id
 from myPython.errors import StoreError
 from myPython.pool.store import MARKER_SUFFIX, DescriptorStore, Shard, read_marker
 
@@ -87,11 +87,17 @@ def verify_store(store: DescriptorStore) -> Verification:
         except (StoreError, ValueError) as exc:
             result.add(name, str(getattr(exc, "problem", exc)))
             continue
+        owner = None  # the row a panel row here must belong to: the last other row of this shard
         for ident in ids:
             if ident in seen:
                 result.add(name, f"row {ident} is also in {seen[ident]}")
                 break
             seen[ident] = name
+            if not is_panel(ident):
+                owner = ident
+            elif owner_id(ident) != owner:
+                result.add(name, f"panel row {ident} does not follow its owner {owner_id(ident)}")
+                break
     committed = set(result.markers)
     leftovers = sorted(p.name for p in store.shard_dir.iterdir() if p.name.lstrip(".").split(".")[0] not in committed)
     if leftovers:

@@ -32,10 +32,11 @@ from myPython.pool.store import DescriptorStore
 
 
 def store_meta(spec, extractor, *, local_features: bool = True, sampling: dict | None = None,
-               inputs: Sequence[str | os.PathLike] = (), dim: int | None = None) -> dict:
+               inputs: Sequence[str | os.PathLike] = (), dim: int | None = None, panels: bool = False) -> dict:
     """The metadata every store is created with: model, settings (int8 descriptors have their own key, so a store
-    holds one kind), engine, dimension (`dim`, else found by describing a blank image), local features,
-    sampling and inputs."""
+    holds one kind), engine, dimension (`dim`, else found by describing a blank image), local features, panel
+    rows, sampling and inputs."""
+    from myPython.pool.panels import PANELS_VERSION
     from myPython.pool.verify import FEATURES_VERSION
 
     if dim is None:
@@ -46,6 +47,7 @@ def store_meta(spec, extractor, *, local_features: bool = True, sampling: dict |
             "settings": extractor.key(), "engine": getattr(extractor.engine, "name", None),
             "dim": int(dim), "fps": sampling["fps"], "output": spec.output if spec is not None else None,
             "sampling": sampling, "local_features": FEATURES_VERSION if local_features else None,
+            "panels": PANELS_VERSION if panels else None,
             "inputs": [str(Path(i).resolve()) for i in inputs]}
 
 
@@ -63,7 +65,7 @@ def embed(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, spec, ext
 
     options = options or EmbedOptions()
     roots, problems = collect_inputs(list(inputs))
-    meta = store_meta(spec, extractor, local_features=options.local_features, inputs=inputs,
+    meta = store_meta(spec, extractor, local_features=options.local_features, inputs=inputs, panels=options.panels,
                       sampling={"fps": options.fps, "max_frames": options.max_frames})
     store = DescriptorStore.create(out, meta)
     with store.writer_lock():  # the root labels and the shards change together
@@ -100,8 +102,8 @@ def score_options_for(db: DescriptorStore, spec=None, raw: bool = False):
 def _graph(db: DescriptorStore, score, neighbours: int, graph_k: int | None, progress: bool,
            ray: str | None = None):
     """The store's neighbour graph (pool/knn_graph.py) holding `neighbours` per row, built when needed (on Ray with
-    `ray`, as in `embed`: its kNN on actors holding index shards, its pairs verified as tasks); None when it cannot be written (a read-only store: then the caller
-    searches as without a graph)."""
+    `ray`, as in `embed`: its kNN on actors holding index shards, its pairs verified as tasks); None when it cannot
+    be written (a read-only store: then the caller searches as without a graph)."""
     import sys
 
     from myPython.pool.knn_graph import DEFAULT_K, GraphSettings, ensure_graph
@@ -133,20 +135,28 @@ def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=
     and verifies again instead. `ray`: a Ray address ('' for a local Ray, as in `embed`) on which a graph built
     here is built (pool/knn_ray.py, pool/graph_ray.py); its answers are the same.
     """
+    from myPython.pool.knn_graph import DEFAULT_K
+    from myPython.pool.panel_rows import fold_answers
     from myPython.pool.search import SearchOptions
     from myPython.pool.search import search as knn_search
 
     score = score or score_options_for(db if queries is None else queries, spec, raw)
     same = queries is None or Path(queries.root).resolve() == Path(db.root).resolve()
-    if same and _uses_graph(graph, graph_k, top_k, factory):
+    panels = any(store is not None and store.meta.get("panels") for store in (db, queries))
+    # With panel rows, an owner's neighbours are folded from its own list and its panels' lists, where one
+    # neighbour may stand several times (its row and its panels): twice the lists, then folded to top_k.
+    asked = min(2 * top_k, max(top_k, graph_k or DEFAULT_K)) if panels else top_k
+    answers = None
+    if same and _uses_graph(graph, graph_k, asked, factory):
         from myPython.pool.knn_graph import graph_search
 
-        built = _graph(db, score, top_k, graph_k, progress, ray)
+        built = _graph(db, score, asked, graph_k, progress, ray)
         if built is not None:
-            return graph_search(built, score, top_k, threshold)
-    options = SearchOptions(top_k=top_k, threshold=threshold, factory=factory, nprobe=nprobe, ef_search=ef_search,
-                            score=score)
-    return knn_search(db, queries, options)
+            answers = graph_search(built, score, asked, threshold)
+    if answers is None:
+        answers = knn_search(db, queries, SearchOptions(top_k=asked, threshold=threshold, factory=factory,
+                                                        nprobe=nprobe, ef_search=ef_search, score=score))
+    return fold_answers(answers, top_k) if panels else answers
 
 
 def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw: bool = False,

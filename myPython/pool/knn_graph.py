@@ -453,7 +453,7 @@ def graph_search(graph: KnnGraph, score, top_k: int, threshold: float | None = N
 def graph_groups(graph: KnnGraph, score, threshold: float, *, neighbours: int = 50, min_size: int = 2,
                  min_link_fraction: float | None = None) -> list:
     """`groups.find_groups` of the store from the graph's lists: the same links, so the same groups."""
-    from myPython.pool.groups import IdGroup, group_links
+    from myPython.pool.groups import id_groups
 
     take = _taken(graph, score, neighbours)
     fraction = min_link_fraction if min_link_fraction is not None else getattr(score, "min_link_fraction", 1.0)
@@ -465,10 +465,8 @@ def graph_groups(graph: KnnGraph, score, threshold: float, *, neighbours: int = 
         a_parts.append(np.broadcast_to(rows[:, None], found.shape)[keep])
         b_parts.append(found[keep])
         s_parts.append(fused[keep])
-    a, b, s = (np.concatenate(p) if p else np.zeros(0) for p in (a_parts, b_parts, s_parts))
-    groups = group_links(len(graph.store), a, b, s, threshold, min_link_fraction=fraction, min_size=min_size)
     ids = [i for shard in graph.store.shards() for i in shard.ids()]
-    return [IdGroup([ids[m] for m in g.members], g.min_score) for g in groups]
+    return id_groups(ids, a_parts, b_parts, s_parts, threshold, min_link_fraction=fraction, min_size=min_size)
 
 
 def graph_cosine_blocks(graph: KnnGraph, k: int) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:

@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 Panel = tuple[int, int, int, int]  # x0, y0, x1, y1 in input pixels (x1, y1 exclusive)
+PANELS_VERSION = "steps-1"  # names this detector in a store's meta ("panels"): another value, other panel rows
 
 WORK_SIDE = 384  # long side (pixels) the detector works at
 STEP_MIN = 16.0  # least colour step (0-255, max over B, G, R) across a line for a pixel of evidence

@@ -204,7 +204,7 @@ class DescriptorStore:
         meta = {"version": STORE_VERSION, **meta}
         if meta_path.exists():
             old = cls.open(root).meta
-            keys = ("version", "model", "settings", "dim", "sampling", "local_features")
+            keys = ("version", "model", "settings", "dim", "sampling", "local_features", "panels")
             changed = [k for k in keys if k in meta and old.get(k) != meta[k]]
             if changed:
                 raise StoreError(f"{root}: holds descriptors made with other {', '.join(changed)}; "

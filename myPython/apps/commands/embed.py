@@ -32,6 +32,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-local-features", action="store_true",
                    help="skip the RootSIFT features that verification uses (about 33 KB a row): search and "
                         "group then score plain cosine (see README, verification)")
+    p.add_argument("--panels", action="store_true",
+                   help="also a row for each picture found inside a composition (an inset, half of a duet, a "
+                        "collage cell: pool/panels.py), id '<row id>#panel=<n>', searched and verified like any "
+                        "row and folded into its owner by search and group (docs/same-origin.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -63,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     spec, extractor = open_extractor(args, args.batch)
     options = EmbedOptions(fps=args.fps, batch=args.batch, shard_size=args.shard_size,
                            workers=args.workers if args.workers is not None else EmbedOptions().workers,
-                           max_frames=args.max_frames, local_features=not args.no_local_features)
+                           max_frames=args.max_frames, local_features=not args.no_local_features,
+                           panels=args.panels)
     report = embed(args.inputs, args.out, spec, extractor, options, ray=args.ray, ray_actors=args.ray_actors,
                    progress=not args.quiet)
     print(report.summary())

@@ -19,14 +19,19 @@ from myPython.apps.options import add_model_args
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="folder for the set, the store and results.json (the unseen set: "
                                                 "its unseen/ subfolder)")
-    p.add_argument("--set", choices=("previous", "unseen", "fresh", "fresh2", "both", "all"), default="both",
+    p.add_argument("--set", choices=("previous", "unseen", "fresh", "fresh2", "fresh3", "both", "all"), default="both",
                    help="which held-out set: the previous one (datasets/heldout.py), the unseen-edits one "
                         "(datasets/heldout_unseen.py), the fresh one with recurring templates "
                         "(datasets/heldout_fresh.py, in fresh/), the fresh2 one with app-style edits "
-                        "(datasets/heldout_fresh2.py, in fresh2/), both previous and unseen side by side (default), "
-                        "or all four")
+                        "(datasets/heldout_fresh2.py, in fresh2/), the fresh3 one led by compositions "
+                        "(datasets/heldout_fresh3.py, in fresh3/; kept out of 'all' until the panel mechanism is "
+                        "complete: its first reading is that mechanism's before and after), both previous and unseen "
+                        "side by side (default), or all four others")
     add_model_args(p)
     p.add_argument("--raw", action="store_true", help="evaluate plain cosine instead of the fused score")
+    p.add_argument("--panels", action="store_true",
+                   help="embed with panel rows (embed --panels), each folded into its owner: a pair scores the best "
+                        "of its rows and panels (pool/panel_rows.py); never recorded")
     p.add_argument("--threshold", type=float, default=None,
                    help="operating point (default: the model's recommended threshold for the score used)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -64,11 +69,14 @@ def run(args: argparse.Namespace) -> int:
     from myPython.apps.options import open_extractor
     from myPython.errors import UsageError
 
-    if args.record and args.set in ("unseen", "fresh", "fresh2"):
+    if args.record and args.set in ("unseen", "fresh", "fresh2", "fresh3"):
         raise UsageError("--record writes the previous set's summary: use --set previous, both or all")
+    if args.record and args.panels:
+        raise UsageError("--record writes the default model's numbers, measured without --panels")
     spec, extractor = open_extractor(args)
     sets = {"previous": ["previous"], "unseen": ["unseen"], "fresh": ["fresh"], "fresh2": ["fresh2"],
-            "both": ["previous", "unseen"], "all": ["previous", "unseen", "fresh", "fresh2"]}[args.set]
+            "fresh3": ["fresh3"], "both": ["previous", "unseen"],
+            "all": ["previous", "unseen", "fresh", "fresh2"]}[args.set]
     results = {}
     for name in sets:
         if name == "previous":
@@ -83,19 +91,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_previous(args: argparse.Namespace, spec, extractor) -> dict:
     from evaluation import same_origin as so
-    from myPython.apps.commands.eval_unseen import embed_items
+    from myPython.apps.commands.eval_unseen import embed_items, owner_scores
     from myPython.common.fileio import atomic_write_text
     from myPython.datasets.heldout import build_heldout_set, scene_of
     from myPython.pool.groups import find_groups
-    from myPython.pool.scoring import pair_score_matrix, score_options
+    from myPython.pool.scoring import score_options
 
     out = Path(args.out)
     pool, items = build_heldout_set(out / "set")
     options = score_options(spec, raw=args.raw)
-    store, order = embed_items(pool, items, out, spec, extractor, args.quiet)
+    store, order = embed_items(pool, items, out, spec, extractor, args.quiet, args.panels)
     labels, kinds = [i.origin for i in order], [i.kind for i in order]
     scenes = [scene_of(i.origin) for i in order]
-    scores = pair_score_matrix(store, options)
+    scores = owner_scores(store, options)
     threshold = args.threshold if args.threshold is not None else options.threshold
     _, _, score, same = so.pairs(scores, labels, scenes)
     at = so.at_threshold(score, same, threshold)
@@ -110,7 +118,8 @@ def _run_previous(args: argparse.Namespace, spec, extractor) -> dict:
     strict = so.at_threshold(strict_score, strict_same, threshold)
     results = {
         "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
-        "score": options.name, "items": len(order), "origins": len(set(labels)), "pairs": int(len(same)),
+        "score": options.name, "panels": bool(args.panels), "items": len(order), "origins": len(set(labels)),
+        "pairs": int(len(same)),
         "same_origin_pairs": int(same.sum()), "mAP": so.mean_average_precision(scores, labels, scenes),
         "ignored_pairs": int(len(strict_same) - len(same)),
         "strict_at_threshold": vars(strict),

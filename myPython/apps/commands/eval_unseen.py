@@ -17,46 +17,63 @@ from pathlib import Path
 SKIP = ("original", "distractor")  # families whose own pairs are not a family of edits
 
 
-def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool) -> tuple:
-    """Embed an image set's pool (with local features) into a store under `out` named by model, settings and
-    features; (store, the items in store row order). `items` carry their pool-relative `path`."""
+def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool, panels: bool = False) -> tuple:
+    """Embed an image set's pool (with local features, and panel rows with `panels`) into a store under `out`
+    named by model, settings and features; (store, the items in store row order, panel rows left out). `items`
+    carry their pool-relative `path`."""
+    from myPython.common.ids import is_panel
     from myPython.pool.embed import EmbedOptions
     from myPython.pool.jobs import embed
+    from myPython.pool.panels import PANELS_VERSION
     from myPython.pool.store import DescriptorStore
     from myPython.pool.verify import FEATURES_VERSION
 
-    store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{FEATURES_VERSION}"
-    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True), progress=not quiet)
+    kind = f"{FEATURES_VERSION}-{PANELS_VERSION}" if panels else FEATURES_VERSION
+    store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{kind}"
+    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True, panels=panels), progress=not quiet)
     store = DescriptorStore.open(store_dir)
     by_path = {item.path: item for item in items}
-    return store, [by_path[i] for shard in store.shards() for i in shard.ids()]
+    return store, [by_path[i] for shard in store.shards() for i in shard.ids() if not is_panel(i)]
+
+
+def owner_scores(store, options):
+    """The default pair score of every pair of the store's items (pool.scoring.pair_score_matrix), panel rows
+    folded into their owners (pool/panel_rows.py)."""
+    from myPython.pool.panel_rows import fold_matrix, owner_rows
+    from myPython.pool.scoring import pair_score_matrix
+
+    ids = [i for shard in store.shards() for i in shard.ids()]
+    return fold_matrix(pair_score_matrix(store, options), owner_rows(ids))
 
 
 def run_images(args: argparse.Namespace, out: Path, spec, extractor, which: str = "unseen") -> dict:
     """Build, embed and score the held-out image set `which` ("unseen": datasets/heldout_unseen.py, "fresh":
-    datasets/heldout_fresh.py, "fresh2": datasets/heldout_fresh2.py) under `out`; the results (also in
-    out/results.json)."""
+    datasets/heldout_fresh.py, "fresh2": datasets/heldout_fresh2.py, "fresh3": datasets/heldout_fresh3.py) under
+    `out`; the results (also in out/results.json)."""
     from evaluation import families as fam
     from myPython.common.fileio import atomic_write_text
-    from myPython.pool.scoring import pair_score_matrix, score_options
+    from myPython.pool.scoring import score_options
 
     if which == "fresh":
         from myPython.datasets.heldout_fresh import build_fresh_set as build
     elif which == "fresh2":
         from myPython.datasets.heldout_fresh2 import build_fresh2_set as build
+    elif which == "fresh3":
+        from myPython.datasets.heldout_fresh3 import build_fresh3_set as build
     else:
         from myPython.datasets.heldout_unseen import build_unseen_set as build
     pool, items = build(out / "set")
     options = score_options(spec, raw=args.raw)
-    store, order = embed_items(pool, items, out, spec, extractor, args.quiet)
-    scores = pair_score_matrix(store, options)
+    store, order = embed_items(pool, items, out, spec, extractor, args.quiet, args.panels)
+    scores = owner_scores(store, options)
     threshold = args.threshold if args.threshold is not None else options.threshold
     same = fam.same_origin_matrix([i.origins for i in order])
     i, j, score, same_pairs = fam.all_pairs(scores, same)
     names, kinds = [o.path for o in order], [o.kind for o in order]
     results = {
         "set": which, "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
-        "score": options.name, "items": len(order), "origins": len({o for it in order for o in it.origins}),
+        "score": options.name, "panels": bool(args.panels), "items": len(order),
+        "origins": len({o for it in order for o in it.origins}),
         "mAP": fam.mean_average_precision(scores, same), **fam.summary(score, same_pairs, threshold),
         "per_family": fam.by_group(i, j, score, same_pairs, [o.family for o in order], names, kinds, threshold,
                                    skip=SKIP),

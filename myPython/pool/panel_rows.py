@@ -1,0 +1,85 @@
+"""Panel rows folded into their owners: what `search` answers and `group` links of a store with panels.
+
+`embed --panels` writes each picture found inside a composition (pool/panels.py) as a row of its own,
+``<owner id>#panel=<n>``, right after its owner (common/ids.py). Such a row is searched and verified like any
+other, so the neighbour graph, verification and their Ray paths need nothing more; a reader folds it into its
+owner before it answers: a neighbour or link of a panel is one of its owner, the best score kept, and a row is
+never its own neighbour through its panels. A store without panel rows is read as it always was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from myPython.common.ids import is_panel, owner_id
+
+Answer = tuple[str, list[tuple[str, float]]]  # (query id, neighbours best first), as search answers
+
+
+def owner_rows(ids: list[str]) -> np.ndarray | None:
+    """Row number of each row's owner (itself for any row but a panel); None when no row is a panel."""
+    panels = [n for n, ident in enumerate(ids) if is_panel(ident)]
+    if not panels:
+        return None
+    owners = np.arange(len(ids))
+    row_of = {ident: n for n, ident in enumerate(ids)}
+    for n in panels:
+        owner = row_of.get(owner_id(ids[n]))
+        if owner is None:
+            raise ValueError(f"panel row {ids[n]}: its owner {owner_id(ids[n])} is not in the store")
+        owners[n] = owner
+    return owners
+
+
+def fold_links(owners: np.ndarray | None, a: np.ndarray, b: np.ndarray, score: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Links (a[i], b[i], score[i]) between owners: a panel's link is its owner's, a row's link to its own panel
+    dropped (several links of one pair are fine: groups keep the best)."""
+    if owners is None:
+        return a, b, score
+    a, b = owners[np.asarray(a, np.int64)], owners[np.asarray(b, np.int64)]
+    keep = a != b
+    return a[keep], b[keep], np.asarray(score)[keep]
+
+
+def is_owner(owners: np.ndarray | None, row: int) -> bool:
+    return owners is None or owners[row] == row
+
+
+def fold_answers(answers: Iterator[Answer], top_k: int) -> Iterator[Answer]:
+    """Answers of owners only: an owner's neighbours are those of its row and of its panel rows (which follow it),
+    each neighbour as its owner, with its best score, never the owner itself; best first, at most `top_k`."""
+    current: str | None = None
+    best: dict[str, float] = {}
+    for query, neighbours in answers:
+        owner = owner_id(query)
+        if owner != current:
+            if current is not None:
+                yield current, _ranked(best, top_k)
+            current, best = owner, {}
+        for ident, score in neighbours:
+            other = owner_id(ident)
+            if other != owner and score > best.get(other, -np.inf):
+                best[other] = score
+    if current is not None:
+        yield current, _ranked(best, top_k)
+
+
+def _ranked(best: dict[str, float], top_k: int) -> list[tuple[str, float]]:
+    return sorted(best.items(), key=lambda item: -item[1])[:top_k]  # stable: equal scores in the order met
+
+
+def fold_matrix(scores: np.ndarray, owners: np.ndarray | None) -> np.ndarray:
+    """An N x N pair-score matrix of a store's rows as one of its owners (in row order): the best score of the
+    pair's rows and panel rows; the diagonal stays the owners' own. Panel rows follow their owner, so each owner's
+    rows are one run."""
+    if owners is None:
+        return scores
+    starts = np.flatnonzero(owners == np.arange(len(owners)))
+    if not np.array_equal(owners, np.repeat(starts, np.diff(np.append(starts, len(owners))))):
+        raise ValueError("panel rows do not follow their owners")
+    folded = np.maximum.reduceat(np.maximum.reduceat(scores, starts, axis=0), starts, axis=1)
+    folded[np.diag_indices(len(starts))] = scores[starts, starts]
+    return folded
