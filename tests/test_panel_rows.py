@@ -37,15 +37,20 @@ def test_answers_links_and_pair_scores_fold_into_owners():
     answers = [("a", [("b", 0.4), ("c#panel=1", 0.3)]), ("a#panel=1", [("a", 0.9), ("c", 0.8), ("b", 0.2)]),
                ("a#panel=2", []), ("b", [("a#panel=1", 0.2), ("a", 0.4)]), ("c", [("c#panel=1", 0.7)]),
                ("c#panel=1", [("a#panel=1", 0.8)])]
+    # a panel's neighbour that is another panel (c#panel=1 of a#panel=1, a#panel=1 of c#panel=1) is no link
     assert list(fold_answers(iter(answers), 5)) == [("a", [("c", 0.8), ("b", 0.4)]), ("b", [("a", 0.4)]),
-                                                    ("c", [("a", 0.8)])]
+                                                    ("c", [])]
     assert list(fold_answers(iter(answers), 1))[0] == ("a", [("c", 0.8)])
-    a, b, s = fold_links(owners, np.array([0, 1, 1, 5, 3]), np.array([3, 0, 4, 1, 2]), np.array([.5, .9, .8, .7, .6]))
-    assert a.tolist() == [0, 0, 4, 3] and b.tolist() == [3, 4, 0, 0] and s.tolist() == [.5, .8, .7, .6]
+    a, b, s = fold_links(owners, np.array([0, 1, 1, 5, 3, 2]), np.array([3, 0, 4, 1, 2, 5]),
+                         np.array([.5, .9, .8, .7, .6, .4]))
+    assert a.tolist() == [0, 0, 3] and b.tolist() == [3, 4, 0] and s.tolist() == [.5, .8, .6]
     scores = np.arange(36, dtype=np.float64).reshape(6, 6)
     folded = fold_matrix(scores, owners)
-    assert folded.shape == (3, 3) and folded[0, 1] == scores[:3, 3].max() and folded[2, 0] == scores[4:, :3].max()
-    assert folded[1, 2] == scores[3, 4:].max() and np.diag(folded).tolist() == [0.0, 21.0, 28.0]
+    assert folded.shape == (3, 3) and folded[0, 1] == scores[:3, 3].max() and np.diag(folded).tolist() == [0, 21, 28]
+    # rows 1, 2 and 5 are panels: the pairs (1, 5) and (2, 5) do not count
+    assert folded[2, 0] == max(scores[4, :3].max(), scores[5, 0]) and folded[0, 2] == max(scores[0, 4:].max(),
+                                                                                           scores[1:3, 4].max())
+    assert folded[2, 0] < scores[5, 1:3].max() and folded[0, 2] < scores[1:3, 5].max()
     with pytest.raises(ValueError, match="follow"):
         fold_matrix(scores, np.array([0, 0, 2, 3, 0, 5]))
 

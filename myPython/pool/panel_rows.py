@@ -5,6 +5,12 @@
 other, so the neighbour graph, verification and their Ray paths need nothing more; a reader folds it into its
 owner before it answers: a neighbour or link of a panel is one of its owner, the best score kept, and a row is
 never its own neighbour through its panels. A store without panel rows is read as it always was.
+
+A panel links only to whole rows, never to another panel: a box that many unrelated posts carry (a logo, a
+sticker, a watermark's frame) is a panel of each of them, and their panels match each other (40 of the 41 false
+links of `bench/panel_pipeline_study.py` on the validation split; without panel-to-panel links 2, and the
+composites' source recall within 0.06 of what it was). Two composites of one picture are linked through the
+picture's own row, when the pool holds it.
 """
 
 from __future__ import annotations
@@ -35,13 +41,17 @@ def owner_rows(ids: list[str]) -> np.ndarray | None:
 
 def fold_links(owners: np.ndarray | None, a: np.ndarray, b: np.ndarray, score: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Links (a[i], b[i], score[i]) between owners: a panel's link is its owner's, a row's link to its own panel
-    dropped (several links of one pair are fine: groups keep the best)."""
+    """Links (a[i], b[i], score[i]) between owners: a panel's link to a whole row is its owner's; links between two
+    panels and a row's links to its own panels are dropped (several links of one pair are fine: groups keep the
+    best)."""
     if owners is None:
         return a, b, score
-    a, b = owners[np.asarray(a, np.int64)], owners[np.asarray(b, np.int64)]
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    whole = np.arange(len(owners))
+    keep = (owners[a] == whole[a]) | (owners[b] == whole[b])
+    a, b, score = owners[a[keep]], owners[b[keep]], np.asarray(score)[keep]
     keep = a != b
-    return a[keep], b[keep], np.asarray(score)[keep]
+    return a[keep], b[keep], score[keep]
 
 
 def is_owner(owners: np.ndarray | None, row: int) -> bool:
@@ -50,7 +60,8 @@ def is_owner(owners: np.ndarray | None, row: int) -> bool:
 
 def fold_answers(answers: Iterator[Answer], top_k: int) -> Iterator[Answer]:
     """Answers of owners only: an owner's neighbours are those of its row and of its panel rows (which follow it),
-    each neighbour as its owner, with its best score, never the owner itself; best first, at most `top_k`."""
+    each neighbour as its owner, with its best score, never the owner itself nor a panel's panel; best first, at
+    most `top_k`."""
     current: str | None = None
     best: dict[str, float] = {}
     for query, neighbours in answers:
@@ -59,9 +70,10 @@ def fold_answers(answers: Iterator[Answer], top_k: int) -> Iterator[Answer]:
             if current is not None:
                 yield current, _ranked(best, top_k)
             current, best = owner, {}
+        from_panel = is_panel(query)
         for ident, score in neighbours:
             other = owner_id(ident)
-            if other != owner and score > best.get(other, -np.inf):
+            if other != owner and score > best.get(other, -np.inf) and not (from_panel and is_panel(ident)):
                 best[other] = score
     if current is not None:
         yield current, _ranked(best, top_k)
@@ -73,13 +85,15 @@ def _ranked(best: dict[str, float], top_k: int) -> list[tuple[str, float]]:
 
 def fold_matrix(scores: np.ndarray, owners: np.ndarray | None) -> np.ndarray:
     """An N x N pair-score matrix of a store's rows as one of its owners (in row order): the best score of the
-    pair's rows and panel rows; the diagonal stays the owners' own. Panel rows follow their owner, so each owner's
-    rows are one run."""
+    pair's rows and panel rows, but of two panels; the diagonal stays the owners' own. Panel rows follow their
+    owner, so each owner's rows are one run."""
     if owners is None:
         return scores
     starts = np.flatnonzero(owners == np.arange(len(owners)))
     if not np.array_equal(owners, np.repeat(starts, np.diff(np.append(starts, len(owners))))):
         raise ValueError("panel rows do not follow their owners")
+    panel = owners != np.arange(len(owners))
+    scores = np.where(panel[:, None] & panel[None, :], -np.inf, scores)
     folded = np.maximum.reduceat(np.maximum.reduceat(scores, starts, axis=0), starts, axis=1)
     folded[np.diag_indices(len(starts))] = scores[starts, starts]
     return folded
