@@ -55,6 +55,19 @@ def test_answers_links_and_pair_scores_fold_into_owners():
         fold_matrix(scores, np.array([0, 0, 2, 3, 0, 5]))
 
 
+def test_whole_rows_and_panels_get_their_own_verification_budget_and_two_panels_none():
+    from myPython.pool.scoring import Fusion, candidate_pairs
+
+    fusion = Fusion(w_cosine=1.0, w_inliers=1.0, bias=0.0, min_cosine=0.3, candidates=2)
+    panel = np.array([False, True, True, True, False, False, True, False])
+    # row 0's list: three panels before the whole rows 4, 5 and 7; row 1 (a panel) lists panels and whole rows
+    rows = np.array([[0, 1, 2, 3, 4, 5, 6, 7], [1, 2, 0, 3, 4, 6, 5, 7]])
+    cosine = np.array([[1.0, 0.9, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [1.0, 0.9, 0.8, 0.8, 0.7, 0.6, 0.5, 0.2]])
+    assert candidate_pairs(cosine, rows, fusion) == [(0, 1), (0, 2), (1, 2)]  # the first two rows of each
+    got = candidate_pairs(cosine, rows, fusion, panels=(panel, panel))
+    assert got == [(0, 1), (0, 2), (0, 4), (0, 5), (1, 4)]  # 2 panels and 2 whole rows each; no panel pair
+
+
 def test_a_row_never_leaves_its_panels_for_the_next_shard(tmp_path):
     store = DescriptorStore.create(tmp_path / "store", {"dim": 4})
     options = EmbedOptions(shard_size=3)

@@ -65,16 +65,18 @@ class PairLookup:
         return out
 
 
-def evidence(start: int, cosine: np.ndarray, rows: np.ndarray, fusion, lookup: PairLookup, verifier
-             ) -> tuple[np.ndarray, int, int]:
-    """(inliers of the part's lists, NOT_VERIFIED off the candidate pairs; pairs verified; pairs looked up)."""
+def evidence(start: int, cosine: np.ndarray, rows: np.ndarray, fusion, lookup: PairLookup, verifier,
+             panel: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
+    """(inliers of the part's lists, NOT_VERIFIED off the candidate pairs; pairs verified; pairs looked up).
+    `panel`: which rows of the store are panel rows (scoring.candidate_pairs), None when none are."""
     from myPython.pool.scoring import candidate_pairs
 
     inliers = np.full(rows.shape, NOT_VERIFIED, np.int32)
     if fusion is None:
         return inliers, 0, 0
-    pairs = np.array([(q, r) for q, r in candidate_pairs(cosine, rows, fusion, start, same=False) if q != r],
-                     np.int64).reshape(-1, 2)
+    panels = None if panel is None else (panel, panel)
+    pairs = np.array([(q, r) for q, r in candidate_pairs(cosine, rows, fusion, start, same=False, panels=panels)
+                      if q != r], np.int64).reshape(-1, 2)
     if not len(pairs):
         return inliers, 0, 0
     unique, inverse = np.unique(np.sort(pairs, axis=1), axis=0, return_inverse=True)

@@ -44,6 +44,7 @@ from myPython.pool import shared_content
 from myPython.pool.graph_evidence import PairLookup, evidence
 from myPython.pool.graph_index import canonical
 from myPython.pool.graph_shared import apply_shared, read_shared, shared_pass
+from myPython.pool.scoring import panel_rows_of
 from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
 from myPython.pool.store import DescriptorStore
 
@@ -87,9 +88,12 @@ def shard_list(db: DescriptorStore) -> list[list]:
     return [[s.name, s.rows, s.marker.get("files", {}).get(f"{s.name}.npy", {}).get("sha256")] for s in db.shards()]
 
 
-def _width(settings: GraphSettings, score) -> int:
+def _width(settings: GraphSettings, score, db: DescriptorStore) -> int:
+    """Rows a list holds: k and the verification's candidates, itself; twice that in a store with panel rows, so
+    that the panels of a picture's many composites leave room for its whole rows (scoring.candidate_pairs)."""
     fusion = getattr(score, "fusion", None)
-    return max(settings.k, fusion.candidates if fusion is not None else 0) + 1
+    width = max(settings.k, fusion.candidates if fusion is not None else 0) + 1
+    return 2 * width if db.meta.get("panels") else width
 
 
 # ---- parts on disk ---------------------------------------------------------------------------------------------
@@ -232,7 +236,7 @@ def open_graph(db: DescriptorStore, score, settings: GraphSettings | None = None
         if old == shards[: len(old)]:
             return None, f"built before {len(shards) - len(old)} shard(s) were added"
         return None, "built for other shards"
-    if int(meta.get("width", 0)) < _width(settings, score):
+    if int(meta.get("width", 0)) < _width(settings, score, db):
         return None, f"built for k={int(meta.get('width', 1)) - 1}, fewer neighbours than asked"
     graph = KnnGraph(db, db.root / GRAPH_DIR / meta["dir"], meta)
     for start, stop in meta["parts"]:
@@ -331,7 +335,7 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
     root = db.root / GRAPH_DIR
     key = graph_key(db, score, settings.part_rows)
     shards = shard_list(db)
-    width = _width(settings, score)
+    width = _width(settings, score, db)
     try:  # a graph never shrinks: a wider one of this key keeps its width
         width = max(width, int(json.loads(_pointer(root, key).read_text()).get("width", 0)))
     except (OSError, ValueError):
@@ -365,6 +369,7 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
         tail_start, tail_shard = _tail_block(db, base["rows"])
         tail = exact_searcher(DescriptorStore(db.root, db.meta, db.shards()[tail_shard:]), width)
     fusion = getattr(score, "fusion", None)
+    panel = panel_rows_of(db)
     counts = {"verified": 0, "looked_up": 0, "parts_built": 0}
     with open_searcher(db, width, exact_max_rows=settings.exact_max_rows, min_recall=settings.min_recall,
                        sample=settings.recall_sample, method=plan["method"], ray=settings.ray) as (method, searcher), \
@@ -385,7 +390,7 @@ def _build(db: DescriptorStore, score, settings: GraphSettings, progress: str | 
                                              np.concatenate([np.where(kept, old["rows"], -1), found], 1), width)
                 else:
                     cosine, rows = canonical(*searcher(block), width)
-                inliers, verified, looked_up = evidence(start, cosine, rows, fusion, lookup, verifier)
+                inliers, verified, looked_up = evidence(start, cosine, rows, fusion, lookup, verifier, panel)
                 order = np.argsort(-list_scores(cosine, rows, inliers, fusion), axis=1, kind="stable")
                 arrays = {"rows": rows, "cosine": cosine, "inliers": inliers}
                 arrays = {n: np.take_along_axis(a, order, 1) for n, a in arrays.items()}

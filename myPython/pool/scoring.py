@@ -122,24 +122,40 @@ def verified_inliers(pairs: list[tuple[int, int]], left: LocalFeatureIndex, righ
 
 
 def candidate_pairs(cosine: np.ndarray, rows: np.ndarray, fusion: Fusion, query_offset: int = 0,
-                    same: bool = True) -> list[tuple[int, int]]:
+                    same: bool = True, panels: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[int, int]]:
     """(query row, db row) pairs to verify: each query's first `candidates` neighbours with cosine >= min_cosine.
 
     `cosine` and `rows` are a block of knn results (best first); with `same`, a pair is listed once
-    (lower row first) and self-matches are dropped.
+    (lower row first) and self-matches are dropped. `panels` (which query rows, which db rows are panel rows of
+    `embed --panels`; None: none are): two panels are never a pair (no reader links them, pool/panel_rows.py),
+    and whole rows and panel rows each get their own `candidates`, so that the panels of a picture's many
+    composites do not take the budget its copies need.
     """
     out: set[tuple[int, int]] = set()
     for q in range(len(rows)):
         qrow = q + query_offset
-        taken = 0
+        query_panel = panels is not None and bool(panels[0][qrow])
+        taken = [0, 0]  # whole rows, panel rows
         for s, r in zip(cosine[q], rows[q]):
             if r < 0 or (same and r == qrow):
                 continue
-            if s < fusion.min_cosine or taken >= fusion.candidates:
+            if s < fusion.min_cosine or min(taken) >= fusion.candidates:
                 break
-            taken += 1
+            kind = int(panels is not None and bool(panels[1][r]))
+            if (query_panel and kind) or taken[kind] >= fusion.candidates:
+                continue
+            taken[kind] += 1
             out.add((min(qrow, int(r)), max(qrow, int(r))) if same else (qrow, int(r)))
     return sorted(out)
+
+
+def panel_rows_of(store: DescriptorStore) -> np.ndarray | None:
+    """Which rows of the store are panel rows (`embed --panels`); None for a store without them."""
+    if not store.meta.get("panels"):
+        return None
+    from myPython.common.ids import is_panel
+
+    return np.array([is_panel(i) for shard in store.shards() for i in shard.ids()], bool)
 
 
 def pair_features(store: DescriptorStore, fusion: Fusion | None, threshold: float | None = None
@@ -154,10 +170,11 @@ def pair_features(store: DescriptorStore, fusion: Fusion | None, threshold: floa
     if fusion is not None and len(x) > 1:
         masked = cosine.copy()
         np.fill_diagonal(masked, -np.inf)
-        k = min(fusion.candidates, len(x) - 1)
+        panel = panel_rows_of(store)
+        k = len(x) - 1 if panel is not None else min(fusion.candidates, len(x) - 1)  # panels: budgets by kind
         rows = np.argsort(-masked, axis=1, kind="stable")[:, :k]
         scores = np.take_along_axis(masked, rows, 1)
-        pairs = candidate_pairs(scores, rows, fusion)
+        pairs = candidate_pairs(scores, rows, fusion, panels=None if panel is None else (panel, panel))
         index = LocalFeatureIndex(store)
         values = verified_inliers(pairs, index, index)
         if threshold is not None and pairs:
@@ -185,13 +202,19 @@ def scored_knn_blocks(db: DescriptorStore, source: DescriptorStore, k: int, opti
     same = source is db
     fusion = options.fusion
     k_search = max(k, fusion.candidates + (1 if same else 0)) if fusion else k
+    panels = (panel_rows_of(source), panel_rows_of(db)) if fusion else (None, None)
+    panels = None if panels[0] is None and panels[1] is None else panels
+    keep = k_search
+    if panels is not None:  # panel rows: whole rows and panel rows each get their budget, out of twice the list
+        panels = tuple(np.zeros(len(s), bool) if m is None else m for m, s in zip(panels, (source, db)))
+        k_search *= 2
     left = LocalFeatureIndex(source) if fusion else None
     right = left if same else (LocalFeatureIndex(db) if fusion else None)
     done: dict[tuple[int, int], int] = {}  # a pair met again from its other side, in a later block
     offset = 0
     for query_ids, scores, rows in _knn_blocks(db, source, k_search, search_options):
         if fusion is not None:
-            pairs = candidate_pairs(scores, rows, fusion, offset, same=False)
+            pairs = candidate_pairs(scores, rows, fusion, offset, same=False, panels=panels)
             if same:
                 pairs = [(q, r) for q, r in pairs if q != r]
             inliers = np.zeros(scores.shape, np.int64)
@@ -201,7 +224,7 @@ def scored_knn_blocks(db: DescriptorStore, source: DescriptorStore, k: int, opti
                 inliers[q - offset, position[(q - offset, r)]] = v
             fused = fusion.score(scores, inliers)
             fused[rows < 0] = -np.inf
-            order = np.argsort(-fused, axis=1, kind="stable")
+            order = np.argsort(-fused, axis=1, kind="stable")[:, :keep]  # as long as without panel rows
             scores, rows = np.take_along_axis(fused, order, 1), np.take_along_axis(rows, order, 1)
         offset += len(query_ids)
         yield query_ids, scores, rows
