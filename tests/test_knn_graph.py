@@ -172,7 +172,6 @@ def test_a_killed_build_resumes_to_the_same_graph(store, tmp_path):
 def test_extension_equals_rebuild_and_stale_graphs_are_never_used(store, tmp_path, monkeypatch, db_block):
     if db_block is not None:  # exact search joins shards into blocks of 180 rows: old rows searched partly again
         monkeypatch.setattr("myPython.pool.search.DB_BLOCK", db_block)
-        monkeypatch.setattr("myPython.pool.knn_graph.DB_BLOCK", db_block)
     moved = keep_shards(store, 2)  # 180 rows: part 0-99 complete, 100-179 short
     db = DescriptorStore.open(store)
     old = ensure_graph(db, FUSED, SMALL)

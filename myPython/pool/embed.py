@@ -293,6 +293,10 @@ def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, ba
     yield from ready()
 
 
+def _no_panel(_: str) -> bool:
+    return False
+
+
 class ShardWriter:
     """Collects embedded rows in order; commits a shard whenever it holds `shard_size` rows (and the panel rows
     of its last row: a row never leaves its panels for the next shard, and the partial count is of frames).
@@ -330,20 +334,21 @@ class ShardWriter:
     def _add_rows(self, item: InputItem, ids: list[str], vectors: np.ndarray,
                   local: list[np.ndarray] | None = None) -> None:
         key, start = item.key, 0
+        panel = is_panel if self.options.panels else _no_panel  # no id to look at in a store without panels
         while start < len(ids):
-            if len(self.ids) >= self.limit and not is_panel(ids[start]):
+            if len(self.ids) >= self.limit and not panel(ids[start]):
                 self.commit()
             before = self.progress.get(key, item.done_rows)
             if before and key not in self.in_shard:
                 self.continues.append(key)
             take = max(0, min(self.limit - len(self.ids), len(ids) - start))
-            while start + take < len(ids) and is_panel(ids[start + take]):
+            while start + take < len(ids) and panel(ids[start + take]):
                 take += 1  # a row's panels go into its shard: a resumed run passes over whole rows
             self.ids.extend(ids[start : start + take])
             self.vectors.append(vectors[start : start + take])
             if local is not None:
                 self.local.extend(local[start : start + take])
-            self.progress[key] = before + sum(not is_panel(i) for i in ids[start : start + take])  # frames
+            self.progress[key] = before + take - sum(map(panel, ids[start : start + take]))  # frames, not panels
             self.in_shard.add(key)
             start += take
 

@@ -45,7 +45,7 @@ from myPython.pool.graph_evidence import PairLookup, evidence
 from myPython.pool.graph_index import canonical
 from myPython.pool.graph_shared import apply_shared, read_shared, shared_pass
 from myPython.pool.scoring import panel_rows_of
-from myPython.pool.search import DB_BLOCK, QUERY_BLOCK
+from myPython.pool.search import QUERY_BLOCK, row_block_plan
 from myPython.pool.store import DescriptorStore
 
 GRAPH_VERSION = 4  # 4: inliers as int16 (at most verify.MAX_KEYPOINTS)
@@ -294,19 +294,16 @@ def _block_rows(db: DescriptorStore, start: int, stop: int) -> np.ndarray:
 
 
 def _tail_block(db: DescriptorStore, row: int) -> tuple[int, int]:
-    """(first row, first shard) of the block of database rows holding `row` in exact search (`search._row_blocks`:
-    consecutive shards joined up to DB_BLOCK rows). From there on an extension searches as a rebuild does: the
-    same blocks, so the same floats (BLAS sums depend on the shapes of the products)."""
-    start, count, first = 0, 0, 0
-    for number, shard in enumerate(db.shards()):
-        if count == 0:
-            first = number
-        count += shard.rows
-        if count >= DB_BLOCK:
-            if start + count > row:
-                return start, first
-            start, count = start + count, 0
-    return start, first
+    """(first row, first shard) of the block of database rows holding `row` in exact search
+    (`search.row_block_plan`). From there on an extension searches as a rebuild does: the same blocks, so the same
+    floats (BLAS sums depend on the shapes of the products)."""
+    shards, start = db.shards(), 0
+    for block in row_block_plan(db):
+        rows = sum(shards[n].rows for n in block)
+        if start + rows > row:
+            return start, block[0]
+        start += rows
+    return start, len(shards)
 
 
 def _base(db: DescriptorStore, folder: Path, key: dict, shards: list, width: int) -> dict | None:
