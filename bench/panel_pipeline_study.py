@@ -13,7 +13,8 @@ among plain items and copies, and in all; the groups' pair precision and recall;
 
     nice -n 19 .venv/bin/python bench/panel_pipeline_study.py [--photos N] [--out out/panel_pipeline]
 
-Results (the default model of the seventh build, 2-core AMD EPYC, 2026-12-07): see docs/same-origin.md.
+Results (the default model, 2-core AMD EPYC, 2026-12-07; groups with panel links attach-only): see
+docs/same-origin.md.
 """
 
 from __future__ import annotations

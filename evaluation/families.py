@@ -50,6 +50,21 @@ def summary(score: np.ndarray, same: np.ndarray, threshold: float) -> dict:
             "at_precision_0.95": vars(so.recall_at_precision(score, same, 0.95))}
 
 
+def group_pairs(groups: Sequence[Sequence[int]], same: np.ndarray) -> dict:
+    """Pair precision and recall of a grouping of items whose same-origin pairs are `same` (N x N booleans; an item
+    showing several origins, a composite, is the same origin as each): a pair is predicted when in one group."""
+    predicted = correct = 0
+    for g in groups:
+        g = np.asarray(g)
+        inside = same[np.ix_(g, g)]
+        predicted += len(g) * (len(g) - 1) // 2
+        correct += int(np.triu(inside, k=1).sum())
+    possible = int(np.triu(same, k=1).sum())
+    return {"pair_precision": correct / predicted if predicted else 1.0,
+            "pair_recall": correct / possible if possible else 0.0, "groups": len(groups),
+            "largest": max((len(g) for g in groups), default=0)}
+
+
 def by_group(i: np.ndarray, j: np.ndarray, score: np.ndarray, same: np.ndarray, groups: Sequence[str],
              names: Sequence[str], kinds: Sequence[str], threshold: float, hardest: int = 3,
              skip: Collection[str] = ()) -> list[dict]:

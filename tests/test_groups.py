@@ -60,3 +60,47 @@ def test_links_are_merged_best_first():
     for fraction in (1.0, 0.8):
         groups = group_links(4, *_links(links), threshold=0.7, min_link_fraction=fraction)
         assert [g.members for g in groups] == [[0, 2], [1, 3]]
+
+
+def test_an_attach_only_link_joins_one_group_and_never_merges_two():
+    # photos 0 and 1 with copies 2 and 3; 4 and 5 are collages of both, linked to each photo through their panels
+    # (attach-only, the collage first) and to each other in full.
+    full = [(0, 2, 0.95), (1, 3, 0.95), (4, 5, 0.9)]
+    panel = [(4, 0, 0.85), (4, 2, 0.84), (5, 0, 0.83), (5, 2, 0.82),
+             (4, 1, 0.8), (4, 3, 0.79), (5, 1, 0.78), (5, 3, 0.77)]
+    a, b, s = _links(full + panel)
+    attach = np.array([False] * len(full) + [True] * len(panel))
+    # with full links only, the collages join both photos' groups (half the pairs between them are linked)
+    assert [g.members for g in group_links(6, a, b, s, 0.5, min_link_fraction=0.5)] == [[0, 1, 2, 3, 4, 5]]
+    groups = group_links(6, a, b, s, 0.5, min_link_fraction=0.5, attach_only=attach)
+    assert [g.members for g in groups] == [[0, 2, 4, 5], [1, 3]]
+    # the collages join the group of the photo they show best
+    flipped = s.copy()
+    flipped[len(full):] = s[len(full):][[4, 5, 6, 7, 0, 1, 2, 3]]
+    groups = group_links(6, a, b, flipped, 0.5, min_link_fraction=0.5, attach_only=attach)
+    assert [g.members for g in groups] == [[1, 3, 4, 5], [0, 2]]
+    # a pair that also has a full link is a full one, and full links group first: one full link of the collages
+    # to photo 1 is too few to merge them with its group, four of the eight pairs are (then they stay there)
+    full_a, full_b = np.array([4, 4, 5, 5]), np.array([1, 3, 1, 3])
+    for n, expected in ((1, [[0, 2, 4, 5], [1, 3]]), (4, [[1, 3, 4, 5], [0, 2]])):
+        both = group_links(6, np.append(a, full_a[:n]), np.append(b, full_b[:n]), np.append(s, [0.8] * n), 0.5,
+                           min_link_fraction=0.5, attach_only=np.append(attach, [False] * n))
+        assert [g.members for g in both] == expected
+    # a group that took in a collage takes in more collages
+    extra = group_links(7, np.append(a, [6, 6]), np.append(b, [0, 2]), np.append(s, [0.6, 0.6]), 0.5,
+                        min_link_fraction=0.5, attach_only=np.append(attach, [True, True]))
+    assert [g.members for g in extra] == [[0, 2, 4, 5, 6], [1, 3]]
+
+
+def test_a_group_joins_another_only_when_each_of_its_members_shows_it():
+    # 0, 1: photo A and a copy; 2, 3: photo B and a copy; 4 is B with A inset: in full like B's copy 3, and its
+    # panel shows A. Its group {2, 3, 4} is not attached to A's: B's rows do not show A.
+    a, b, s = _links([(0, 1, 0.95), (2, 3, 0.95), (4, 3, 0.9), (4, 0, 0.85), (4, 1, 0.84)])
+    attach = np.array([False, False, False, True, True])
+    groups = group_links(5, a, b, s, 0.5, min_link_fraction=0.5, attach_only=attach)
+    assert [g.members for g in groups] == [[2, 3, 4], [0, 1]]
+    # without the full link, the collage joins A's group; and a chain of attachments does not form: 5 shows a
+    # picture of 4, which joins A's group, so 5 joins nothing
+    groups = group_links(6, *_links([(0, 1, 0.95), (2, 3, 0.95), (4, 0, 0.85), (4, 1, 0.84), (5, 4, 0.9)]), 0.5,
+                         min_link_fraction=0.5, attach_only=np.array([False, False, True, True, True]))
+    assert [g.members for g in groups] == [[0, 1, 4], [2, 3]]

@@ -266,6 +266,17 @@ def test_family_rows_and_hardest_negatives():
     assert fam.mean_average_precision(scores, same) > 0
 
 
+def test_group_pairs_count_a_composite_with_each_origin_it_shows():
+    same = fam.same_origin_matrix([("a",), ("a",), ("b",), ("b",), ("a", "b"), ("c",)])  # 4 shows a and b
+    # 6 possible pairs: (0,1) (2,3) and the composite with each of 0..3
+    grouped = fam.group_pairs([[0, 1, 4], [2, 3]], same)
+    assert grouped["pair_precision"] == 1.0 and grouped["pair_recall"] == pytest.approx(4 / 6)
+    assert (grouped["groups"], grouped["largest"]) == (2, 3)
+    merged = fam.group_pairs([[0, 1, 2, 3, 4]], same)  # the composite chained both origins: 4 wrong pairs of 10
+    assert merged["pair_precision"] == pytest.approx(0.6) and merged["pair_recall"] == 1.0
+    assert fam.group_pairs([], same)["pair_precision"] == 1.0
+
+
 # ---- the eval commands' option ------------------------------------------------------------------------
 
 

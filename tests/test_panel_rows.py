@@ -41,9 +41,11 @@ def test_answers_links_and_pair_scores_fold_into_owners():
     assert list(fold_answers(iter(answers), 5)) == [("a", [("c", 0.8), ("b", 0.4)]), ("b", [("a", 0.4)]),
                                                     ("c", [])]
     assert list(fold_answers(iter(answers), 1))[0] == ("a", [("c", 0.8)])
-    a, b, s = fold_links(owners, np.array([0, 1, 1, 5, 3, 2]), np.array([3, 0, 4, 1, 2, 5]),
-                         np.array([.5, .9, .8, .7, .6, .4]))
-    assert a.tolist() == [0, 0, 3] and b.tolist() == [3, 4, 0] and s.tolist() == [.5, .8, .6]
+    a, b, s, from_panel = fold_links(owners, np.array([0, 1, 1, 5, 3, 2]), np.array([3, 0, 4, 1, 2, 5]),
+                                     np.array([.5, .9, .8, .7, .6, .4]))
+    # a panel's link is its owner's, the owner first (3 -> a#panel=2 becomes a -> 3)
+    assert a.tolist() == [0, 0, 0] and b.tolist() == [3, 4, 3] and s.tolist() == [.5, .8, .6]
+    assert from_panel.tolist() == [False, True, True]
     scores = np.arange(36, dtype=np.float64).reshape(6, 6)
     folded = fold_matrix(scores, owners)
     assert folded.shape == (3, 3) and folded[0, 1] == scores[:3, 3].max() and np.diag(folded).tolist() == [0, 21, 28]

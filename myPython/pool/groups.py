@@ -7,6 +7,12 @@ order, and two groups merge only when enough of the pairs between them are
 linked themselves (`min_link_fraction`; 1.0 is complete linkage: every member
 is linked to every other). A weak chain therefore never joins two groups.
 
+A link may be marked attach-only (a link from a picture inside a composition to a
+row, pool/panel_rows.py): such links take no part in the agglomeration; afterwards
+a group whose every member shows a picture of another group joins that group,
+and a group that joins another takes none in. A collage of two photos then joins
+one of their groups, the one it links to best, and never merges the two.
+
 The result is deterministic for a given set of links: ties are broken by row
 numbers. Memory is O(rows + links above the threshold).
 """
@@ -26,33 +32,67 @@ class Group:
     min_score: float | None
 
 
-def _links_by_pair(a: np.ndarray, b: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One link per unordered pair (the highest score), as (low row, high row, score), best first."""
+def _links_by_pair(a: np.ndarray, b: np.ndarray, score: np.ndarray, attach: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One link per unordered pair (the highest score), as (low row, high row, score, attaching row), best first.
+    The attaching row is -1 when some link of the pair is a full one, else the first row of its best link."""
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     keep = lo != hi
-    lo, hi, score = lo[keep], hi[keep], score[keep]
+    lo, hi, score, a, attach = lo[keep], hi[keep], score[keep], a[keep], attach[keep]
     order = np.lexsort((-score, hi, lo))
-    lo, hi, score = lo[order], hi[order], score[order]
+    lo, hi, score, a, attach = lo[order], hi[order], score[order], a[order], attach[order]
     first = np.ones(len(lo), dtype=bool)
     first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    lo, hi, score = lo[first], hi[first], score[first]
+    starts = np.flatnonzero(first)
+    full = np.logical_or.reduceat(~attach, starts) if len(starts) else np.zeros(0, dtype=bool)
+    lo, hi, score, attacher = lo[first], hi[first], score[first], np.where(full, -1, a[first])
     order = np.lexsort((hi, lo, -score))  # best link first; ties by row numbers
-    return lo[order], hi[order], score[order]
+    return lo[order], hi[order], score[order], attacher[order]
 
 
 def group_links(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, threshold: float, *,
-                min_link_fraction: float = 1.0, min_size: int = 2) -> list[Group]:
+                min_link_fraction: float = 1.0, min_size: int = 2, attach_only: np.ndarray | None = None
+                ) -> list[Group]:
     """Groups of rows 0..size-1 from scored links (a[i], b[i], score[i]); links below `threshold` are ignored.
 
     Two groups A and B merge, when their best remaining link is processed, only if
     at least ``min_link_fraction * |A| * |B|`` of the pairs between them are links.
-    Groups come largest first, then by their first member.
+    Links marked `attach_only` (a[i] shows a picture of b[i]) take no part in that; afterwards
+    each group joins the group it is attached to (`_attachments`). Groups come largest first,
+    then by their first member.
     """
     if not 0.0 < min_link_fraction <= 1.0:
         raise ValueError(f"min_link_fraction must be in (0, 1], got {min_link_fraction}")
     a, b, score = (np.asarray(x) for x in (a, b, score))
+    attach = np.zeros(len(a), dtype=bool) if attach_only is None else np.asarray(attach_only, dtype=bool)
     keep = score >= threshold
-    lo, hi, score = _links_by_pair(a[keep].astype(np.int64), b[keep].astype(np.int64), score[keep].astype(np.float64))
+    lo, hi, score, attacher = _links_by_pair(a[keep].astype(np.int64), b[keep].astype(np.int64),
+                                             score[keep].astype(np.float64), attach[keep])
+    full = attacher < 0
+    parent, members, min_score = _agglomerate(size, lo[full], hi[full], score[full], min_link_fraction)
+    for g, h, lowest in _attachments(parent, members, lo[~full], hi[~full], score[~full], attacher[~full],
+                                     min_link_fraction):
+        parent[g] = h
+        members[h] = members.pop(h, [h]) + members.pop(g, [g])
+        min_score[h] = min(lowest, min_score.pop(h, lowest), min_score.pop(g, lowest))
+    groups = [Group(sorted(m), min_score[root]) for root, m in members.items() if len(m) >= min_size]
+    if min_size <= 1:
+        groups += [Group([row], None) for row in range(size) if parent[row] == row and row not in members]
+    groups.sort(key=lambda grp: (-len(grp.members), grp.members[0]))
+    return groups
+
+
+def _root(parent: list[int], x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def _agglomerate(size: int, lo: np.ndarray, hi: np.ndarray, score: np.ndarray, min_link_fraction: float
+                 ) -> tuple[list[int], dict[int, list[int]], dict[int, float]]:
+    """Non-chaining agglomeration of pairs (lo, hi, score), best first: (parent of each row, members of each root
+    of a group of several, the lowest link inside each)."""
     parent = list(range(size))
     members: dict[int, list[int]] = {}
     min_score: dict[int, float] = {}
@@ -61,15 +101,8 @@ def group_links(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, thre
     for u, v, s in zip(lo.tolist(), hi.tolist(), score.tolist()):
         cross.setdefault(u, {})[v] = [1, s]
         cross.setdefault(v, {})[u] = [1, s]
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
     for u, v in zip(lo.tolist(), hi.tolist()):
-        g, h = find(u), find(v)
+        g, h = _root(parent, u), _root(parent, v)
         if g == h:
             continue
         size_g, size_h = len(members.get(g, (g,))), len(members.get(h, (h,)))
@@ -90,11 +123,34 @@ def group_links(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, thre
             merged[1] = min(merged[1], low)
             del cross[other][h]
             cross[other][g] = merged
-    groups = [Group(sorted(m), min_score[root]) for root, m in members.items() if len(m) >= min_size]
-    if min_size <= 1:
-        groups += [Group([row], None) for row in range(size) if parent[row] == row and row not in members]
-    groups.sort(key=lambda grp: (-len(grp.members), grp.members[0]))
-    return groups
+    return parent, members, min_score
+
+
+def _attachments(parent: list[int], members: dict[int, list[int]], lo: np.ndarray, hi: np.ndarray,
+                 score: np.ndarray, attacher: np.ndarray, min_link_fraction: float) -> list[tuple[int, int, float]]:
+    """(group, group it joins, lowest link between them) of the groups that attach-only links attach.
+
+    Group G is attached to group H when every member of G shows a picture of H (has an attach-only link to one
+    of H's members) and at least `min_link_fraction` of H's members are shown; of several such H, the one with
+    the best link (ties: the lower root). An attachment never chains: a group that attaches to another takes
+    none in, so a collage of two photos joins one of their groups and never merges them."""
+    shown: dict[tuple[int, int], list] = {}  # (G, H) -> [rows of G showing, rows of H shown, best, lowest]
+    for u, v, s, by in zip(lo.tolist(), hi.tolist(), score.tolist(), attacher.tolist()):
+        other = v if by == u else u
+        g, h = _root(parent, by), _root(parent, other)
+        if g == h:
+            continue
+        entry = shown.setdefault((g, h), [set(), set(), s, s])
+        entry[0].add(by)
+        entry[1].add(other)
+        entry[2], entry[3] = max(entry[2], s), min(entry[3], s)
+    best: dict[int, tuple[float, int, float]] = {}
+    for (g, h), (rows_g, rows_h, top, lowest) in shown.items():
+        size_g, size_h = len(members.get(g, (g,))), len(members.get(h, (h,)))
+        if len(rows_g) == size_g and len(rows_h) >= min_link_fraction * size_h - 1e-9:
+            if g not in best or (top, -h) > (best[g][0], -best[g][1]):
+                best[g] = (top, h, lowest)
+    return sorted((g, h, lowest) for g, (_, h, lowest) in best.items() if h not in best)
 
 
 @dataclass
@@ -140,11 +196,13 @@ def find_groups(db, threshold: float, *, options=None, neighbours: int = 50, fac
 def id_groups(ids: list[str], a_parts: list[np.ndarray], b_parts: list[np.ndarray], s_parts: list[np.ndarray],
               threshold: float, *, min_link_fraction: float, min_size: int) -> list[IdGroup]:
     """`group_links` of the store's rows (`ids`) from links gathered in parts, as groups of ids; a store's panel
-    rows (pool/panel_rows.py) are folded into their owners first, so groups hold owners only."""
+    rows (pool/panel_rows.py) are folded into their owners first, so groups hold owners only, and a panel's link
+    only attaches its owner (a composition shows several origins: it joins one group, never merges two)."""
     from myPython.pool.panel_rows import fold_links, is_owner, owner_rows
 
     a, b, s = (np.concatenate(p) if p else np.zeros(0) for p in (a_parts, b_parts, s_parts))
     owners = owner_rows(ids)
-    a, b, s = fold_links(owners, a, b, s)
-    groups = group_links(len(ids), a, b, s, threshold, min_link_fraction=min_link_fraction, min_size=min_size)
+    a, b, s, from_panel = fold_links(owners, a, b, s)
+    groups = group_links(len(ids), a, b, s, threshold, min_link_fraction=min_link_fraction, min_size=min_size,
+                         attach_only=from_panel)
     return [IdGroup([ids[m] for m in g.members], g.min_score) for g in groups if is_owner(owners, g.members[0])]

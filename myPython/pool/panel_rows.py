@@ -40,18 +40,21 @@ def owner_rows(ids: list[str]) -> np.ndarray | None:
 
 
 def fold_links(owners: np.ndarray | None, a: np.ndarray, b: np.ndarray, score: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Links (a[i], b[i], score[i]) between owners: a panel's link to a whole row is its owner's; links between two
-    panels and a row's links to its own panels are dropped (several links of one pair are fine: groups keep the
-    best)."""
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Links (a[i], b[i], score[i]) between owners, and which come from a panel: a panel's link to a whole row is
+    its owner's, turned so that the owner comes first; links between two panels and a row's links to its own
+    panels are dropped (several links of one pair are fine: groups keep the best)."""
     if owners is None:
-        return a, b, score
-    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+        return a, b, score, np.zeros(len(a), dtype=bool)
+    a, b, score = np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(score)
     whole = np.arange(len(owners))
-    keep = (owners[a] == whole[a]) | (owners[b] == whole[b])
-    a, b, score = owners[a[keep]], owners[b[keep]], np.asarray(score)[keep]
+    panel_a, panel_b = owners[a] != whole[a], owners[b] != whole[b]
+    keep = ~(panel_a & panel_b)
+    a, b, score, panel_a, panel_b = a[keep], b[keep], score[keep], panel_a[keep], panel_b[keep]
+    a, b = np.where(panel_b, b, a), np.where(panel_b, a, b)
+    a, b, from_panel = owners[a], owners[b], panel_a | panel_b
     keep = a != b
-    return a[keep], b[keep], score[keep]
+    return a[keep], b[keep], score[keep], from_panel[keep]
 
 
 def is_owner(owners: np.ndarray | None, row: int) -> bool:

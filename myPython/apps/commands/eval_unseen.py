@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 SKIP = ("original", "distractor")  # families whose own pairs are not a family of edits
 
 
@@ -46,6 +48,16 @@ def owner_scores(store, options):
     return fold_matrix(pair_score_matrix(store, options), owner_rows(ids))
 
 
+def item_groups(store, order: list, options, threshold: float, same: np.ndarray) -> dict:
+    """`group`'s groups of the store at `threshold` (panel rows folded, pool/groups.py), scored as pairs of items."""
+    from evaluation import families as fam
+    from myPython.pool.groups import find_groups
+
+    row_of = {item.path: n for n, item in enumerate(order)}
+    groups = [[row_of[m] for m in g.members] for g in find_groups(store, threshold, options=options)]
+    return fam.group_pairs(groups, same)
+
+
 def run_images(args: argparse.Namespace, out: Path, spec, extractor, which: str = "unseen") -> dict:
     """Build, embed and score the held-out image set `which` ("unseen": datasets/heldout_unseen.py, "fresh":
     datasets/heldout_fresh.py, "fresh2": datasets/heldout_fresh2.py, "fresh3": datasets/heldout_fresh3.py) under
@@ -75,6 +87,7 @@ def run_images(args: argparse.Namespace, out: Path, spec, extractor, which: str 
         "score": options.name, "panels": bool(args.panels), "items": len(order),
         "origins": len({o for it in order for o in it.origins}),
         "mAP": fam.mean_average_precision(scores, same), **fam.summary(score, same_pairs, threshold),
+        "groups": item_groups(store, order, options, threshold, same),
         "per_family": fam.by_group(i, j, score, same_pairs, [o.family for o in order], names, kinds, threshold,
                                    skip=SKIP),
         "per_kind": fam.by_group(i, j, score, same_pairs, kinds, names, kinds, threshold,
@@ -97,6 +110,10 @@ def format_images(results: dict) -> str:
         f"  at threshold {at['threshold']:.4f}: precision {at['precision']:.4f}  recall {at['recall']:.4f}  "
         f"({at['true_pairs']} same-origin, {at['false_pairs']} unrelated pairs)",
     ]
+    if "groups" in results:  # results written before groups were scored have none
+        grp = results["groups"]
+        lines.append(f"  groups: pair precision {grp['pair_precision']:.4f}  pair recall {grp['pair_recall']:.4f}  "
+                     f"({grp['groups']} groups, largest {grp['largest']})")
     lines += format_rows(results["per_family"], "family")
     lines += format_rows(results["per_kind"], "kind", negatives=False)
     return "\n".join(lines)
@@ -120,7 +137,8 @@ def side_by_side(title: str, columns: dict[str, dict], rows: list[tuple[str, str
 IMAGE_ROWS = [("items", "items"), ("origins", "origins"), ("same-origin pairs", "same_origin_pairs"),
               ("mAP", "mAP"), ("recall at precision 0.95", "at_precision_0.95/recall"),
               ("threshold", "at_threshold/threshold"), ("precision at threshold", "at_threshold/precision"),
-              ("recall at threshold", "at_threshold/recall")]
+              ("recall at threshold", "at_threshold/recall"), ("groups: pair precision", "groups/pair_precision"),
+              ("groups: pair recall", "groups/pair_recall")]
 VIDEO_ROWS = [("videos", "videos"), ("true pairs", "true_pairs"), ("ignored pairs", "ignored_pairs"),
               ("pair AP", "match_videos/ap"), ("VSC22 segment AP", "match_videos/vsc22_segment_ap"),
               ("threshold", "match_videos/threshold"), ("precision at threshold", "match_videos/precision"),
