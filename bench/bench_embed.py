@@ -37,6 +37,7 @@ from myPython.pool import verify  # noqa: E402
 
 CLIP_SECONDS, CLIP_RATE, WIDTH, HEIGHT = 60, 30, 1280, 720
 PHOTOS = 40
+BEFORE_SIDE = 512  # the first features' long side (verify.FEATURE_SIDE is 384 now)
 
 
 def strongest_features(image: np.ndarray) -> np.ndarray:
@@ -44,7 +45,7 @@ def strongest_features(image: np.ndarray) -> np.ndarray:
     as 128 RootSIFT bytes and float16 positions (132 bytes a keypoint)."""
     keep, width = 256, 132
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    scale = verify.FEATURE_SIDE / max(grey.shape[:2])
+    scale = BEFORE_SIDE / max(grey.shape[:2])
     if scale != 1:
         grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
                           interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -57,7 +58,7 @@ def strongest_features(image: np.ndarray) -> np.ndarray:
         d = desc[order].astype(np.float32)
         root = np.sqrt(d / np.maximum(d.sum(axis=1, keepdims=True), 1e-7))
         packed[: len(order), :128] = np.clip(np.round(root * 512), 0, 255).astype(np.uint8)
-        geometry[: len(order)] = np.array([keypoints[i].pt for i in order], np.float32) / verify.FEATURE_SIDE
+        geometry[: len(order)] = np.array([keypoints[i].pt for i in order], np.float32) / BEFORE_SIDE
     packed[:, 128:] = geometry.view(np.uint8).reshape(keep, 4)
     return packed
 

@@ -137,7 +137,7 @@ def test_local_features_layout_and_inliers(loaded):
     ids = list(index)
     unrelated = [inliers(ids[a], ids[b]) for a, b in rng.integers(0, len(ids), (60, 2)) if a != b
                  and ids[a].split("#")[0] != ids[b].split("#")[0]]
-    assert np.median(copies) >= 40 and min(copies) >= 12
+    assert np.median(copies) >= 40 and min(copies) >= 8  # the weakest: a near-copy keeping a quarter of its points
     assert max(unrelated) <= 6 and max(look) <= 8 and min(copies) > 2 * max(unrelated + look)
     seg = truth["videos"][0]  # copied video frames verify (one edit for the whole segment, mirrored or not)
     frame = lambda v, t: f"{v}#t={t:.3f}"  # noqa: E731

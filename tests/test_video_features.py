@@ -41,16 +41,18 @@ from myPython.pool.verify import (
 )
 
 # ---- a hand-made scene ------------------------------------------------------------------------------
-# Positions are in pixels of a FEATURE_SIDE x 288 frame. The room: 40 keypoints on an 8 x 5 lattice over the
-# whole frame, so that they reach every cell of the GRID x GRID cover grid. The actor: 30 keypoints in the
-# top-left quarter of the frame (cells of columns 0-1 and rows 0-1 only), each circling its own centre with
-# its own phase, a sixth of a turn per frame: three frames apart every one has moved 24 px in its own
-# direction, far beyond RANSAC_PIXELS, so the actor never stays put and never moves as one rigid piece.
+# Positions are in pixels of a SCENE_SIDE x 288 frame (stored relative to the long side, as verify stores them;
+# verification measures them in FEATURE_SIDE pixels: 0.75 of the distances below at 384). The room: 40 keypoints
+# on an 8 x 5 lattice over the whole frame, so that they reach every cell of the GRID x GRID cover grid. The
+# actor: 30 keypoints in the top-left quarter of the frame (cells of columns 0-1 and rows 0-1 only), each circling
+# its own centre with its own phase, a sixth of a turn per frame: three frames apart every one has moved 24 px in
+# its own direction, far beyond RANSAC_PIXELS, so the actor never stays put and never moves as one rigid piece.
 # Every position sits on a grid of 4 stored position steps (about 8 px), and every edit below maps that grid onto
 # the steps: the stored positions are then exact, and the numbers below do not depend on the quantisation.
 FRAMES = 10
 ROOM_N, ACTOR_N = 40, 30
-STEP = 4 * FEATURE_SIDE / POSITION_STEPS
+SCENE_SIDE = 512
+STEP = 4 * SCENE_SIDE / POSITION_STEPS
 
 
 def snap(positions: np.ndarray) -> np.ndarray:
@@ -73,7 +75,7 @@ def pack(descriptors: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Stored local features (pool/verify.py's layout) of hand-made descriptors (bytes) and positions (pixels)."""
     root = np.asarray(descriptors, np.float32)
     root /= np.maximum(np.linalg.norm(root, axis=1, keepdims=True), 1e-7)
-    return verification.pack(root, np.asarray(positions) / FEATURE_SIDE)
+    return verification.pack(root, np.asarray(positions) / SCENE_SIDE)
 
 
 def actor_at(k: int, phase: float = 0.0) -> np.ndarray:
@@ -102,7 +104,7 @@ def resized(descriptors, positions):  # a similarity: scaled by 0.75 and shifted
 
 
 def mirrored(descriptors, positions):  # SIFT descriptors of a mirrored image are a fixed permutation
-    return descriptors[:, MIRROR_PERMUTATION], np.stack([FEATURE_SIDE - positions[:, 0], positions[:, 1]], axis=1)
+    return descriptors[:, MIRROR_PERMUTATION], np.stack([SCENE_SIDE - positions[:, 0], positions[:, 1]], axis=1)
 
 
 def left_half(descriptors, positions):  # a crop of the left half, scaled up 1.5x to fill the frame
