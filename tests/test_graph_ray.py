@@ -1,5 +1,5 @@
-"""Verification of the neighbour graph's pairs and the alignment of video pairs on Ray (pool/graph_ray.py,
-pool/video_ray.py): what local workers give.
+"""Verification of the neighbour graph's pairs, the grouping of components and the alignment of video pairs on
+Ray (pool/graph_ray.py, pool/groups_ray.py, pool/video_ray.py): what local workers give.
 
 A local Ray of 2 CPUs serves the module; the store is a smaller one of test_knn_graph.py's kind (240 rows in 3
 shards, planted copies, local features) and the fused score verifies few candidates, so that it takes seconds.
@@ -16,10 +16,11 @@ import pytest
 from test_knn_graph import ARRAYS, FUSED, arrays
 
 from myPython.apps.cli import main
-from myPython.pool import graph_ray, jobs, search
+from myPython.pool import graph_ray, groups_ray, jobs, search
 from myPython.pool.graph_index import canonical
 from myPython.pool.graph_ray import RayVerifier
 from myPython.pool.graph_verify import matches_of
+from myPython.pool.groups import group_links
 from myPython.pool.knn_graph import GRAPH_DIR, GraphSettings, ensure_graph, graph_groups, open_graph
 from myPython.pool.knn_ray import ShardedIndex
 from myPython.pool.scoring import LocalFeatureIndex, candidate_pairs, verified_inliers
@@ -115,6 +116,7 @@ def test_approximate_graph_built_on_ray_is_the_local_one(master, local_ray, tmp_
 def test_graph_and_groups_built_on_ray_are_the_local_ones(master, local_ray, tmp_path, monkeypatch):
     monkeypatch.setattr(graph_ray, "MIN_PARALLEL_PAIRS", 0)  # every part's pairs go to Ray, however few
     monkeypatch.setattr(search, "DB_BLOCK", 80)  # the kNN from three blocks on two actors
+    monkeypatch.setattr(groups_ray, "LINKS_PER_TASK", 4)  # the groups' components on several tasks
     built = {}
     for name, address in (("local", None), ("ray", "")):
         db = DescriptorStore.open(shutil.copytree(master, tmp_path / name))
@@ -135,6 +137,21 @@ def test_graph_and_groups_built_on_ray_are_the_local_ones(master, local_ray, tmp
     assert remote_rest == local_rest  # groups, search answers, graph files (Ray is not part of the graph's key)
     assert len(local_rest[0]) > 2 and graph_groups(remote_parts, FUSED, FUSED.threshold, neighbours=10) == \
         graph_groups(local_parts, FUSED, FUSED.threshold, neighbours=10)
+
+
+def test_components_grouped_on_ray_are_the_local_groups(local_ray):
+    rng = np.random.default_rng(3)
+    n = 300
+    block = rng.integers(0, 30, 700) * 10  # links within 30 blocks of 10 rows, a few across
+    a, b = block + rng.integers(0, 10, 700), np.where(rng.random(700) < 0.02, rng.integers(0, n, 700),
+                                                      block + rng.integers(0, 10, 700))
+    s, attach = np.round(rng.uniform(0.2, 1.0, 700), 1), rng.random(700) < 0.3
+    assert len(groups_ray.component_batches(n, a, b, s, 0.5, attach, per_task=30)) > 3
+    for min_size in (1, 2):
+        local = group_links(n, a, b, s, 0.5, min_link_fraction=0.6, min_size=min_size, attach_only=attach)
+        assert groups_ray.group_on_ray(n, a, b, s, 0.5, min_link_fraction=0.6, min_size=min_size, attach_only=attach,
+                                       per_task=30) == local
+    assert groups_ray.group_on_ray(n, a, b, s, 1.5, min_link_fraction=0.6, min_size=2) == []  # no link at all
 
 
 @pytest.mark.parametrize("command", ["search", "group"])

@@ -5,7 +5,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from myPython.pool.groups import group_links
+from myPython.pool.groups import gather_groups, group_component, group_links, link_components
 
 
 def _links(pairs):
@@ -104,3 +104,26 @@ def test_a_group_joins_another_only_when_each_of_its_members_shows_it():
     groups = group_links(6, *_links([(0, 1, 0.95), (2, 3, 0.95), (4, 0, 0.85), (4, 1, 0.84), (5, 4, 0.9)]), 0.5,
                          min_link_fraction=0.5, attach_only=np.array([False, False, True, True, True]))
     assert [g.members for g in groups] == [[0, 1, 4], [2, 3]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_components_grouped_apart_give_the_groups_of_all_links(seed):
+    """What `group --ray` relies on: each connected component grouped alone, its rows renumbered in order, gives
+    group_links' groups over all links, with attach-only links, ties and links below the threshold among them."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    a, b = rng.integers(0, n, 150), rng.integers(0, n, 150)
+    s = np.round(rng.uniform(0.2, 1.0, 150), 1)  # many equal scores
+    attach = rng.random(150) < 0.3
+    for fraction in (1.0, 0.5):
+        for min_size in (1, 2, 3):
+            whole = group_links(n, a, b, s, 0.5, min_link_fraction=fraction, min_size=min_size, attach_only=attach)
+            parts = [g for rows, links in link_components(n, a, b, s, 0.5)
+                     for g in group_component(rows, a[links], b[links], s[links], 0.5, min_link_fraction=fraction,
+                                              attach_only=attach[links])]
+            assert gather_groups(n, parts, min_size) == whole
+    components = link_components(n, a, b, s, 0.5)
+    held = np.concatenate([links for _, links in components])
+    assert len(held) == len(set(held.tolist()))  # each link in one component; every link between two rows in one
+    assert set(np.flatnonzero((s >= 0.5) & (a != b)).tolist()) <= set(held.tolist()) <= set(np.flatnonzero(s >= 0.5))
+    assert all(len(rows) >= len(later) for (rows, _), (later, _) in zip(components, components[1:]))

@@ -82,6 +82,50 @@ def group_links(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, thre
     return groups
 
 
+def link_components(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, threshold: float,
+                    attach_only: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The connected components of the links >= threshold that hold a link: (rows ascending, indices of their
+    links), largest first. `group_links` of each component's links, its rows renumbered in order, gives exactly
+    that component's groups of `group_links` over all links (no link crosses components, and renumbering in order
+    keeps every tie-break), so components can be grouped apart, as `group --ray` does (pool/groups_ray.py)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    links = np.flatnonzero(np.asarray(score) >= threshold)
+    graph = coo_matrix((np.ones(len(links), np.int8), (a[links], b[links])), shape=(size, size))
+    _, label = connected_components(graph, directed=True, connection="weak")
+    counts = np.bincount(label, minlength=size)
+    rows_by_label = np.split(np.argsort(label, kind="stable"), np.cumsum(counts)[:-1])
+    links_by_label = np.split(links[np.argsort(label[a[links]], kind="stable")],
+                              np.cumsum(np.bincount(label[a[links]], minlength=size))[:-1])
+    parts = [(rows_by_label[c], links_by_label[c]) for c in np.flatnonzero(counts > 1)]
+    parts.sort(key=lambda part: (-len(part[0]), part[0][0]))
+    return parts
+
+
+def group_component(rows: np.ndarray, a: np.ndarray, b: np.ndarray, score: np.ndarray, threshold: float, *,
+                    min_link_fraction: float, attach_only: np.ndarray | None = None) -> list[Group]:
+    """`group_links`' groups (of two rows or more) of one component's links, in the store's row numbers."""
+    local_a, local_b = np.searchsorted(rows, a), np.searchsorted(rows, b)
+    groups = group_links(len(rows), local_a, local_b, score, threshold, min_link_fraction=min_link_fraction,
+                         attach_only=attach_only)
+    return [Group(rows[g.members].tolist(), g.min_score) for g in groups]
+
+
+def gather_groups(size: int, groups: list[Group], min_size: int) -> list[Group]:
+    """Groups of components as `group_links` returns them: at least `min_size` members (with one, every row in no
+    group), largest first, then by their first member."""
+    out = [g for g in groups if len(g.members) >= min_size]
+    if min_size <= 1:
+        grouped = np.zeros(size, dtype=bool)
+        for g in groups:
+            grouped[g.members] = True
+        out += [Group([row], None) for row in np.flatnonzero(~grouped).tolist()]
+    out.sort(key=lambda grp: (-len(grp.members), grp.members[0]))
+    return out
+
+
 def _root(parent: list[int], x: int) -> int:
     while parent[x] != x:
         parent[x] = parent[parent[x]]
@@ -194,15 +238,23 @@ def find_groups(db, threshold: float, *, options=None, neighbours: int = 50, fac
 
 
 def id_groups(ids: list[str], a_parts: list[np.ndarray], b_parts: list[np.ndarray], s_parts: list[np.ndarray],
-              threshold: float, *, min_link_fraction: float, min_size: int) -> list[IdGroup]:
+              threshold: float, *, min_link_fraction: float, min_size: int, ray: str | None = None
+              ) -> list[IdGroup]:
     """`group_links` of the store's rows (`ids`) from links gathered in parts, as groups of ids; a store's panel
     rows (pool/panel_rows.py) are folded into their owners first, so groups hold owners only, and a panel's link
-    only attaches its owner (a composition shows several origins: it joins one group, never merges two)."""
+    only attaches its owner (a composition shows several origins: it joins one group, never merges two). `ray`: a
+    Ray address ('' a local Ray) on which each connected component is grouped as a task; the same groups."""
     from myPython.pool.panel_rows import fold_links, is_owner, owner_rows
 
     a, b, s = (np.concatenate(p) if p else np.zeros(0) for p in (a_parts, b_parts, s_parts))
     owners = owner_rows(ids)
     a, b, s, from_panel = fold_links(owners, a, b, s)
-    groups = group_links(len(ids), a, b, s, threshold, min_link_fraction=min_link_fraction, min_size=min_size,
-                         attach_only=from_panel)
+    if ray is None:
+        groups = group_links(len(ids), a, b, s, threshold, min_link_fraction=min_link_fraction, min_size=min_size,
+                             attach_only=from_panel)
+    else:
+        from myPython.pool.groups_ray import group_on_ray
+
+        groups = group_on_ray(len(ids), a, b, s, threshold, min_link_fraction=min_link_fraction, min_size=min_size,
+                              attach_only=from_panel, address=ray or None)
     return [IdGroup([ids[m] for m in g.members], g.min_score) for g in groups if is_owner(owners, g.members[0])]

@@ -166,7 +166,8 @@ def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw
     """(threshold used, same-origin groups that do not chain) at the model's recommended threshold by default.
 
     Links come from the store's neighbour graph (as in `search`) when `neighbours` <= its k; the same groups as
-    `groups.find_groups`, which `graph=False` runs. `ray`: as in `search`.
+    `groups.find_groups`, which `graph=False` runs. `ray`: as in `search`, and each connected component of the
+    links is grouped as a Ray task (pool/groups_ray.py): the same groups.
     """
     from myPython.pool.groups import find_groups
 
@@ -178,7 +179,7 @@ def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw
         from myPython.pool.knn_graph import graph_groups
 
         return threshold, graph_groups(built, score, threshold, neighbours=neighbours, min_size=min_size,
-                                       min_link_fraction=min_link_fraction)
+                                       min_link_fraction=min_link_fraction, ray=ray)
     return threshold, find_groups(db, threshold, options=score, neighbours=neighbours, factory=factory,
                                   min_size=min_size, min_link_fraction=min_link_fraction)
 

@@ -453,8 +453,9 @@ def graph_search(graph: KnnGraph, score, top_k: int, threshold: float | None = N
 
 
 def graph_groups(graph: KnnGraph, score, threshold: float, *, neighbours: int = 50, min_size: int = 2,
-                 min_link_fraction: float | None = None) -> list:
-    """`groups.find_groups` of the store from the graph's lists: the same links, so the same groups."""
+                 min_link_fraction: float | None = None, ray: str | None = None) -> list:
+    """`groups.find_groups` of the store from the graph's lists: the same links, so the same groups (`ray`: each
+    component of the links grouped as a Ray task, pool/groups_ray.py)."""
     from myPython.pool.groups import id_groups
 
     take = _taken(graph, score, neighbours)
@@ -468,7 +469,8 @@ def graph_groups(graph: KnnGraph, score, threshold: float, *, neighbours: int = 
         b_parts.append(found[keep])
         s_parts.append(fused[keep])
     ids = [i for shard in graph.store.shards() for i in shard.ids()]
-    return id_groups(ids, a_parts, b_parts, s_parts, threshold, min_link_fraction=fraction, min_size=min_size)
+    return id_groups(ids, a_parts, b_parts, s_parts, threshold, min_link_fraction=fraction, min_size=min_size,
+                     ray=ray)
 
 
 def graph_cosine_blocks(graph: KnnGraph, k: int) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
