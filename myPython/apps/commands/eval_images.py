@@ -24,9 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(datasets/heldout_unseen.py), the fresh one with recurring templates "
                         "(datasets/heldout_fresh.py, in fresh/), the fresh2 one with app-style edits "
                         "(datasets/heldout_fresh2.py, in fresh2/), the fresh3 one led by compositions "
-                        "(datasets/heldout_fresh3.py, in fresh3/; kept out of 'all' until the panel mechanism is "
-                        "complete: its first reading is that mechanism's before and after), both previous and unseen "
-                        "side by side (default), or all four others")
+                        "(datasets/heldout_fresh3.py, in fresh3/), both previous and unseen side by side "
+                        "(default), or all five")
     add_model_args(p)
     p.add_argument("--raw", action="store_true", help="evaluate plain cosine instead of the fused score")
     p.add_argument("--panels", action="store_true",
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     spec, extractor = open_extractor(args)
     sets = {"previous": ["previous"], "unseen": ["unseen"], "fresh": ["fresh"], "fresh2": ["fresh2"],
             "fresh3": ["fresh3"], "both": ["previous", "unseen"],
-            "all": ["previous", "unseen", "fresh", "fresh2"]}[args.set]
+            "all": ["previous", "unseen", "fresh", "fresh2", "fresh3"]}[args.set]
     results = {}
     for name in sets:
         if name == "previous":
