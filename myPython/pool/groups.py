@@ -75,11 +75,7 @@ def group_links(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, thre
         parent[g] = h
         members[h] = members.pop(h, [h]) + members.pop(g, [g])
         min_score[h] = min(lowest, min_score.pop(h, lowest), min_score.pop(g, lowest))
-    groups = [Group(sorted(m), min_score[root]) for root, m in members.items() if len(m) >= min_size]
-    if min_size <= 1:
-        groups += [Group([row], None) for row in range(size) if parent[row] == row and row not in members]
-    groups.sort(key=lambda grp: (-len(grp.members), grp.members[0]))
-    return groups
+    return gather_groups(size, [Group(sorted(m), min_score[root]) for root, m in members.items()], min_size)
 
 
 def link_components(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, threshold: float,
@@ -96,10 +92,13 @@ def link_components(size: int, a: np.ndarray, b: np.ndarray, score: np.ndarray, 
     graph = coo_matrix((np.ones(len(links), np.int8), (a[links], b[links])), shape=(size, size))
     _, label = connected_components(graph, directed=True, connection="weak")
     counts = np.bincount(label, minlength=size)
-    rows_by_label = np.split(np.argsort(label, kind="stable"), np.cumsum(counts)[:-1])
-    links_by_label = np.split(links[np.argsort(label[a[links]], kind="stable")],
-                              np.cumsum(np.bincount(label[a[links]], minlength=size))[:-1])
-    parts = [(rows_by_label[c], links_by_label[c]) for c in np.flatnonzero(counts > 1)]
+    link_label = label[a[links]]
+    link_counts = np.bincount(link_label, minlength=size)
+    row_order, link_order = np.argsort(label, kind="stable"), links[np.argsort(link_label, kind="stable")]
+    row_ends, link_ends = np.cumsum(counts), np.cumsum(link_counts)
+    # slices of the components with links only (most rows of a large pool are alone)
+    parts = [(row_order[row_ends[c] - counts[c]:row_ends[c]], link_order[link_ends[c] - link_counts[c]:link_ends[c]])
+             for c in np.flatnonzero(counts > 1).tolist()]
     parts.sort(key=lambda part: (-len(part[0]), part[0][0]))
     return parts
 

@@ -139,7 +139,7 @@ def candidate_pairs(cosine: np.ndarray, rows: np.ndarray, fusion: Fusion, query_
         for s, r in zip(cosine[q], rows[q]):
             if r < 0 or (same and r == qrow):
                 continue
-            if s < fusion.min_cosine or min(taken) >= fusion.candidates:
+            if s < fusion.min_cosine or (taken[0] if panels is None else min(taken)) >= fusion.candidates:
                 break
             kind = int(panels is not None and bool(panels[1][r]))
             if (query_panel and kind) or taken[kind] >= fusion.candidates:
