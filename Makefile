@@ -49,7 +49,7 @@ demo: install
 ## eval: held-out evaluations, built only from evaluation-only packages (report, never tune)
 eval: install
 	$(PY) -m myPython eval-images --out out/eval/images --set all
-	$(PY) -m myPython eval-videos --out out/eval/videos
+	$(PY) -m myPython eval-videos --out out/eval/videos --set all
 
 lint: venv
 	$(VENV)/bin/ruff check .
