@@ -24,6 +24,11 @@ The segment's VERIFIED_CELLS most similar matched frame pairs (i, j) are verifie
 
 Each frame's staying keypoints are computed once per matching run and cached, since a frame meets many
 candidate pairs.
+
+With panel rows (`embed --panels`) folded into their frames (pool/video_match.py), a cell is made by a pair of
+rows, a frame or one of its panels on one side: `evidence` verifies those rows (a panel has its own local
+features), the other moment's cell its own rows, and a panel's staying keypoints are those that are inliers with
+its video's rows (frames and panels) OFFSET_FRAMES before and after.
 """
 
 from __future__ import annotations
@@ -52,6 +57,9 @@ class Frames(Protocol):
 
     def local(self, rows: np.ndarray) -> np.ndarray | None: ...  # their packed local features, or None
 
+    # (position in `rows` of each panel's frame, panel rows): only asked for a video with panel rows
+    def panels(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
 
 class SegmentVerifier:
     """Geometric checks between the query videos and the database videos of one matching run."""
@@ -61,8 +69,12 @@ class SegmentVerifier:
         cache: dict[int, np.ndarray | None] = {}
         self._staying = (cache, cache if queries is db else {})
 
-    def evidence(self, seg: Segment, sim: np.ndarray, q_video: int, r_video: int) -> dict:
-        """`inliers`, `inlier_contrast` and `moving_cover` of a segment (empty without local features)."""
+    def evidence(self, seg: Segment, sim: np.ndarray, q_video: int, r_video: int,
+                 cells: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+        """`inliers`, `inlier_contrast` and `moving_cover` of a segment (empty without local features).
+
+        `cells`: the (query, reference) row that made each cell of `sim` (global rows: a frame or one of its
+        panels); None: cell (i, j) is frame i and frame j."""
         q_rows, r_rows = self.videos[0].rows(q_video), self.videos[1].rows(r_video)
         i, j = seg.pairs[:, 0], seg.pairs[:, 1]
         first, last = int(j.min()), int(j.max())  # j' stays inside the segment: the same matched stretch
@@ -70,8 +82,13 @@ class SegmentVerifier:
         i, j = i[best], j[best]
         off = np.where(j + OFFSET_FRAMES <= last, j + OFFSET_FRAMES, j - OFFSET_FRAMES)
         valid = (off >= first) & (off <= last)
-        a = self.videos[0].local(q_rows[np.concatenate([i, i[valid]])])
-        b = self.videos[1].local(r_rows[np.concatenate([j, off[valid]])])
+        if cells is None:  # the rows verified: at the matched cells, and at the other moment's
+            at, away_at = (q_rows[i], r_rows[j]), (q_rows[i[valid]], r_rows[off[valid]])
+        else:
+            iv, ov = i[valid], off[valid]
+            at, away_at = (cells[0][i, j], cells[1][i, j]), (cells[0][iv, ov], cells[1][iv, ov])
+        a = self.videos[0].local(np.concatenate([at[0], away_at[0]]))
+        b = self.videos[1].local(np.concatenate([at[1], away_at[1]]))
         if a is None or b is None:
             return {}
         checks = [verify(x, y) for x, y in zip(a, b)]
@@ -80,36 +97,40 @@ class SegmentVerifier:
         if valid.any():
             away = np.array([c.inliers for c in checks[len(i):]])
             out["inlier_contrast"] = float(np.median(np.log1p(on[valid]) - np.log1p(away)))
-        shares = np.array([self._moving_share(found, q_video, int(qi), r_video, int(rj))
-                           for found, qi, rj in zip(checks, i, j)])
+        shares = np.array([self._moving_share(found, q_video, int(qi), int(qr), r_video, int(rj), int(rr))
+                           for found, qi, qr, rj, rr in zip(checks, i, at[0], j, at[1])])
         covers = np.array([max(cover(x, found.keypoints_a), cover(y, found.keypoints_b))
                            for found, x, y in zip(checks[: len(i)], a, b)])
         out["moving_cover"] = float(np.median(shares * covers))
         out["moving_share"] = float(np.median(shares))  # the first factor alone: reported, not scored
         return out
 
-    def _moving_share(self, found: Verified, q_video: int, i: int, r_video: int, j: int) -> float:
+    def _moving_share(self, found: Verified, q_video: int, i: int, q_row: int, r_video: int, j: int, r_row: int
+                      ) -> float:
         if found.inliers == 0:
             return 0.0
-        stay_q = self._staying_keypoints(0, q_video, i)
-        stay_r = self._staying_keypoints(1, r_video, j)
+        stay_q = self._staying_keypoints(0, q_video, i, q_row)
+        stay_r = self._staying_keypoints(1, r_video, j, r_row)
         if stay_q is None or stay_r is None:
             return 0.0
         moving = min(np.setdiff1d(found.keypoints_a, stay_q).size, np.setdiff1d(found.keypoints_b, stay_r).size)
         return moving / found.inliers
 
-    def _staying_keypoints(self, side: int, video: int, k: int) -> np.ndarray | None:
-        """Keypoints of a video's k-th frame that are inliers with its frames OFFSET_FRAMES before or after
-        (or its farthest frame, see above); None where the video has no such frame or no local features."""
+    def _staying_keypoints(self, side: int, video: int, k: int, row: int) -> np.ndarray | None:
+        """Keypoints of `row` (a video's k-th frame, or one of its panels) that are inliers with its frames
+        OFFSET_FRAMES before or after (or its farthest frame, see above), and for a panel with their panels too;
+        None where the video has no such frame or no local features."""
         videos, cache = self.videos[side], self._staying[side]
         rows = videos.rows(video)
-        row = int(rows[k])
         if row not in cache:
             others = [k + d for d in (-OFFSET_FRAMES, OFFSET_FRAMES) if 0 <= k + d < len(rows)]
             if not others:  # a short video: its farthest frame, if that is far enough to have moved
                 far = 0 if k >= len(rows) - 1 - k else len(rows) - 1
                 others = [far] if abs(far - k) >= MIN_OFFSET_FRAMES else []
-            features = videos.local(rows[[k, *others]]) if others else None
+            other_rows = rows[others]
+            if others and row != rows[k]:  # a panel: which picture of those frames it is, is not known
+                other_rows = np.concatenate([other_rows, videos.panels(other_rows)[1]])
+            features = videos.local(np.concatenate([[row], other_rows])) if others else None
             if len(cache) >= CACHE_FRAMES:
                 cache.clear()
             cache[row] = None if features is None else np.unique(np.concatenate(

@@ -23,6 +23,22 @@
    pool/segment_geometry.py), with weights and threshold calibrated on
    training videos when the model is built (build/video_calibration.py);
    higher is more certain, and the pair's score is its best segment's.
+
+Panel rows (`embed --panels`: a picture inside a frame, such as a clip shown as an inset, one half of a duet or of
+a split screen; row ``<frame id>#panel=<n>`` right after its frame) are folded into their frames, as `search` and
+`group` fold them into images (pool/panel_rows.py), so a composition is matched to the clips it shows:
+
+* `VideoRows.rows(video)` lists a video's frames only; `VideoRows.panels(rows)` gives the frames' panel rows.
+* Candidates: a panel row votes as its frame (a query panel's neighbour frame votes for the panel's video and
+  the frame's; a frame's neighbour panel for the frame's video and the panel's), with the same frame threshold
+  and its own closeness to the noise set; two panels never vote (a box many unrelated videos carry, a logo, must
+  not link them). With panel rows each frame's list is PANEL_LISTS times longer, as the neighbour graph keeps it.
+* Alignment: cell (i, j) of the similarity matrix is the best of frame i / frame j, a panel of i / frame j and
+  frame i / a panel of j, never panel / panel (`folded_similarity`), and every feature of a segment reads the
+  rows that made its cells: geometric verification the panel's own local features, `motion` and `over_self` its
+  descriptor, `centred_peak` the panels centred on their video's mean panel (`align_pair`).
+
+A store without panel rows folds nothing: its votes, matrices and scores are those of its frames alone.
 """
 
 from __future__ import annotations
@@ -39,7 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from myPython.common.fileio import atomic_write_text
-from myPython.common.ids import split_row_id
+from myPython.common.ids import is_panel, owner_id, split_row_id
 from myPython.pool.scoring import LocalFeatureIndex
 from myPython.pool.search import SearchOptions, _knn_blocks
 from myPython.pool.segment_geometry import CONTRAST_CAP, INLIER_CAP, SegmentVerifier
@@ -64,6 +80,7 @@ class KeptNeighbours:
     exact: bool
 PRUNE_PAIRS = 1 << 22  # accumulated candidate pairs that trigger pruning to max_candidates per query video
 MAX_KNN = 512  # neighbours of a frame searched again because its own video filled its list
+PANEL_LISTS = 2  # frame lists are this many times longer in a store with panel rows (as the graph keeps them)
 # The scorer's inputs, in order (chosen by leave-one-family-out measurement on the training videos, see
 # build/video_calibration.py): mean and best similarity of the matched frames, their peak (capped),
 # agreement, the log of the number of matched frames, the motion agreement, the peak of the centred
@@ -142,30 +159,57 @@ def worth_verifying(features: dict, scorer: dict, floor: float) -> bool:
 
 
 class VideoRows:
-    """The frames of every video of a store: rows in time order, their times, and their descriptors."""
+    """The frames of every video of a store: rows in time order, their times, and their descriptors; and the panel
+    rows of those frames (`embed --panels`: a picture inside a frame, common/ids.py), each known by the frame it
+    directly follows. `rows(video)` lists frames only; `panels(rows)` gives their panel rows."""
 
     def __init__(self, store: DescriptorStore) -> None:
         self.store = store.snapshot()
         self.shards = self.store.shards()
         self.offsets = np.cumsum([0] + [s.rows for s in self.shards])
+        n = int(self.offsets[-1])
         index: dict[str, int] = {}
-        video_of_row = np.full(int(self.offsets[-1]), -1, np.int64)
-        times = np.zeros(int(self.offsets[-1]), np.float64)
-        row = 0
+        video_of_row = np.full(n, -1, np.int64)
+        times = np.zeros(n, np.float64)
+        panel = np.zeros(n, bool)
+        panel_owner = np.full(n, -1, np.int64)  # the frame row a panel row follows; -1 for any other row
+        row, frame, frame_id = 0, -1, ""
         for shard in self.shards:
             for ident in shard.ids():
                 video, t = split_row_id(ident)
                 if t is not None:
                     video_of_row[row] = index.setdefault(video, len(index))
                     times[row] = t
+                    frame, frame_id = row, ident
+                elif is_panel(ident):
+                    panel[row] = True
+                    if frame >= 0 and owner_id(ident) == frame_id:  # embed writes a frame's panels right after it
+                        panel_owner[row] = frame
+                    else:  # an image's panel (or a stray one): no frame's, and it ends the run of the frame's
+                        frame = -1
+                else:
+                    frame = -1
                 row += 1
         self.ids = list(index)
         self.video_of_row = video_of_row
         self.times_of_row = times
+        self.is_panel = panel
+        self.has_panels = bool(panel.any())
+        # Each row's video for voting: a frame's, a frame's panel row's (its frame's), else -1.
+        self.folded_video = video_of_row
+        self._panel_count: np.ndarray | None = None
+        if self.has_panels:
+            attached = np.flatnonzero(panel_owner >= 0)
+            self.folded_video = video_of_row.copy()
+            self.folded_video[attached] = video_of_row[panel_owner[attached]]
+            self._panel_count = np.bincount(panel_owner[attached], minlength=n)
         frames = np.flatnonzero(video_of_row >= 0)
         order = frames[np.lexsort((times[frames], video_of_row[frames]))]
         starts = np.searchsorted(video_of_row[order], np.arange(len(self.ids) + 1))
         self._order, self._starts = order, starts
+        # rows a video fills in a neighbour list: its frames and their panels
+        self._video_rows = np.diff(starts) if not self.has_panels else np.bincount(
+            self.folded_video[self.folded_video >= 0], minlength=len(self.ids))
         self._mmaps: dict[int, np.ndarray] = {}
         self._local: LocalFeatureIndex | None = None
 
@@ -177,6 +221,17 @@ class VideoRows:
 
     def times(self, video: int) -> np.ndarray:
         return self.times_of_row[self.rows(video)]
+
+    def panels(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `rows` of each panel's frame, the panel rows) of the frames `rows` (global row numbers),
+        frame by frame in the order of `rows`, a frame's panels in row order; empty without panel rows."""
+        if self._panel_count is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        rows = np.asarray(rows, np.int64)
+        counts = self._panel_count[rows]
+        at = np.repeat(np.arange(len(rows)), counts)
+        first = np.repeat(np.cumsum(counts) - counts, counts)  # a frame's panels directly follow it
+        return at, np.repeat(rows + 1, counts) + np.arange(len(at)) - first
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """Descriptors of global row numbers, read from the (memory-mapped) shards."""
@@ -236,7 +291,15 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
     (knn + 1 + the frames of the block's longest such video, at most MAX_KNN), so that its copies elsewhere still
     get its votes: read from `kept` when it is that wide, else searched again (with an approximate `kept`, its
     `width` is used).
+
+    Panel rows (`embed --panels`) vote as their frame: a query panel's neighbour frame votes for (the panel's
+    video, the frame's video), a query frame's neighbour panel for (the frame's video, the panel's video); two
+    panels never vote (a box many unrelated videos carry, a logo, must not link them). A panel is uninformative
+    by its own closeness to the noise set. With panel rows the lists are PANEL_LISTS times longer, as the
+    neighbour graph keeps them (pool/knn_graph.py): panels take their share of every list.
     """
+    panels = queries.has_panels or db.has_panels
+    knn = options.knn * (PANEL_LISTS if panels else 1)
     n_db = max(1, len(db))
     keys = np.zeros(0, np.int64)
     votes = np.zeros(0, np.float64)
@@ -246,11 +309,13 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
     row = 0
 
     def vote(rows: np.ndarray, scores: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        qv = queries.video_of_row[rows][:, None]
+        qv = queries.folded_video[rows][:, None]
         safe = np.maximum(found, 0)
-        rv = db.video_of_row[safe]
+        rv = db.folded_video[safe]
         ok = ((found >= 0) & (qv >= 0) & (rv >= 0) & (scores >= options.frame_threshold)
               & (q_bg[rows][:, None] < options.uninformative) & (db_bg[safe] < options.uninformative))
+        if panels:
+            ok &= ~(queries.is_panel[rows][:, None] & db.is_panel[safe])
         if same:
             ok &= qv != rv
         a, b = np.broadcast_to(qv, found.shape)[ok], rv[ok]
@@ -258,7 +323,9 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
             a, b = np.minimum(a, b), np.maximum(a, b)
         return a * n_db + b, scores[ok].astype(np.float64)
 
-    k = options.knn + int(same)
+    k = knn + int(same)
+    if kept is not None and kept.width < k:  # a graph kept for frames alone (the store's metadata has no panels)
+        kept = None
     wide = max(k, kept.width) if kept is not None else k
     blocks = kept.blocks(wide) if kept is not None else _knn_blocks(db.store, queries.store, k, search)
     for query_ids, wide_scores, wide_found in blocks:
@@ -269,14 +336,14 @@ def candidate_pairs(queries: VideoRows, db: VideoRows, same: bool, q_bg: np.ndar
         scores, found = wide_scores[:, :k], wide_found[:, :k]
         full = np.zeros(len(rows), bool)
         if same:
-            qv = queries.video_of_row[rows]
-            own = (found >= 0) & (db.video_of_row[np.maximum(found, 0)] == qv[:, None])
-            full = ((own.sum(axis=1) > options.knn // 2) & (scores[:, -1] >= options.frame_threshold) & (qv >= 0)
+            qv = queries.folded_video[rows]
+            own = (found >= 0) & (db.folded_video[np.maximum(found, 0)] == qv[:, None])
+            full = ((own.sum(axis=1) > knn // 2) & (scores[:, -1] >= options.frame_threshold) & (qv >= 0)
                     & (q_bg[rows] < options.uninformative))
         parts = [vote(rows[~full], scores[~full], found[~full])]
         if full.any():
             # room for the block's longest such video (the lists the calibration was fitted on)
-            need = int(min(MAX_KNN, options.knn + 1 + np.diff(queries._starts)[qv[full]].max()))
+            need = int(min(MAX_KNN, knn + 1 + queries._video_rows[qv[full]].max()))
             at = np.flatnonzero(full)
             if need <= wide or (kept is not None and not kept.exact):
                 parts.append(vote(rows[at], wide_scores[at, :need], wide_found[at, :need]))
@@ -310,31 +377,131 @@ def centred_frames(vectors: np.ndarray, uninformative: np.ndarray) -> np.ndarray
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
 
 
-def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_vectors: np.ndarray,
-               r_times: np.ndarray, r_bg: np.ndarray, options: MatchOptions,
-               geometry: Callable[[Segment, np.ndarray], dict] | None = None) -> list[Segment]:
-    """Scored segments of one pair of videos, best first.
+@dataclass(frozen=True)
+class Panels:
+    """The panel rows of one video's frames: the frame each belongs to (its index among the video's frames, in
+    order), their descriptors and their closeness to the noise set."""
 
-    `geometry(segment, sim)`: the segment's geometric evidence (pool/segment_geometry.py), {} when the
-    frames have no local features.
-    """
-    q_bad, r_bad = q_bg >= options.uninformative, r_bg >= options.uninformative
+    frame: np.ndarray
+    vectors: np.ndarray
+    bg: np.ndarray
+
+
+# Which rows made each cell of a folded similarity: (query row, reference row) per cell, as indices into each
+# video's frames followed by its panels (Panels order); None where no video has panels (frame i, frame j).
+Cells = tuple[np.ndarray, np.ndarray] | None
+Geometry = Callable[[Segment, np.ndarray, Cells], dict]
+
+
+def _by_rank(frame: np.ndarray) -> Iterator[np.ndarray]:
+    """Panels (indices) in groups holding each frame at most once (a frame's first panels, its second...)."""
+    rank = np.arange(len(frame)) - np.searchsorted(frame, frame)
+    for r in range(int(rank.max(initial=-1)) + 1):
+        yield np.flatnonzero(rank == r)
+
+
+def folded_similarity(q_vectors: np.ndarray, q_bad: np.ndarray, r_vectors: np.ndarray, r_bad: np.ndarray,
+                      q_panels: Panels | None = None, r_panels: Panels | None = None, uninformative: float = 1.0
+                      ) -> tuple[np.ndarray, Cells, np.ndarray]:
+    """(sim, cells, valid): the frame-similarity matrix with panel rows folded into their frames, which rows made
+    each cell, and which cells have any informative pair of rows.
+
+    Cell (i, j) is the best of cos(frame i, frame j), cos(a panel of i, frame j) and cos(frame i, a panel of j),
+    never of two panels (as search and group fold panels, pool/panel_rows.py); a pair of rows counts only when
+    neither is uninformative (`q_bad`, `r_bad` for frames, `bg` >= `uninformative` for panels), and a cell with
+    none is -1. Ties keep the whole frames. Without panels: the frames' matrix alone, `cells` None."""
     sim = q_vectors @ r_vectors.T
     # Uninformative frames are no evidence: their cells can never be matches.
     sim[q_bad, :] = -1.0
     sim[:, r_bad] = -1.0
+    valid = ~q_bad[:, None] & ~r_bad[None, :]
+    q_has = q_panels is not None and len(q_panels.frame) > 0
+    r_has = r_panels is not None and len(r_panels.frame) > 0
+    if not (q_has or r_has):
+        return sim, None, valid
+    nq, nr = sim.shape
+    pick_q = np.repeat(np.arange(nq)[:, None], nr, axis=1)
+    pick_r = np.repeat(np.arange(nr)[None, :], nq, axis=0)
+    if q_has:
+        cos = q_panels.vectors @ r_vectors.T
+        ok = (q_panels.bg < uninformative)[:, None] & ~r_bad[None, :]
+        for g in _by_rank(q_panels.frame):
+            f = q_panels.frame[g]
+            better = ok[g] & (~valid[f] | (cos[g] > sim[f]))
+            sim[f] = np.where(better, cos[g], sim[f])
+            pick_q[f] = np.where(better, nq + g[:, None], pick_q[f])
+            valid[f] |= ok[g]
+    if r_has:
+        cos = q_vectors @ r_panels.vectors.T
+        ok = ~q_bad[:, None] & (r_panels.bg < uninformative)[None, :]
+        for g in _by_rank(r_panels.frame):
+            f = r_panels.frame[g]
+            better = ok[:, g] & (~valid[:, f] | (cos[:, g] > sim[:, f]))
+            sim[:, f] = np.where(better, cos[:, g], sim[:, f])
+            pick_r[:, f] = np.where(better, nr + g[None, :], pick_r[:, f])
+            pick_q[:, f] = np.where(better, np.arange(nq)[:, None], pick_q[:, f])  # against frame i itself
+            valid[:, f] |= ok[:, g]
+    return sim, (pick_q, pick_r), valid
+
+
+def _extended(vectors: np.ndarray, panels: Panels | None) -> np.ndarray:
+    """A video's frames followed by its panels (the indices of `Cells`)."""
+    return vectors if panels is None else np.concatenate([vectors, panels.vectors])
+
+
+def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_vectors: np.ndarray,
+               r_times: np.ndarray, r_bg: np.ndarray, options: MatchOptions, geometry: Geometry | None = None,
+               panels: tuple[Panels | None, Panels | None] = (None, None)) -> list[Segment]:
+    """Scored segments of one pair of videos, best first.
+
+    `panels`: the panel rows of the query's and the reference's frames, folded into them (`folded_similarity`).
+    Every feature of a segment reads the rows that made its cells: `motion` and `over_self` the matched panel's
+    descriptor where a panel made the cell, `centred_peak` the panels centred on their video's mean panel as
+    frames are on their mean frame, and `geometry(segment, sim, cells)` (pool/segment_geometry.py) verifies
+    those rows; it returns {} when the rows have no local features.
+    """
+    q_bad, r_bad = q_bg >= options.uninformative, r_bg >= options.uninformative
+    q_panels, r_panels = panels
+    sim, cells, valid = folded_similarity(q_vectors, q_bad, r_vectors, r_bad, q_panels, r_panels,
+                                          options.uninformative)
     segments = ALIGNERS[options.aligner](sim, q_times, r_times, options.align)
-    if segments:
+    if segments and cells is None:
         centred = centred_frames(q_vectors, q_bad) @ centred_frames(r_vectors, r_bad).T
         centred[q_bad, :] = -1.0
         centred[:, r_bad] = -1.0
+    elif segments:
+        sides = []
+        for vectors, bad, side in ((q_vectors, q_bad, q_panels), (r_vectors, r_bad, r_panels)):
+            rows = centred_frames(vectors, bad)
+            if side is not None and len(side.frame):
+                rows = np.concatenate([rows, centred_frames(side.vectors, side.bg >= options.uninformative)])
+            sides.append(rows)
+        centred = (sides[0] @ sides[1].T)[cells[0], cells[1]]
+        centred[~valid] = -1.0
+        q_ext, r_ext = _extended(q_vectors, q_panels), _extended(r_vectors, r_panels)
     for seg in segments:
-        seg.features = segment_features(seg, sim, centred, (q_vectors, r_vectors))
+        vectors = (q_vectors, r_vectors)
+        if cells is not None:  # the rows that made the segment's cells stand for its frames
+            i, j = seg.pairs[:, 0], seg.pairs[:, 1]
+            q_seg, r_seg = q_vectors.copy(), r_vectors.copy()
+            q_seg[i], r_seg[j] = q_ext[cells[0][i, j]], r_ext[cells[1][i, j]]
+            vectors = (q_seg, r_seg)
+        seg.features = segment_features(seg, sim, centred, vectors)
         if geometry is not None and worth_verifying(seg.features, options.scorer, options.verify_floor):
-            seg.features.update(geometry(seg, sim))
+            seg.features.update(geometry(seg, sim, cells))
         seg.score = score_segment(seg.features, options.scorer)
     segments.sort(key=lambda s: -s.score)
     return segments
+
+
+def _panels_of(videos: VideoRows, rows: np.ndarray, bg: np.ndarray) -> tuple[Panels | None, np.ndarray]:
+    """(the panels of a video's frames `rows`, or None; the frames' rows followed by the panels' rows)."""
+    if not videos.has_panels:
+        return None, rows
+    frame, panel_rows = videos.panels(rows)
+    if not len(panel_rows):
+        return None, rows
+    return Panels(frame, videos.vectors(panel_rows), bg[panel_rows]), np.concatenate([rows, panel_rows])
 
 
 def align_candidates(q_rows: VideoRows, db_rows: VideoRows, q_bg: np.ndarray, db_bg: np.ndarray,
@@ -342,18 +509,25 @@ def align_candidates(q_rows: VideoRows, db_rows: VideoRows, q_bg: np.ndarray, db
                      ) -> Iterator[VideoMatch]:
     """The scored segments of each candidate pair (query video, db video, votes), pairs in query-video order;
     `q_bg`, `db_bg`: each row's closeness to the noise set (`_backgrounds`). A pair's segments depend on that
-    pair alone, so any split of `pairs` gives the same matches (pool/video_ray.py aligns them on Ray)."""
+    pair alone, so any split of `pairs` gives the same matches (pool/video_ray.py aligns them on Ray). The
+    frames' panel rows are folded into them (`align_pair`)."""
     from tqdm import tqdm
 
     verifier = SegmentVerifier(q_rows, db_rows) if options.verify else None
-    current, q_data = -1, None
+    current, q_data, q_panels, q_all = -1, None, None, None
     for qv, rv, _ in tqdm(pairs, desc="pairs aligned", unit="pair", disable=not progress, file=sys.stderr):
         if qv != current:
             rows = q_rows.rows(qv)
             current, q_data = qv, (q_rows.vectors(rows), q_rows.times(qv), q_bg[rows])
+            q_panels, q_all = _panels_of(q_rows, rows, q_bg)
         rows = db_rows.rows(rv)
-        geometry = None if verifier is None else (lambda seg, sim, qv=qv, rv=rv: verifier.evidence(seg, sim, qv, rv))
-        segments = align_pair(*q_data, db_rows.vectors(rows), db_rows.times(rv), db_bg[rows], options, geometry)
+        r_panels, r_all = _panels_of(db_rows, rows, db_bg)
+
+        def geometry(seg: Segment, sim: np.ndarray, cells: Cells, qv=qv, rv=rv, q_all=q_all, r_all=r_all) -> dict:
+            return verifier.evidence(seg, sim, qv, rv, None if cells is None else (q_all[cells[0]], r_all[cells[1]]))
+
+        segments = align_pair(*q_data, db_rows.vectors(rows), db_rows.times(rv), db_bg[rows], options,
+                              None if verifier is None else geometry, (q_panels, r_panels))
         if segments:
             yield VideoMatch(q_rows.ids[qv], db_rows.ids[rv], segments)
 

@@ -1,8 +1,10 @@
-"""The "unseen" held-out sets in `eval-images` / `eval-videos --set unseen|both` (EVALUATION ONLY: report, never tune).
+"""The "unseen" held-out sets in `eval-images` / `eval-videos --set unseen|fresh|both|all` (EVALUATION ONLY: report,
+never tune).
 
-The sets (datasets/heldout_unseen.py, heldout_unseen_videos.py) are made with edit code written apart
-from every training edit. Scoring is the commands' own path (pool.jobs.embed and the fused pair score for
-images; embed + match-videos for videos); the metrics are evaluation/ code. Printed per family of edit:
+The sets (datasets/heldout_unseen.py, heldout_unseen_videos.py, heldout_fresh_videos.py and the fresh image
+sets) are made with edit code written apart from every training edit. Scoring is the commands' own path
+(pool.jobs.embed and the fused pair score for images; embed + match-videos for videos); the metrics are
+evaluation/ code. Printed per family of edit:
 positive pairs, recall and precision at the model's recommended threshold among the pairs involving the
 family, and the 3 hardest negatives (highest-scoring different-origin pairs). Nothing is recorded into
 myPython/build/.
@@ -146,12 +148,12 @@ VIDEO_ROWS = [("videos", "videos"), ("true pairs", "true_pairs"), ("ignored pair
               ("localised (IoU >= 0.5)", "match_videos/localised")]
 
 
-def embed_and_match(pool: Path, store: Path, csv_path: Path, model: list[str]) -> int:
-    """`embed` a video pool and `match-videos` it at threshold 0 through the CLI, as a user would; the exit code
-    of the first step that failed, else 0."""
+def embed_and_match(pool: Path, store: Path, csv_path: Path, model: list[str], panels: bool = False) -> int:
+    """`embed` a video pool (with `panels`: `embed --panels`) and `match-videos` it at threshold 0 through the CLI,
+    as a user would; the exit code of the first step that failed, else 0."""
     from myPython.apps.cli import main as cli
 
-    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model],
+    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model, *(["--panels"] if panels else [])],
                  ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", "--quiet", *model]):
         print(f"$ deep-retrieval {' '.join(step)}", flush=True)
         code = cli(step)
@@ -160,22 +162,33 @@ def embed_and_match(pool: Path, store: Path, csv_path: Path, model: list[str]) -
     return 0
 
 
-def run_videos(out: Path, model: list[str], threshold: float, store_folder: str = "store") -> dict | int:
-    """Build the unseen video pool under `out`, embed it (into `out/store_folder`), match-videos at threshold 0,
-    and score it (or the exit code of a step that failed)."""
+VIDEO_SETS = ("unseen", "fresh")
+
+
+def run_videos(out: Path, model: list[str], threshold: float, store_folder: str = "store",
+               which: str = "unseen", panels: bool = False) -> dict | int:
+    """Build the held-out video pool `which` ("unseen": datasets/heldout_unseen_videos.py, "fresh":
+    datasets/heldout_fresh_videos.py) under `out`, embed it (into `out/store_folder`), match-videos at threshold 0,
+    and score it (or the exit code of a step that failed). Both pools share the unseen set's ground truth rules."""
     import numpy as np
 
     from evaluation import families as fam
     from evaluation.video_matching import best_segments, evaluate_matches
     from evaluation.vsc22 import pool_segment_ap
     from myPython.common.fileio import atomic_write_text
-    from myPython.datasets.heldout_unseen_videos import build_unseen_video_pool, video_truth
+    from myPython.datasets.heldout_unseen_videos import video_truth
     from myPython.pool.video_match import read_matches_csv
 
-    pool, items = build_unseen_video_pool(out / "set")
+    if which == "fresh":
+        from myPython.datasets.heldout_fresh_videos import build_fresh_video_pool as build
+    elif which == "unseen":
+        from myPython.datasets.heldout_unseen_videos import build_unseen_video_pool as build
+    else:
+        raise ValueError(f"unknown held-out video set {which!r} (one of {', '.join(VIDEO_SETS)})")
+    pool, items = build(out / "set")
     store, csv_path = out / store_folder, out / "matches.csv"
     truth, ignore = video_truth(items)
-    code = embed_and_match(pool, store, csv_path, model)
+    code = embed_and_match(pool, store, csv_path, model, panels)
     if code:
         return code
     rows = read_matches_csv(csv_path)
@@ -190,7 +203,7 @@ def run_videos(out: Path, model: list[str], threshold: float, store_folder: str 
     same = np.array([(names[a], names[b]) in truth for a, b in zip(i, j)], bool)
     kinds = [v.kind for v in videos]
     report = {
-        "set": "unseen", "videos": len(videos), "true_pairs": len(truth), "ignored_pairs": len(ignore),
+        "set": which, "panels": panels, "videos": len(videos), "true_pairs": len(truth), "ignored_pairs": len(ignore),
         "match_videos": {**scores.as_dict(), "vsc22_segment_ap": pool_segment_ap(rows, truth, ignore)},
         "per_family": fam.by_group(i, j, score, same, [v.family for v in videos], names, kinds, threshold,
                                    skip=SKIP),
@@ -205,7 +218,7 @@ def format_videos(report: dict) -> str:
 
     m = report["match_videos"]
     lines = [
-        f"unseen held-out videos: {report['videos']} videos, {report['true_pairs']} true pairs, "
+        f"{report.get('set', 'unseen')} held-out videos: {report['videos']} videos, {report['true_pairs']} true pairs, "
         f"{report['ignored_pairs']} ignored",
         f"  pair AP {m['ap']:.3f}  VSC22 segment AP {m['vsc22_segment_ap']:.3f}  at threshold {m['threshold']:.3f}: "
         f"precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}  IoU>=0.5 {m['localised']:.3f}",

@@ -5,7 +5,9 @@ packages, their natural copies and the project's edits), embeds it, runs
 match-videos with threshold 0, and reports pair AP, precision / recall / F1 at
 the model's recommended video threshold and the share of true pairs whose best
 segment has IoU >= 0.5 on both videos; beside it, the simplest video rule (a
-pair's score = its best frame cosine) at the model's image threshold.
+pair's score = its best frame cosine) at the model's image threshold. `--set`
+also runs (or runs instead) the pools made with edit code written apart from
+training (eval_unseen.run_videos: "unseen", and the newer "fresh"), side by side.
 """
 
 from __future__ import annotations
@@ -19,15 +21,19 @@ from myPython.apps.options import add_model_args
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (pool, store, matches.csv, video_eval.json; the unseen "
-                                                "set: its unseen/ subfolder)")
-    p.add_argument("--set", choices=("previous", "unseen", "both"), default="both",
+                                                "and fresh sets: its unseen/ and fresh/ subfolders)")
+    p.add_argument("--set", choices=("previous", "unseen", "fresh", "both", "all"), default="both",
                    help="which held-out pool: the previous one (datasets/heldout_videos.py), the unseen-edits one "
-                        "(datasets/heldout_unseen_videos.py), or both side by side (default)")
+                        "(datasets/heldout_unseen_videos.py), the fresh one (datasets/heldout_fresh_videos.py), "
+                        "previous and unseen side by side (both, the default), or all three side by side (all)")
     add_model_args(p)
+    p.add_argument("--panels", action="store_true",
+                   help="embed with panel rows (embed --panels), folded into their frames by match-videos (a "
+                        "composition matches the clips it shows); give it its own --out; never recorded")
     p.add_argument("--record", action="store_true",
                    help="write the previous pool's summary into myPython/build/default_model_heldout_videos.json, "
                         "which the default model's sidecar then reports (for the build measured; never the unseen "
-                        "pool)")
+                        "or fresh pool)")
 
 
 def _model_args(args: argparse.Namespace) -> list[str]:
@@ -52,9 +58,11 @@ def best_frame_scores(store) -> dict[tuple[str, str], float]:
     """Baseline: each pair of videos scored by the highest cosine between their frames."""
     import numpy as np
 
-    from myPython.common.ids import input_of
+    from myPython.common.ids import input_of, is_panel
 
     ids, vectors = store.load()
+    frames = [n for n, i in enumerate(ids) if not is_panel(i)]  # whole frames: the simplest rule has no panels
+    ids, vectors = [ids[n] for n in frames], vectors[frames]
     videos = sorted({input_of(i) for i in ids})
     index = {v: n for n, v in enumerate(videos)}
     owner = np.array([index[input_of(i)] for i in ids])
@@ -87,24 +95,36 @@ def run(args: argparse.Namespace) -> int:
     from myPython.errors import UsageError
     from myPython.retrieval.models import load_model
 
-    if args.record and args.set == "unseen":
-        raise UsageError("--record writes the previous pool's summary: use --set previous or both")
-    previous = unseen = None
-    store = store_name(args)
-    if args.set in ("previous", "both"):
+    if args.record and "previous" not in SET_MEMBERS[args.set]:
+        raise UsageError("--record writes the previous pool's summary: use --set previous, both or all")
+    if args.record and args.panels:
+        raise UsageError("--record writes the default model's numbers, measured without --panels")
+    members = SET_MEMBERS[args.set]
+    results: dict[str, dict] = {}
+    store = store_name(args) + ("-panels" if args.panels else "")
+    if "previous" in members:
         previous = _run_previous(args, store)
         if isinstance(previous, int):
             return previous
-    if args.set in ("unseen", "both"):
+        results["previous"] = previous
+    held_out = [m for m in members if m != "previous"]
+    if held_out:
         threshold = float(load_model(args.proto, args.weights, args.model).info["recommended_video_threshold"])
-        unseen = eval_unseen.run_videos(Path(args.out) / "unseen", _model_args(args), threshold, store)
-        if isinstance(unseen, int):
-            return unseen
-        print(eval_unseen.format_videos(unseen))
-    if previous and unseen:
-        print(eval_unseen.side_by_side("held-out videos", {"previous": previous, "unseen": unseen},
-                                       eval_unseen.VIDEO_ROWS))
+    for which in held_out:
+        report = eval_unseen.run_videos(Path(args.out) / which, _model_args(args), threshold, store, which=which,
+                                        panels=args.panels)
+        if isinstance(report, int):
+            return report
+        print(eval_unseen.format_videos(report))
+        results[which] = report
+    if len(results) > 1:
+        print(eval_unseen.side_by_side("held-out videos", results, eval_unseen.VIDEO_ROWS))
     return 0
+
+
+# --set -> the pools it runs, in order (the unseen and fresh ones under OUT/unseen/ and OUT/fresh/)
+SET_MEMBERS = {"previous": ("previous",), "unseen": ("unseen",), "fresh": ("fresh",),
+               "both": ("previous", "unseen"), "all": ("previous", "unseen", "fresh")}
 
 
 def _run_previous(args: argparse.Namespace, store_folder: str) -> dict | int:
@@ -124,7 +144,7 @@ def _run_previous(args: argparse.Namespace, store_folder: str) -> dict | int:
     pieces = build_heldout_pool(pool)
     truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     model = _model_args(args)
-    code = eval_unseen.embed_and_match(pool, store, csv_path, model)
+    code = eval_unseen.embed_and_match(pool, store, csv_path, model, args.panels)
     if code:
         return code
     spec = load_model(args.proto, args.weights, args.model)
