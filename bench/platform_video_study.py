@@ -1,0 +1,101 @@
+"""Video matching by platform edit kind on training sources, with and without panel rows.
+
+Embeds the platform video pool (datasets/platform_video_pool.py: the moving originals of the training
+videos, 4 edits of `platform_video_edits` each, every family in turn, and pairs of different sources under
+one overlay template) with the default model and local features, plainly and with `--panels`, and matches
+each store with the model's calibrated settings (pool/video_match.py; panel rows folded into their frames).
+Prints, by edit kind, the true pairs involving it, the recall at the recommended video threshold and the
+different-origin pairs accepted; then precision and recall overall, rows per video and embedding time.
+
+Nothing here looks at the held-out videos. Usage: python bench/platform_video_study.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import myPython.pool.video_match as video_match  # noqa: E402
+from myPython.common import assets  # noqa: E402
+from myPython.datasets.platform_video_pool import kind_of, platform_pool, pool_key  # noqa: E402
+from myPython.datasets.video_edits import ambiguous_pairs, pool_truth  # noqa: E402
+from myPython.pool.embed import EmbedOptions  # noqa: E402
+from myPython.pool.informative import noise_descriptors  # noqa: E402
+from myPython.pool.jobs import embed  # noqa: E402
+from myPython.pool.store import DescriptorStore  # noqa: E402
+from myPython.retrieval.extractor import DescriptorExtractor  # noqa: E402
+from myPython.retrieval.models import load_model  # noqa: E402
+
+
+def by_kind(pairs: list, scores: np.ndarray, truth: dict, threshold: float) -> dict:
+    """kind -> [true pairs, accepted true pairs, false accepted] over pairs involving a video of that kind."""
+    table: dict = defaultdict(lambda: [0, 0, 0])
+    for (a, b), score in zip(pairs, scores):
+        for kind in {kind_of(a), kind_of(b)}:
+            row = table[kind]
+            if (a, b) in truth:
+                row[0] += 1
+                row[1] += int(score >= threshold)
+            else:
+                row[2] += int(score >= threshold)
+    return table
+
+
+def pair_scores(matches: list, pairs: list) -> np.ndarray:
+    best: dict = {}
+    for m in matches:
+        key = tuple(sorted((m.query_id, m.ref_id)))
+        best[key] = max(best.get(key, 0.0), m.score)
+    return np.array([best.get(p, 0.0) for p in pairs])
+
+
+def store_for(pool: Path, extractor, panels: bool) -> tuple[DescriptorStore, float]:
+    """The pool embedded (cached by pool, model and options); seconds the embedding took (0 when cached)."""
+    root = assets.cache_dir() / "platform_video_pool" / f"store-{pool_key()}-{extractor.key()}-{int(panels)}"
+    if (root / "done").exists():
+        return DescriptorStore.open(root), 0.0
+    start = time.perf_counter()
+    embed([pool], root, None, extractor, EmbedOptions(local_features=True, panels=panels))
+    (root / "done").touch()
+    return DescriptorStore.open(root), time.perf_counter() - start
+
+
+def main() -> int:
+    spec = load_model()
+    threshold = float(spec.info["recommended_video_threshold"])
+    extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
+    noise = noise_descriptors(extractor, spec.fingerprint())
+    pool, pieces = platform_pool()
+    truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
+    videos = sorted(pieces)
+    pairs = [(a, b) for i, a in enumerate(videos) for b in videos[i + 1:] if (a, b) not in ignore]
+    positive = np.array([p in truth for p in pairs])
+    print(f"{len(videos)} videos, {len(truth)} true pairs, {len(ignore)} ignored; threshold {threshold}, "
+          f"engine {extractor.engine.name}")
+    tables, lines = {}, []
+    for panels in (False, True):
+        store, seconds = store_for(pool, extractor, panels)
+        matches = list(video_match.match_videos(store, None, video_match.calibrated_options(spec.info), noise))
+        scores = pair_scores(matches, pairs)
+        tables[panels] = by_kind(pairs, scores, truth, threshold)
+        accepted = scores >= threshold
+        lines.append(f"{'--panels' if panels else 'plain':9s} precision {positive[accepted].mean():.4f} recall "
+                     f"{accepted[positive].mean():.4f} ({accepted.sum()} accepted); {len(store) / len(videos):.1f} "
+                     f"rows a video; embedded in {seconds:.0f} s" + (" (cached)" if not seconds else ""))
+    print(f"\n{'kind':22s} {'pairs':>6s} {'plain':>7s} {'false':>5s} {'panels':>7s} {'false':>5s}")
+    for kind in sorted(tables[False], key=lambda k: (k != "original", k)):
+        n, hit, false = tables[False][kind]
+        _, hit2, false2 = tables[True][kind]
+        print(f"{kind:22s} {n:6d} {hit / max(1, n):7.3f} {false:5d} {hit2 / max(1, n):7.3f} {false2:5d}")
+    print("\n" + "\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
