@@ -267,3 +267,34 @@ def test_a_store_is_resumed_only_with_the_same_local_features(tmp_path):
     for other in (None, "rootsift-b"):
         with pytest.raises(StoreError, match="other local_features"):
             DescriptorStore.create(tmp_path / "store", {**meta, "local_features": other})
+
+
+def test_forwards_side_by_side_write_the_store_one_forward_at_a_time_writes(tmp_path):
+    """embed with two single-threaded forwards at once (EmbedOptions.forward_workers, ONNX Runtime) writes the same
+    rows, in the same order, with bit-identical descriptors, as one forward on every core; a batch smaller than
+    the workers, photos of several sizes and a video's frames included."""
+    from myPython.pool.embed import EmbedOptions, ParallelForward, embed_items
+    from myPython.retrieval.extractor import DescriptorExtractor
+    from myPython.retrieval.models import load_model
+
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n, (h, w) in enumerate([(120, 160), (160, 120), (90, 200), (120, 160), (200, 200)]):
+        cv2.imwrite(str(folder / f"p{n}.png"), rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    write_clip(folder / "v.mp4", frames=12, fps=4, seed=3)
+    spec = load_model()
+    settings = spec.settings(S=128, L=1)
+    extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, settings, output=spec.output,
+                                               engine="onnxruntime")
+    assert ParallelForward.usable(extractor, 2) and not ParallelForward.usable(extractor, 1)
+    items, _ = expand_inputs([folder])
+    loaded = []
+    for workers in (1, 2):
+        store = DescriptorStore.create(tmp_path / f"s{workers}", {"dim": 512, "model": "m", "settings": settings.key()})
+        report = embed_items(items, extractor, store, EmbedOptions(fps=4, batch=3, forward_workers=workers),
+                             progress=False)
+        assert report.rows == 5 + 12
+        loaded.append(store.load())
+    assert loaded[0][0] == loaded[1][0]
+    assert np.array_equal(loaded[0][1], loaded[1][1])

@@ -64,6 +64,12 @@ def default_workers() -> int:
     return max(2, min(8, os.cpu_count() or 2))
 
 
+def default_forward_workers() -> int:
+    from myPython.retrieval.engines import physical_cores
+
+    return physical_cores()
+
+
 @dataclass
 class EmbedOptions:
     fps: float = 1.0
@@ -75,6 +81,9 @@ class EmbedOptions:
     local_features: bool = False  # also store each row's RootSIFT features for verification (pool/verify.py)
     reference_frames: bool = True  # sample videos from their reference frames (pool/video.py's FrameReader)
     panels: bool = False  # also a row for each picture inside a composition (pool/panels.py), after its owner
+    # Network forwards run at once, each on one thread (engines that can: ONNX Runtime on the CPU); 1: one forward
+    # at a time on every core. See ParallelForward.
+    forward_workers: int = 1
 
     @property
     def queued_rows(self) -> int:
@@ -249,8 +258,46 @@ def decoded_stream(items: list[InputItem], options: EmbedOptions, settings: Extr
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, batch: int) -> Iterator[Embedded]:
-    """Run the network over consecutive rows in batches; yield each input's rows in order, then its end."""
+class ParallelForward:
+    """Descriptors of a batch's rows from `workers` forwards at once, each on one thread of one shared ONNX Runtime
+    session (its runs are thread-safe and release the GIL), the batch split into contiguous parts.
+
+    Why: one forward on every core synchronises its threads at each layer, and the local features and decoding
+    threads of the embed pipeline take turns on those cores, so a core waits for the one taken. Single-threaded
+    forwards side by side keep every core busy; the descriptors are bit-identical (`with_threads`)."""
+
+    def __init__(self, extractor: DescriptorExtractor, workers: int) -> None:
+        self.extractor = replace(extractor, engine=extractor.engine.with_threads(1))
+        self.workers = workers
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="forward")
+
+    @staticmethod
+    def usable(extractor: DescriptorExtractor, workers: int) -> bool:
+        return workers > 1 and hasattr(extractor.engine, "with_threads")
+
+    def __call__(self, rows: list[Prepared]) -> np.ndarray:
+        parts = [p for p in np.array_split(np.arange(len(rows)), min(self.workers, len(rows))) if len(p)]
+        futures = [self.pool.submit(self.extractor.describe_prepared, [rows[i] for i in p]) for p in parts]
+        return np.concatenate([f.result() for f in futures])
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, batch: int,
+                 forward_workers: int = 1) -> Iterator[Embedded]:
+    """Run the network over consecutive rows in batches; yield each input's rows in order, then its end.
+    `forward_workers` > 1: that many single-threaded forwards at once where the engine can (ParallelForward)."""
+    parallel = ParallelForward(extractor, forward_workers) if ParallelForward.usable(extractor, forward_workers) \
+        else None
+    try:
+        yield from _embed_batches(inputs, parallel or extractor.describe_prepared, batch)
+    finally:
+        if parallel is not None:
+            parallel.close()
+
+
+def _embed_batches(inputs: Iterable[InputRows], describe, batch: int) -> Iterator[Embedded]:
     waiting: deque = deque()  # (item, row id) per row not yet yielded, or the InputRows that ends an input
     queue_x: list[Prepared] = []  # rows waiting for the network
     described: deque[np.ndarray] = deque()  # descriptors of the first rows of `waiting`
@@ -258,7 +305,7 @@ def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, ba
     def run() -> None:
         rows = queue_x[:batch]
         del queue_x[:batch]
-        described.extend(extractor.describe_prepared(rows))
+        described.extend(describe(rows))
 
     def ready() -> Iterator[Embedded]:
         while waiting:
@@ -463,7 +510,7 @@ def embed_items(items: list[InputItem], extractor: DescriptorExtractor, store: D
         writer = ShardWriter(store, options, report, earlier)
         with tqdm(total=len(todo), desc="embed", unit="input", disable=not progress) as bar, \
                 closing(decoded_stream(todo, options, extractor.settings)) as decoded, \
-                closing(embed_stream(decoded, extractor, options.batch)) as embedded:
+                closing(embed_stream(decoded, extractor, options.batch, options.forward_workers)) as embedded:
             for part in embedded:
                 writer.add(part)
                 bar.update(part.finished or part.skipped is not None)

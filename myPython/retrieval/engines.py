@@ -307,6 +307,11 @@ class OnnxRuntimeEngine:
         out = _run_session(self.session, self.output, data, rois)
         return np.asarray(out.reshape(out.shape[0], -1), dtype=np.float32)
 
+    def with_threads(self, threads: int):
+        """The same engine (same ONNX file) with `threads` intra-op threads. Its descriptors are bit-identical
+        whatever the threads (MLAS splits a product over its rows and columns, never over the sum)."""
+        return type(self)(self.proto, self.weights, self.output, onnx_path=self.onnx_path, threads=threads)
+
 
 # --------------------------------------------------------------------------------------------
 # Choosing
