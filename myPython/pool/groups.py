@@ -233,21 +233,25 @@ def find_groups(db, threshold: float, *, options=None, neighbours: int = 50, fac
         b_parts.append(found[keep])
         s_parts.append(scores[keep])
     ids = [i for shard in db.shards() for i in shard.ids()]
-    return id_groups(ids, a_parts, b_parts, s_parts, threshold, min_link_fraction=fraction, min_size=min_size)
+    return id_groups(ids, a_parts, b_parts, s_parts, threshold, min_link_fraction=fraction, min_size=min_size,
+                     store=db)
 
 
 def id_groups(ids: list[str], a_parts: list[np.ndarray], b_parts: list[np.ndarray], s_parts: list[np.ndarray],
-              threshold: float, *, min_link_fraction: float, min_size: int, ray: str | None = None
+              threshold: float, *, min_link_fraction: float, min_size: int, ray: str | None = None, store=None
               ) -> list[IdGroup]:
     """`group_links` of the store's rows (`ids`) from links gathered in parts, as groups of ids; a store's panel
     rows (pool/panel_rows.py) are folded into their owners first, so groups hold owners only, and a panel's link
     only attaches its owner (a composition shows several origins: it joins one group, never merges two). `ray`: a
-    Ray address ('' a local Ray) on which each connected component is grouped as a task; the same groups."""
-    from myPython.pool.panel_rows import fold_links, is_owner, owner_rows
+    Ray address ('' a local Ray) on which each connected component is grouped as a task; the same groups. `store`:
+    the store the ids are of, whose descriptors tell links of two whole pictures that match by the frame around
+    their panels alone, which are dropped (pool/panel_agreement.py)."""
+    from myPython.pool.panel_rows import PanelRuns, fold_links, is_owner, owner_rows, store_vectors
 
     a, b, s = (np.concatenate(p) if p else np.zeros(0) for p in (a_parts, b_parts, s_parts))
     owners = owner_rows(ids)
-    a, b, s, from_panel = fold_links(owners, a, b, s)
+    runs = PanelRuns(owners, store_vectors(store)) if owners is not None and store is not None else None
+    a, b, s, from_panel = fold_links(owners, a, b, s, runs)
     if ray is None:
         groups = group_links(len(ids), a, b, s, threshold, min_link_fraction=min_link_fraction, min_size=min_size,
                              attach_only=from_panel)

@@ -156,7 +156,12 @@ def search(db: DescriptorStore, queries: DescriptorStore | None = None, *, spec=
     if answers is None:
         answers = knn_search(db, queries, SearchOptions(top_k=asked, threshold=threshold, factory=factory,
                                                         nprobe=nprobe, ef_search=ef_search, score=score))
-    return fold_answers(answers, top_k) if panels else answers
+    if not panels:
+        return answers
+    from myPython.pool.panel_rows import PanelIds
+
+    frame_only = PanelIds(db if same else queries, db).frame_only  # whole pictures alike by their frames alone
+    return fold_answers(answers, top_k, frame_only)
 
 
 def group(db: DescriptorStore, *, spec=None, threshold: float | None = None, raw: bool = False,

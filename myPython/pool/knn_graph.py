@@ -470,7 +470,7 @@ def graph_groups(graph: KnnGraph, score, threshold: float, *, neighbours: int = 
         s_parts.append(fused[keep])
     ids = [i for shard in graph.store.shards() for i in shard.ids()]
     return id_groups(ids, a_parts, b_parts, s_parts, threshold, min_link_fraction=fraction, min_size=min_size,
-                     ray=ray)
+                     ray=ray, store=graph.store)
 
 
 def graph_cosine_blocks(graph: KnnGraph, k: int) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:

@@ -15,11 +15,12 @@ picture's own row, when the pool holds it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from myPython.common.ids import is_panel, owner_id
+from myPython.pool.panel_agreement import PanelRuns, store_vectors, unconfirmed
 
 Answer = tuple[str, list[tuple[str, float]]]  # (query id, neighbours best first), as search answers
 
@@ -39,11 +40,12 @@ def owner_rows(ids: list[str]) -> np.ndarray | None:
     return owners
 
 
-def fold_links(owners: np.ndarray | None, a: np.ndarray, b: np.ndarray, score: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def fold_links(owners: np.ndarray | None, a: np.ndarray, b: np.ndarray, score: np.ndarray,
+               runs: PanelRuns | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Links (a[i], b[i], score[i]) between owners, and which come from a panel: a panel's link to a whole row is
     its owner's, turned so that the owner comes first; links between two panels and a row's links to its own
-    panels are dropped (several links of one pair are fine: groups keep the best)."""
+    panels are dropped (several links of one pair are fine: groups keep the best). With the store's `runs`, a link
+    of two whole rows that both have panels but no two panels alike is dropped too (pool/panel_agreement.py)."""
     if owners is None:
         return a, b, score, np.zeros(len(a), dtype=bool)
     a, b, score = np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(score)
@@ -54,6 +56,10 @@ def fold_links(owners: np.ndarray | None, a: np.ndarray, b: np.ndarray, score: n
     a, b = np.where(panel_b, b, a), np.where(panel_b, a, b)
     a, b, from_panel = owners[a], owners[b], panel_a | panel_b
     keep = a != b
+    if runs is not None:
+        frame_only = np.zeros(len(a), bool)
+        frame_only[~from_panel] = unconfirmed(runs, runs, a[~from_panel], b[~from_panel])
+        keep &= ~frame_only
     return a[keep], b[keep], score[keep], from_panel[keep]
 
 
@@ -61,10 +67,12 @@ def is_owner(owners: np.ndarray | None, row: int) -> bool:
     return owners is None or owners[row] == row
 
 
-def fold_answers(answers: Iterator[Answer], top_k: int) -> Iterator[Answer]:
+def fold_answers(answers: Iterator[Answer], top_k: int, frame_only: Callable[[str, str], bool] | None = None
+                 ) -> Iterator[Answer]:
     """Answers of owners only: an owner's neighbours are those of its row and of its panel rows (which follow it),
     each neighbour as its owner, with its best score, never the owner itself nor a panel's panel; best first, at
-    most `top_k`."""
+    most `top_k`. `frame_only(a, b)`: whether two whole rows match by the frame around their panels alone
+    (`PanelIds`), a neighbour their whole rows do not give."""
     current: str | None = None
     best: dict[str, float] = {}
     for query, neighbours in answers:
@@ -77,6 +85,8 @@ def fold_answers(answers: Iterator[Answer], top_k: int) -> Iterator[Answer]:
         for ident, score in neighbours:
             other = owner_id(ident)
             if other != owner and score > best.get(other, -np.inf) and not (from_panel and is_panel(ident)):
+                if frame_only is not None and not from_panel and other == ident and frame_only(query, ident):
+                    continue
                 best[other] = score
     if current is not None:
         yield current, _ranked(best, top_k)
@@ -86,10 +96,11 @@ def _ranked(best: dict[str, float], top_k: int) -> list[tuple[str, float]]:
     return sorted(best.items(), key=lambda item: -item[1])[:top_k]  # stable: equal scores in the order met
 
 
-def fold_matrix(scores: np.ndarray, owners: np.ndarray | None) -> np.ndarray:
+def fold_matrix(scores: np.ndarray, owners: np.ndarray | None, runs: PanelRuns | None = None) -> np.ndarray:
     """An N x N pair-score matrix of a store's rows as one of its owners (in row order): the best score of the
-    pair's rows and panel rows, but of two panels; the diagonal stays the owners' own. Panel rows follow their
-    owner, so each owner's rows are one run."""
+    pair's rows and panel rows, but of two panels (and, with the store's `runs`, but of two whole rows that match
+    by the frame around their panels alone, pool/panel_agreement.py); the diagonal stays the owners' own. Panel
+    rows follow their owner, so each owner's rows are one run."""
     if owners is None:
         return scores
     starts = np.flatnonzero(owners == np.arange(len(owners)))
@@ -97,6 +108,37 @@ def fold_matrix(scores: np.ndarray, owners: np.ndarray | None) -> np.ndarray:
         raise ValueError("panel rows do not follow their owners")
     panel = owners != np.arange(len(owners))
     scores = np.where(panel[:, None] & panel[None, :], -np.inf, scores)
+    if runs is not None:
+        holders = starts[runs.count[starts] > 0]
+        i, j = np.triu_indices(len(holders), 1)
+        a, b = holders[i], holders[j]
+        drop = unconfirmed(runs, runs, a, b)
+        scores[a[drop], b[drop]] = scores[b[drop], a[drop]] = -np.inf
     folded = np.maximum.reduceat(np.maximum.reduceat(scores, starts, axis=0), starts, axis=1)
     folded[np.diag_indices(len(starts))] = scores[starts, starts]
     return folded
+
+
+def panel_runs(store, ids: list[str] | None = None) -> PanelRuns | None:
+    """The store's panel rows by owner with its descriptors (pool/panel_agreement.py), None without panel rows."""
+    ids = ids if ids is not None else [i for shard in store.shards() for i in shard.ids()]
+    owners = owner_rows(ids)
+    return None if owners is None else PanelRuns(owners, store_vectors(store))
+
+
+class PanelIds:
+    """`frame_only(a, b)` for ids of two stores (a of `left`, b of `right`; one store: the same twice): whether the
+    whole rows match by the frame around their panels alone (pool/panel_agreement.py)."""
+
+    def __init__(self, left, right=None) -> None:
+        self.sides = []
+        for store in (left, left if right is None else right):
+            ids = [i for shard in store.shards() for i in shard.ids()]
+            runs = panel_runs(store, ids)
+            self.sides.append((runs, {i: n for n, i in enumerate(ids)} if runs is not None else {}))
+
+    def frame_only(self, a: str, b: str) -> bool:
+        (left, rows_a), (right, rows_b) = self.sides
+        if left is None or right is None or a not in rows_a or b not in rows_b:
+            return False
+        return bool(unconfirmed(left, right, np.array([rows_a[a]]), np.array([rows_b[b]]))[0])

@@ -28,7 +28,7 @@ HEAD_SOURCES = ["nets/netgen.py", "nets/default_net.py", "retrieval/whitening.py
                 "datasets/copies.py", "datasets/rcc.py"]
 IMAGE_SOURCES = HEAD_SOURCES + ["build/default_model.py", "build/calibration.py", "pool/verify.py",
                                 "pool/rootsift_bits.py", "pool/rootsift_bits.npz", "pool/scoring.py", "pool/groups.py",
-                                "pool/shared_content.py", "pool/panel_rows.py"]
+                                "pool/shared_content.py", "pool/panel_rows.py", "pool/panel_agreement.py"]
 VIDEO_SOURCES = ["build/video_calibration.py", "datasets/video_training.py", "datasets/video_edits.py",
                  "datasets/edits.py", "pool/temporal.py", "pool/informative.py", "pool/video_match.py",
                  "pool/segment_geometry.py", "pool/video.py"]

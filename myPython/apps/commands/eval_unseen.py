@@ -43,11 +43,11 @@ def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool
 def owner_scores(store, options):
     """The default pair score of every pair of the store's items (pool.scoring.pair_score_matrix), panel rows
     folded into their owners (pool/panel_rows.py)."""
-    from myPython.pool.panel_rows import fold_matrix, owner_rows
+    from myPython.pool.panel_rows import fold_matrix, owner_rows, panel_runs
     from myPython.pool.scoring import pair_score_matrix
 
     ids = [i for shard in store.shards() for i in shard.ids()]
-    return fold_matrix(pair_score_matrix(store, options), owner_rows(ids))
+    return fold_matrix(pair_score_matrix(store, options), owner_rows(ids), panel_runs(store, ids))
 
 
 def item_groups(store, order: list, options, threshold: float, same: np.ndarray) -> dict:
