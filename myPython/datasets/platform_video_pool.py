@@ -47,15 +47,17 @@ def _as_video(clip: Clip):
     return Video(list(clip.frames), FPS, list(clip.pieces), np.eye(3))
 
 
-def platform_copies(sources: dict[str, Clip], names: list[str]) -> dict[str, tuple[Clip, int]]:
-    """File name -> (clip, bit rate): the platform edits of `names` and the shared-template negatives."""
+def platform_copies(sources: dict[str, Clip], names: list[str], per_source: int = PLATFORM_EDITS_PER_SOURCE
+                    ) -> dict[str, tuple[Clip, int]]:
+    """File name -> (clip, bit rate): `per_source` platform edits of each of `names` (at most one of each kind)
+    and the shared-template negatives."""
     from myPython.datasets import platform_video_edits as pv
 
     edits = interleaved_edits()
     out: dict[str, tuple[Clip, int]] = {}
     for k, name in enumerate(names):
-        for j in range(PLATFORM_EDITS_PER_SOURCE):
-            family, edit = edits[(k * PLATFORM_EDITS_PER_SOURCE + j) % len(edits)]
+        for j in range(min(per_source, len(edits))):
+            family, edit = edits[(k * per_source + j) % len(edits)]
             rng = np.random.default_rng([PLATFORM_SEED, k, j])
             out[f"{name}_pf_{edit}.mp4"] = (pv.apply_video(_as_video(sources[name]), family, edit, rng).clip(),
                                            DEFAULT_BITRATE)
@@ -83,13 +85,15 @@ def pool_key() -> str:
     return digest.hexdigest()[:12]
 
 
-def platform_pool() -> tuple[Path, dict[str, list[Piece]]]:
-    """The pool's folder (written on first use, cached by `pool_key`) and the pieces of its videos."""
+def platform_pool(per_source: int = PLATFORM_EDITS_PER_SOURCE) -> tuple[Path, dict[str, list[Piece]]]:
+    """The pool's folder (written on first use, cached by `pool_key` and `per_source`, the edits of each source)
+    and the pieces of its videos."""
     from myPython.datasets.video_training import training_sources
 
-    root = assets.cache_dir() / "platform_video_pool" / f"pool-{pool_key()}"
+    suffix = "" if per_source == PLATFORM_EDITS_PER_SOURCE else f"-{per_source}"
+    root = assets.cache_dir() / "platform_video_pool" / f"pool-{pool_key()}{suffix}"
     sources = {name: clip for name, clip in training_sources().items() if not name.startswith("still_")}
     clips = {f"{name}.mp4": (clip, DEFAULT_BITRATE) for name, clip in sources.items()}
-    clips.update(platform_copies(sources, [n for n in sorted(sources) if n not in UNEDITED]))
+    clips.update(platform_copies(sources, [n for n in sorted(sources) if n not in UNEDITED], per_source))
     root.mkdir(parents=True, exist_ok=True)
     return root, write_pool(root, clips)

@@ -103,7 +103,9 @@ class MatchOptions:
 
     frame_threshold: float = 0.3  # cosine at which a frame pair votes and counts as a candidate match
     uninformative: float = 0.8  # frames at least this close to the noise set are no evidence
-    knn: int = 20  # neighbour frames looked up per query frame
+    # neighbour frames looked up per query frame: 50, the store's neighbour graph's lists (pool/knn_graph.py); with
+    # many copies of one clip in a pool, 20 let the easy ones fill every list (bench/video_candidates_study.py)
+    knn: int = 50
     max_candidates: int = 30  # reference videos aligned per query video
     aligner: str = "hough"
     align: AlignOptions = field(default_factory=AlignOptions)

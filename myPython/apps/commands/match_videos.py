@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=None,
                    help="lowest segment score written (default: the model's recommended_video_threshold; "
                         "0 writes every scored candidate, ranked)")
-    p.add_argument("--knn", type=int, default=None, help="neighbour frames looked up per frame (default 20)")
+    p.add_argument("--knn", type=int, default=None, help="neighbour frames looked up per frame (default 50)")
     p.add_argument("--max-candidates", type=int, default=None, help="reference videos aligned per query video")
     p.add_argument("--aligner", choices=["hough", "network"], default=None,
                    help="temporal alignment (default: the calibrated one)")

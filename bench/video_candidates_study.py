@@ -1,0 +1,84 @@
+"""Do the frame lists of match-videos lose copies when a pool holds many versions of one clip? Training sources only.
+
+A short-video pool holds many edits of a popular clip. A frame looks up its `knn` nearest frames, and each query
+video keeps its `max_candidates` best-voted videos: when a dozen easy copies of a clip fill every frame's list,
+its hard copies (an app screenshot, a rotation, an inset) may get no vote at all, whatever the scorer would say.
+
+This study builds the platform video pool with many edits per source (datasets/platform_video_pool.py: the 16
+edited moving training sources, `--per-source` edits each, every kind in turn, plus the shared-template
+negatives), embeds it (the default model, `auto` engine, local features; cached), and runs match-videos with the
+model's calibrated settings at several `knn` and `max_candidates`. Printed for each: pair AP, precision and recall
+at the recommended video threshold, the true pairs that got no candidate at all, and the time of the run.
+
+    nice -n 10 .venv/bin/python bench/video_candidates_study.py [--per-source 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import myPython.pool.video_match as video_match  # noqa: E402
+from myPython.common import assets  # noqa: E402
+from myPython.datasets.platform_video_pool import platform_pool, pool_key  # noqa: E402
+from myPython.datasets.video_edits import ambiguous_pairs, pool_truth  # noqa: E402
+from myPython.pool.embed import EmbedOptions  # noqa: E402
+from myPython.pool.informative import noise_descriptors  # noqa: E402
+from myPython.pool.jobs import embed  # noqa: E402
+from myPython.pool.store import DescriptorStore  # noqa: E402
+from myPython.retrieval.extractor import DescriptorExtractor  # noqa: E402
+from myPython.retrieval.models import load_model  # noqa: E402
+
+SETTINGS = [(20, 30), (40, 30), (50, 30), (80, 60), (80, 120)]  # (knn, max_candidates); the default first
+
+
+def main(argv: list[str] | None = None) -> int:
+    from evaluation.video_matching import pair_average_precision
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-source", type=int, default=12)
+    args = parser.parse_args(argv)
+    spec = load_model()
+    threshold = float(spec.info["recommended_video_threshold"])
+    extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
+    noise = noise_descriptors(extractor, spec.fingerprint())
+    pool, pieces = platform_pool(args.per_source)
+    root = assets.cache_dir() / "platform_video_pool" / f"store-{pool_key()}-{args.per_source}-{extractor.key()}"
+    if not (root / "done").exists():
+        embed([pool], root, None, extractor, EmbedOptions(local_features=True))
+        (root / "done").touch()
+    store = DescriptorStore.open(root)
+    truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
+    videos = sorted(pieces)
+    pairs = [(a, b) for i, a in enumerate(videos) for b in videos[i + 1:] if (a, b) not in ignore]
+    positive = np.array([p in truth for p in pairs])
+    print(f"{len(videos)} videos ({len(store)} frames), {len(truth)} true pairs; threshold {threshold}; "
+          f"engine {extractor.engine.name}")
+    print(f"{'knn':>4} {'cands':>5} {'pair AP':>8} {'precision':>9} {'recall':>7} {'no candidate':>12} {'seconds':>8}")
+    for knn, candidates in SETTINGS:
+        options = video_match.calibrated_options(spec.info, knn=knn, max_candidates=candidates)
+        start = time.perf_counter()
+        matches = list(video_match.match_videos(store, None, options, noise))
+        seconds = time.perf_counter() - start
+        best: dict = {}
+        for m in matches:
+            key = tuple(sorted((m.query_id, m.ref_id)))
+            best[key] = max(best.get(key, 0.0), m.score)
+        scores = np.array([best.get(p, 0.0) for p in pairs])
+        accepted = scores >= threshold
+        missing = sum(1 for p in truth if p not in best)
+        ap = pair_average_precision(dict(zip(pairs, scores.tolist())), set(truth))
+        precision, recall = positive[accepted].mean(), accepted[positive].mean()
+        print(f"{knn:>4} {candidates:>5} {ap:>8.4f} {precision:>9.4f} {recall:>7.4f} {missing:>12d} {seconds:>8.1f}",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
