@@ -6,7 +6,8 @@ The same inputs are embedded twice per repetition, alternating (so that load on 
   described together (pool/verify.py before the keypoints were spread);
 * after: `--engine auto` (int8 where the install measured that it pays on this CPU); video frames sampled from
   reference frames (pool/video.py); 128 keypoints spread over a 4 x 4 grid, chosen from one SIFT pass that
-  detects and describes the candidates, stored as sign bits (pool/rootsift_bits.py).
+  detects and describes the candidates, stored as sign bits (pool/rootsift_bits.py); one single-threaded
+  forward a core at once (pool/embed.py ParallelForward).
 
 Inputs: a 60 s 1280x720 30 fps H.264 clip (libx264 defaults: B frames) panning over a training photo, sampled at
 1 fps, and 40 training photos. Prints rows per second of each, the ratio, and each stage alone (decode per kept
@@ -92,7 +93,9 @@ def run_embed(inputs: list[Path], out: Path, spec, extractor, after: bool) -> tu
         verify.local_features = strongest_features  # embed looks it up at each row
     try:
         start = time.perf_counter()
-        report = embed(inputs, out, spec, extractor, EmbedOptions(local_features=True, reference_frames=after))
+        # the first release ran one forward at a time on every core
+        options = EmbedOptions(local_features=True, reference_frames=after, **({} if after else {"forward_workers": 1}))
+        report = embed(inputs, out, spec, extractor, options)
         return report.rows, time.perf_counter() - start
     finally:
         verify.local_features = saved

@@ -55,9 +55,9 @@ def pair_scores(matches: list, pairs: list) -> np.ndarray:
     return np.array([best.get(p, 0.0) for p in pairs])
 
 
-def store_for(pool: Path, extractor, panels: bool) -> tuple[DescriptorStore, float]:
-    """The pool embedded (cached by pool, model and options); seconds the embedding took (0 when cached)."""
-    root = assets.cache_dir() / "platform_video_pool" / f"store-{pool_key()}-{extractor.key()}-{int(panels)}"
+def store_for(pool: Path, extractor, panels: bool, tag: str = "") -> tuple[DescriptorStore, float]:
+    """The pool embedded (cached by pool, `tag`, model and options); seconds the embedding took (0 when cached)."""
+    root = assets.cache_dir() / "platform_video_pool" / f"store-{pool_key()}{tag}-{extractor.key()}-{int(panels)}"
     if (root / "done").exists():
         return DescriptorStore.open(root), 0.0
     start = time.perf_counter()

@@ -23,15 +23,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from platform_video_study import store_for  # noqa: E402
 
 import myPython.pool.video_match as video_match  # noqa: E402
-from myPython.common import assets  # noqa: E402
-from myPython.datasets.platform_video_pool import platform_pool, pool_key  # noqa: E402
+from myPython.datasets.platform_video_pool import platform_pool  # noqa: E402
 from myPython.datasets.video_edits import ambiguous_pairs, pool_truth  # noqa: E402
-from myPython.pool.embed import EmbedOptions  # noqa: E402
 from myPython.pool.informative import noise_descriptors  # noqa: E402
-from myPython.pool.jobs import embed  # noqa: E402
-from myPython.pool.store import DescriptorStore  # noqa: E402
 from myPython.retrieval.extractor import DescriptorExtractor  # noqa: E402
 from myPython.retrieval.models import load_model  # noqa: E402
 
@@ -49,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
     noise = noise_descriptors(extractor, spec.fingerprint())
     pool, pieces = platform_pool(args.per_source)
-    root = assets.cache_dir() / "platform_video_pool" / f"store-{pool_key()}-{args.per_source}-{extractor.key()}"
-    if not (root / "done").exists():
-        embed([pool], root, None, extractor, EmbedOptions(local_features=True))
-        (root / "done").touch()
-    store = DescriptorStore.open(root)
+    store, _ = store_for(pool, extractor, False, f"-{args.per_source}")
     truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     videos = sorted(pieces)
     pairs = [(a, b) for i, a in enumerate(videos) for b in videos[i + 1:] if (a, b) not in ignore]

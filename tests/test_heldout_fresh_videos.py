@@ -302,11 +302,10 @@ def test_eval_videos_takes_fresh_and_all_and_records_only_the_previous_set(tmp_p
 
 def test_fresh_video_report_from_a_planted_matches_csv(tmp_path, monkeypatch):
     """run_videos(which="fresh") builds the fresh pool and labels its report, with the CLI replaced by a stand-in."""
-    import csv
+    from test_heldout_unseen import planted_matches_cli
 
     from myPython.apps import cli
     from myPython.apps.commands import eval_unseen
-    from myPython.pool.video_match import CSV_HEADER
 
     a, b = counting_clip("a"), counting_clip("b")
     videos = {"a.mp4": ("original", "original", a), "b.mp4": ("original", "original", b),
@@ -316,17 +315,7 @@ def test_fresh_video_report_from_a_planted_matches_csv(tmp_path, monkeypatch):
     monkeypatch.setattr(fv, "build_fresh_video_pool", lambda root: (tmp_path / "pool", items))
     truth, _ = fv.video_truth(items)
 
-    def fake_cli(argv):
-        if argv[0] == "match-videos":
-            with open(argv[argv.index("--out") + 1], "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(CSV_HEADER)
-                for (p, q), segs in truth.items():
-                    w.writerow([p, q, *segs[0], 0.9])
-                w.writerow(["a__stickers.mp4", "b__stickers.mp4", 0, 5, 0, 5, 0.95])  # a shared-template false match
-        return 0
-
-    monkeypatch.setattr(cli, "main", fake_cli)
+    monkeypatch.setattr(cli, "main", planted_matches_cli(truth, ("a__stickers.mp4", "b__stickers.mp4")))
     report = eval_unseen.run_videos(tmp_path, [], 0.6, which="fresh")
     assert report["set"] == "fresh" and report["true_pairs"] == len(truth) == 4
     rows = {r["group"]: r for r in report["per_family"]}

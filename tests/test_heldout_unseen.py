@@ -326,13 +326,31 @@ def test_side_by_side_reads_every_row_of_both_result_kinds():
         assert [float(line.split()[-1]) for line in lines[1:]] == [0.5 + n for n in range(len(rows))]
 
 
+def planted_matches_cli(truth: dict, false_pair: tuple[str, str]):
+    """A stand-in for the CLI: its `match-videos` writes each true pair's first shared segment at 0.9 and
+    `false_pair` (a shared-template false match) at 0.95; every other step succeeds and does nothing."""
+    import csv
+
+    from myPython.pool.video_match import CSV_HEADER
+
+    def fake_cli(argv: list[str]) -> int:
+        if argv[0] == "match-videos":
+            with open(argv[argv.index("--out") + 1], "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(CSV_HEADER)
+                for (p, q), segs in truth.items():
+                    w.writerow([p, q, *segs[0], 0.9])
+                w.writerow([*false_pair, 0, 5, 0, 5, 0.95])
+        return 0
+
+    return fake_cli
+
+
 def test_unseen_video_report_from_a_planted_matches_csv(tmp_path, monkeypatch):
     """run_videos wiring (truth, CSV, per-family rows, VSC22 AP), with the pool and the CLI replaced by stand-ins."""
-    import csv
 
     from myPython.apps import cli
     from myPython.apps.commands import eval_unseen
-    from myPython.pool.video_match import CSV_HEADER
 
     a, b = counting_clip("a"), counting_clip("b")
     videos = {"a.mp4": ("original", a), "b.mp4": ("original", b), "a__fast.mp4": ("time", hv.change_speed(a, 1.5)),
@@ -342,17 +360,7 @@ def test_unseen_video_report_from_a_planted_matches_csv(tmp_path, monkeypatch):
     monkeypatch.setattr(hv, "build_unseen_video_pool", lambda root: (tmp_path / "pool", items))
     truth, _ = hv.video_truth(items)
 
-    def fake_cli(argv):
-        if argv[0] == "match-videos":
-            with open(argv[argv.index("--out") + 1], "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(CSV_HEADER)
-                for (p, q), segs in truth.items():
-                    w.writerow([p, q, *segs[0], 0.9])
-                w.writerow(["a__meme.mp4", "b__meme.mp4", 0, 5, 0, 5, 0.95])  # a shared-template false match
-        return 0
-
-    monkeypatch.setattr(cli, "main", fake_cli)
+    monkeypatch.setattr(cli, "main", planted_matches_cli(truth, ("a__meme.mp4", "b__meme.mp4")))
     report = eval_unseen.run_videos(tmp_path, [], 0.6)
     m = report["match_videos"]
     assert report["true_pairs"] == len(truth) == 4 and m["recall"] == 1.0 and m["precision"] == pytest.approx(4 / 5)

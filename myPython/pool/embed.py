@@ -81,9 +81,9 @@ class EmbedOptions:
     local_features: bool = False  # also store each row's RootSIFT features for verification (pool/verify.py)
     reference_frames: bool = True  # sample videos from their reference frames (pool/video.py's FrameReader)
     panels: bool = False  # also a row for each picture inside a composition (pool/panels.py), after its owner
-    # Network forwards run at once, each on one thread (engines that can: ONNX Runtime on the CPU); 1: one forward
-    # at a time on every core. See ParallelForward.
-    forward_workers: int = 1
+    # Network forwards run at once, each on one thread (engines that can: ONNX Runtime on the CPU), default one a
+    # physical core; 1: one forward at a time on every core. See ParallelForward.
+    forward_workers: int = field(default_factory=default_forward_workers)
 
     @property
     def queued_rows(self) -> int:
