@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import myPython.pool.video_match as video_match  # noqa: E402
 from myPython.common import assets  # noqa: E402
-from myPython.datasets.platform_video_pool import kind_of, platform_pool, pool_key  # noqa: E402
+from myPython.datasets.platform_video_pool import (  # noqa: E402
+    PLATFORM_EDITS_PER_SOURCE,
+    kind_of,
+    platform_pool,
+    pool_key,
+)
 from myPython.datasets.video_edits import ambiguous_pairs, pool_truth  # noqa: E402
 from myPython.pool.embed import EmbedOptions  # noqa: E402
 from myPython.pool.informative import noise_descriptors  # noqa: E402
@@ -66,16 +72,39 @@ def store_for(pool: Path, extractor, panels: bool, tag: str = "") -> tuple[Descr
     return DescriptorStore.open(root), time.perf_counter() - start
 
 
-def main() -> int:
+@dataclass
+class Setup:
+    """The default model's spec, video threshold, extractor and noise set; the platform pool (`per_source` edits a
+    clip), its true pairs, ignored pairs, videos, every pair of them not ignored, and which pairs are true."""
+
+    spec: object
+    threshold: float
+    extractor: DescriptorExtractor
+    noise: np.ndarray
+    pool: Path
+    truth: dict
+    ignore: set
+    videos: list
+    pairs: list
+    positive: np.ndarray
+
+
+def setup(per_source: int = PLATFORM_EDITS_PER_SOURCE) -> Setup:
     spec = load_model()
-    threshold = float(spec.info["recommended_video_threshold"])
     extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
-    noise = noise_descriptors(extractor, spec.fingerprint())
-    pool, pieces = platform_pool()
+    pool, pieces = platform_pool(per_source)
     truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     videos = sorted(pieces)
     pairs = [(a, b) for i, a in enumerate(videos) for b in videos[i + 1:] if (a, b) not in ignore]
-    positive = np.array([p in truth for p in pairs])
+    return Setup(spec, float(spec.info["recommended_video_threshold"]), extractor,
+                 noise_descriptors(extractor, spec.fingerprint()), pool, truth, ignore, videos, pairs,
+                 np.array([p in truth for p in pairs]))
+
+
+def main() -> int:
+    run = setup()
+    spec, threshold, extractor, noise = run.spec, run.threshold, run.extractor, run.noise
+    pool, truth, ignore, videos, pairs, positive = run.pool, run.truth, run.ignore, run.videos, run.pairs, run.positive
     print(f"{len(videos)} videos, {len(truth)} true pairs, {len(ignore)} ignored; threshold {threshold}, "
           f"engine {extractor.engine.name}")
     tables, lines = {}, []

@@ -25,14 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from platform_video_study import store_for  # noqa: E402
+from platform_video_study import setup, store_for  # noqa: E402
 
 import myPython.pool.video_match as video_match  # noqa: E402
-from myPython.datasets.platform_video_pool import platform_pool  # noqa: E402
-from myPython.datasets.video_edits import ambiguous_pairs, pool_truth  # noqa: E402
-from myPython.pool.informative import noise_descriptors  # noqa: E402
-from myPython.retrieval.extractor import DescriptorExtractor  # noqa: E402
-from myPython.retrieval.models import load_model  # noqa: E402
 
 SETTINGS = [(20, 30), (40, 30), (50, 30), (80, 60), (80, 120)]  # (knn, max_candidates); the default first
 
@@ -43,16 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-source", type=int, default=12)
     args = parser.parse_args(argv)
-    spec = load_model()
-    threshold = float(spec.info["recommended_video_threshold"])
-    extractor = DescriptorExtractor.from_files(spec.proto, spec.weights, spec.settings())
-    noise = noise_descriptors(extractor, spec.fingerprint())
-    pool, pieces = platform_pool(args.per_source)
-    store, _ = store_for(pool, extractor, False, f"-{args.per_source}")
-    truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
-    videos = sorted(pieces)
-    pairs = [(a, b) for i, a in enumerate(videos) for b in videos[i + 1:] if (a, b) not in ignore]
-    positive = np.array([p in truth for p in pairs])
+    run = setup(args.per_source)
+    spec, threshold, noise = run.spec, run.threshold, run.noise
+    truth, pairs, positive = run.truth, run.pairs, run.positive
+    store, _ = store_for(run.pool, run.extractor, False, f"-{args.per_source}")
+    videos, extractor = run.videos, run.extractor
     print(f"{len(videos)} videos ({len(store)} frames), {len(truth)} true pairs; threshold {threshold}; "
           f"engine {extractor.engine.name}")
     print(f"{'knn':>4} {'cands':>5} {'pair AP':>8} {'precision':>9} {'recall':>7} {'no candidate':>12} {'seconds':>8}")

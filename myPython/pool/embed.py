@@ -41,6 +41,7 @@ from myPython.common.ids import frame_id, is_panel, panel_id
 from myPython.common.images import load_image
 from myPython.common.inputfiles import TransientInputError, display_name
 from myPython.errors import InputError, StoreError
+from myPython.pool.forward import ParallelForward
 from myPython.pool.inputs import InputItem
 from myPython.pool.store import DescriptorStore
 from myPython.pool.video import FrameReader
@@ -256,32 +257,6 @@ def decoded_stream(items: list[InputItem], options: EmbedOptions, settings: Extr
     finally:  # also when the consumer stops early (error, Ctrl-C): producers give up at their next row
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-class ParallelForward:
-    """Descriptors of a batch's rows from `workers` forwards at once, each on one thread of one shared ONNX Runtime
-    session (its runs are thread-safe and release the GIL), the batch split into contiguous parts.
-
-    Why: one forward on every core synchronises its threads at each layer, and the local features and decoding
-    threads of the embed pipeline take turns on those cores, so a core waits for the one taken. Single-threaded
-    forwards side by side keep every core busy; the descriptors are bit-identical (`with_threads`)."""
-
-    def __init__(self, extractor: DescriptorExtractor, workers: int) -> None:
-        self.extractor = replace(extractor, engine=extractor.engine.with_threads(1))
-        self.workers = workers
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="forward")
-
-    @staticmethod
-    def usable(extractor: DescriptorExtractor, workers: int) -> bool:
-        return workers > 1 and hasattr(extractor.engine, "with_threads")
-
-    def __call__(self, rows: list[Prepared]) -> np.ndarray:
-        parts = [p for p in np.array_split(np.arange(len(rows)), min(self.workers, len(rows))) if len(p)]
-        futures = [self.pool.submit(self.extractor.describe_prepared, [rows[i] for i in p]) for p in parts]
-        return np.concatenate([f.result() for f in futures])
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
 
 
 def embed_stream(inputs: Iterable[InputRows], extractor: DescriptorExtractor, batch: int,

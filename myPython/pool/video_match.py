@@ -24,29 +24,12 @@
    training videos when the model is built (build/video_calibration.py);
    higher is more certain, and the pair's score is its best segment's.
 
-Panel rows (`embed --panels`: a picture inside a frame, such as a clip shown as an inset, one half of a duet or of
-a split screen; row ``<frame id>#panel=<n>`` right after its frame) are folded into their frames, as `search` and
-`group` fold them into images (pool/panel_rows.py), so a composition is matched to the clips it shows:
-
-* `VideoRows.rows(video)` lists a video's frames only; `VideoRows.panels(rows)` gives the frames' panel rows.
-* Candidates: a panel row votes as its frame (a query panel's neighbour frame votes for the panel's video and
-  the frame's; a frame's neighbour panel for the frame's video and the panel's), with the same frame threshold
-  and its own closeness to the noise set; two panels never vote (a box many unrelated videos carry, a logo, must
-  not link them). With panel rows each frame's list is PANEL_LISTS times longer, as the neighbour graph keeps it.
-* Alignment: cell (i, j) of the similarity matrix is the best of frame i / frame j, a panel of i / frame j and
-  frame i / a panel of j, never panel / panel (`folded_similarity`), and every feature of a segment reads the
-  rows that made its cells: geometric verification the panel's own local features, `motion` and `over_self` its
-  descriptor, `centred_peak` the panels centred on their video's mean panel (`align_pair`).
-
-A store without panel rows folds nothing: its votes, matrices and scores are those of its frames alone.
+Panel rows (`embed --panels`, a picture inside a frame) are folded into their frames: pool/video_panels.py.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_text
 from myPython.common.ids import is_panel, owner_id, split_row_id
 from myPython.pool.scoring import LocalFeatureIndex
 from myPython.pool.search import SearchOptions, _knn_blocks
@@ -62,7 +44,10 @@ from myPython.pool.segment_geometry import CONTRAST_CAP, INLIER_CAP, SegmentVeri
 from myPython.pool.store import DescriptorStore
 from myPython.pool.temporal import ALIGNERS, AlignOptions, Segment, segment_features
 
-CSV_HEADER = ("query_id", "ref_id", "query_start", "query_end", "ref_start", "ref_end", "score")
+# re-exported: the CSV format and video groups live in pool/video_csv.py
+from myPython.pool.video_csv import CSV_HEADER, csv_rows, read_matches_csv, video_groups, write_matches_csv  # noqa: F401
+from myPython.pool.video_panels import Cells, Geometry, Panels, extended, folded_similarity, panels_of
+
 # k -> (query ids, cosines, db rows) per block of query rows, in row order, each row's k nearest rows best first
 # (-1 where none), as search._knn_blocks yields them
 KnnBlocks = Callable[[int], Iterable[tuple[list[str], np.ndarray, np.ndarray]]]
@@ -379,78 +364,6 @@ def centred_frames(vectors: np.ndarray, uninformative: np.ndarray) -> np.ndarray
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
 
 
-@dataclass(frozen=True)
-class Panels:
-    """The panel rows of one video's frames: the frame each belongs to (its index among the video's frames, in
-    order), their descriptors and their closeness to the noise set."""
-
-    frame: np.ndarray
-    vectors: np.ndarray
-    bg: np.ndarray
-
-
-# Which rows made each cell of a folded similarity: (query row, reference row) per cell, as indices into each
-# video's frames followed by its panels (Panels order); None where no video has panels (frame i, frame j).
-Cells = tuple[np.ndarray, np.ndarray] | None
-Geometry = Callable[[Segment, np.ndarray, Cells], dict]
-
-
-def _by_rank(frame: np.ndarray) -> Iterator[np.ndarray]:
-    """Panels (indices) in groups holding each frame at most once (a frame's first panels, its second...)."""
-    rank = np.arange(len(frame)) - np.searchsorted(frame, frame)
-    for r in range(int(rank.max(initial=-1)) + 1):
-        yield np.flatnonzero(rank == r)
-
-
-def folded_similarity(q_vectors: np.ndarray, q_bad: np.ndarray, r_vectors: np.ndarray, r_bad: np.ndarray,
-                      q_panels: Panels | None = None, r_panels: Panels | None = None, uninformative: float = 1.0
-                      ) -> tuple[np.ndarray, Cells, np.ndarray]:
-    """(sim, cells, valid): the frame-similarity matrix with panel rows folded into their frames, which rows made
-    each cell, and which cells have any informative pair of rows.
-
-    Cell (i, j) is the best of cos(frame i, frame j), cos(a panel of i, frame j) and cos(frame i, a panel of j),
-    never of two panels (as search and group fold panels, pool/panel_rows.py); a pair of rows counts only when
-    neither is uninformative (`q_bad`, `r_bad` for frames, `bg` >= `uninformative` for panels), and a cell with
-    none is -1. Ties keep the whole frames. Without panels: the frames' matrix alone, `cells` None."""
-    sim = q_vectors @ r_vectors.T
-    # Uninformative frames are no evidence: their cells can never be matches.
-    sim[q_bad, :] = -1.0
-    sim[:, r_bad] = -1.0
-    valid = ~q_bad[:, None] & ~r_bad[None, :]
-    q_has = q_panels is not None and len(q_panels.frame) > 0
-    r_has = r_panels is not None and len(r_panels.frame) > 0
-    if not (q_has or r_has):
-        return sim, None, valid
-    nq, nr = sim.shape
-    pick_q = np.repeat(np.arange(nq)[:, None], nr, axis=1)
-    pick_r = np.repeat(np.arange(nr)[None, :], nq, axis=0)
-    if q_has:
-        cos = q_panels.vectors @ r_vectors.T
-        ok = (q_panels.bg < uninformative)[:, None] & ~r_bad[None, :]
-        for g in _by_rank(q_panels.frame):
-            f = q_panels.frame[g]
-            better = ok[g] & (~valid[f] | (cos[g] > sim[f]))
-            sim[f] = np.where(better, cos[g], sim[f])
-            pick_q[f] = np.where(better, nq + g[:, None], pick_q[f])
-            valid[f] |= ok[g]
-    if r_has:
-        cos = q_vectors @ r_panels.vectors.T
-        ok = ~q_bad[:, None] & (r_panels.bg < uninformative)[None, :]
-        for g in _by_rank(r_panels.frame):
-            f = r_panels.frame[g]
-            better = ok[:, g] & (~valid[:, f] | (cos[:, g] > sim[:, f]))
-            sim[:, f] = np.where(better, cos[:, g], sim[:, f])
-            pick_r[:, f] = np.where(better, nr + g[None, :], pick_r[:, f])
-            pick_q[:, f] = np.where(better, np.arange(nq)[:, None], pick_q[:, f])  # against frame i itself
-            valid[:, f] |= ok[:, g]
-    return sim, (pick_q, pick_r), valid
-
-
-def _extended(vectors: np.ndarray, panels: Panels | None) -> np.ndarray:
-    """A video's frames followed by its panels (the indices of `Cells`)."""
-    return vectors if panels is None else np.concatenate([vectors, panels.vectors])
-
-
 def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_vectors: np.ndarray,
                r_times: np.ndarray, r_bg: np.ndarray, options: MatchOptions, geometry: Geometry | None = None,
                panels: tuple[Panels | None, Panels | None] = (None, None)) -> list[Segment]:
@@ -480,7 +393,7 @@ def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_v
             sides.append(rows)
         centred = (sides[0] @ sides[1].T)[cells[0], cells[1]]
         centred[~valid] = -1.0
-        q_ext, r_ext = _extended(q_vectors, q_panels), _extended(r_vectors, r_panels)
+        q_ext, r_ext = extended(q_vectors, q_panels), extended(r_vectors, r_panels)
     for seg in segments:
         vectors = (q_vectors, r_vectors)
         if cells is not None:  # the rows that made the segment's cells stand for its frames
@@ -494,16 +407,6 @@ def align_pair(q_vectors: np.ndarray, q_times: np.ndarray, q_bg: np.ndarray, r_v
         seg.score = score_segment(seg.features, options.scorer)
     segments.sort(key=lambda s: -s.score)
     return segments
-
-
-def _panels_of(videos: VideoRows, rows: np.ndarray, bg: np.ndarray) -> tuple[Panels | None, np.ndarray]:
-    """(the panels of a video's frames `rows`, or None; the frames' rows followed by the panels' rows)."""
-    if not videos.has_panels:
-        return None, rows
-    frame, panel_rows = videos.panels(rows)
-    if not len(panel_rows):
-        return None, rows
-    return Panels(frame, videos.vectors(panel_rows), bg[panel_rows]), np.concatenate([rows, panel_rows])
 
 
 def align_candidates(q_rows: VideoRows, db_rows: VideoRows, q_bg: np.ndarray, db_bg: np.ndarray,
@@ -521,9 +424,9 @@ def align_candidates(q_rows: VideoRows, db_rows: VideoRows, q_bg: np.ndarray, db
         if qv != current:
             rows = q_rows.rows(qv)
             current, q_data = qv, (q_rows.vectors(rows), q_rows.times(qv), q_bg[rows])
-            q_panels, q_all = _panels_of(q_rows, rows, q_bg)
+            q_panels, q_all = panels_of(q_rows, rows, q_bg)
         rows = db_rows.rows(rv)
-        r_panels, r_all = _panels_of(db_rows, rows, db_bg)
+        r_panels, r_all = panels_of(db_rows, rows, db_bg)
 
         def geometry(seg: Segment, sim: np.ndarray, cells: Cells, qv=qv, rv=rv, q_all=q_all, r_all=r_all) -> dict:
             return verifier.evidence(seg, sim, qv, rv, None if cells is None else (q_all[cells[0]], r_all[cells[1]]))
@@ -560,34 +463,6 @@ def match_videos(db: DescriptorStore, queries: DescriptorStore | None, options: 
     yield from (align or align_candidates)(q_rows, db_rows, q_bg, db_bg, pairs, options, progress)
 
 
-def csv_rows(matches: list[VideoMatch], threshold: float) -> list[tuple]:
-    """One row per segment scoring >= threshold, best first (ties: by ids, then times)."""
-    rows = [(m.query_id, m.ref_id, s.query_start, s.query_end, s.ref_start, s.ref_end, s.score)
-            for m in matches for s in m.segments if s.score >= threshold]
-    rows.sort(key=lambda r: (-r[6], r[0], r[1], r[2], r[4]))
-    return rows
-
-
-def write_matches_csv(path: str | os.PathLike, rows: list[tuple]) -> None:
-    """The VSC22 matching-track CSV, written atomically."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for q, r, qs, qe, rs, re_, score in rows:
-        writer.writerow([q, r, f"{qs:.3f}", f"{qe:.3f}", f"{rs:.3f}", f"{re_:.3f}", f"{score:.6f}"])
-    atomic_write_text(Path(path), buf.getvalue())
-
-
-def read_matches_csv(path: str | os.PathLike) -> list[tuple]:
-    """Rows of a matching CSV as (query_id, ref_id, qs, qe, rs, re, score)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        header = tuple(next(reader, ()))
-        if header != CSV_HEADER:
-            raise ValueError(f"{path}: not a match-videos CSV (header {','.join(header)!r})")
-        return [(r[0], r[1], *map(float, r[2:7])) for r in reader if r]
-
-
 def calibrated_options(info: dict, **overrides) -> MatchOptions:
     """MatchOptions from a model's sidecar `info` (its `video_matching` entry), then overrides."""
     cal = info.get("video_matching", {})
@@ -602,30 +477,3 @@ def calibrated_options(info: dict, **overrides) -> MatchOptions:
         if value is not None:
             setattr(options, key, value)
     return options
-
-
-def video_groups(rows: list[tuple], threshold: float, min_link_fraction: float = 1.0) -> list[dict]:
-    """Groups of videos linked by matches scoring >= threshold (pool/groups.py: no chaining).
-
-    Each member lists its matched segments with the other members of its group.
-    """
-    from myPython.pool.groups import group_links
-
-    rows = [r for r in rows if r[6] >= threshold and r[0] != r[1]]
-    videos = sorted({r[0] for r in rows} | {r[1] for r in rows})
-    index = {v: n for n, v in enumerate(videos)}
-    a = np.array([index[r[0]] for r in rows], np.int64)
-    b = np.array([index[r[1]] for r in rows], np.int64)
-    score = np.array([r[6] for r in rows], np.float64)
-    out = []
-    for group in group_links(len(videos), a, b, score, threshold, min_link_fraction=min_link_fraction):
-        members = {videos[m] for m in group.members}
-        segments: dict[str, list[dict]] = {v: [] for v in sorted(members)}
-        for q, r, qs, qe, rs, re_, s in rows:
-            if q in members and r in members:
-                segments[q].append({"with": r, "start": qs, "end": qe, "with_start": rs, "with_end": re_, "score": s})
-                segments[r].append({"with": q, "start": rs, "end": re_, "with_start": qs, "with_end": qe, "score": s})
-        out.append({"size": len(members), "min_score": group.min_score,
-                    "members": [{"video": v, "segments": sorted(segs, key=lambda d: (d["start"], d["with"]))}
-                                for v, segs in segments.items()]})
-    return out

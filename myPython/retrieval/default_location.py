@@ -31,7 +31,7 @@ IMAGE_SOURCES = HEAD_SOURCES + ["build/default_model.py", "build/calibration.py"
                                 "pool/shared_content.py", "pool/panel_rows.py", "pool/panel_agreement.py"]
 VIDEO_SOURCES = ["build/video_calibration.py", "datasets/video_training.py", "datasets/video_edits.py",
                  "datasets/edits.py", "pool/temporal.py", "pool/informative.py", "pool/video_match.py",
-                 "pool/segment_geometry.py", "pool/video.py"]
+                 "pool/segment_geometry.py", "pool/video.py", "pool/video_panels.py", "pool/video_csv.py"]
 # Held-out records, by kind: the file (beside the builder) and the sidecar entries whose values they depend on.
 HELDOUT_FILES = {"heldout": PACKAGE / "build" / "default_model_heldout.json",
                  "heldout_videos": PACKAGE / "build" / "default_model_heldout_videos.json"}
