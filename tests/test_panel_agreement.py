@@ -92,7 +92,7 @@ def app_pool(tmp_path_factory) -> tuple[Path, dict[str, int]]:
                                                                         quality=(30, 40)).image, 2)):
         origin[name] = k
         cv2.imwrite(str(folder / name), image)
-    out = folder.parent / "store"
+    out = tmp_path_factory.mktemp("apps_store") / "store"  # its own folder: other modules' fixtures write "store"s
     assert main(["embed", str(folder), "--out", str(out), "--panels", "--engine", "onnxruntime", "--quiet"]) == 0
     return out, origin
 

@@ -29,12 +29,12 @@ def test_copies_carry_their_source_and_shared_templates_pair_two_sources():
     for name in ("bikes", "pan_astronaut"):
         frames = [rng.integers(0, 255, (72, 128, 3), dtype=np.uint8) for _ in range(int(2 * FPS))]
         sources[name] = Clip(frames, [Piece(0.0, 2.0, name, 0.0, 2.0)])
-    old = pool.PLATFORM_EDITS_PER_SOURCE, pool.SHARED_TEMPLATES
+    old = pool.SHARED_TEMPLATES
     try:
-        pool.PLATFORM_EDITS_PER_SOURCE, pool.SHARED_TEMPLATES = 1, (("Watermark", "bikes", "pan_astronaut"),)
-        out = pool.platform_copies(sources, ["bikes", "pan_astronaut"])
+        pool.SHARED_TEMPLATES = (("Watermark", "bikes", "pan_astronaut"),)
+        out = pool.platform_copies(sources, ["bikes", "pan_astronaut"], per_source=1)
     finally:
-        pool.PLATFORM_EDITS_PER_SOURCE, pool.SHARED_TEMPLATES = old
+        pool.SHARED_TEMPLATES = old
     edited = {name: clip for name, (clip, _) in out.items() if "_pf_" in name}
     assert len(edited) == 2
     for name, clip in edited.items():
