@@ -12,6 +12,7 @@ import pytest
 from myPython.datasets import heldout_fresh_videos as fv
 from myPython.datasets import heldout_fresh_videos_edits as fe
 from myPython.datasets import heldout_fresh_videos_overlays as fo
+from myPython.datasets.heldout_unseen_videos import encode
 
 FPS = fv.SOURCE_FPS
 
@@ -217,8 +218,8 @@ def test_encoded_low_bitrate_copy_decodes(tmp_path):
 
     clip = textured_clip("s", 11, n=30)
     family, make, settings = fv.source_edits(clip, np.random.default_rng(3))["third_20kbps"]
-    fv.encode(tmp_path / "x.mp4", make(), **settings)
-    fv.encode(tmp_path / "y.mp4", fv.slow_half_rate(clip))
+    encode(tmp_path / "x.mp4", make(), **settings)
+    encode(tmp_path / "y.mp4", fv.slow_half_rate(clip))
     with av.open(str(tmp_path / "x.mp4")) as container:
         frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
     assert family == "quality" and len(frames) == 30 and frames[0].shape == (60, 106, 3)

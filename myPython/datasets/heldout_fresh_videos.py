@@ -47,15 +47,22 @@ import json
 import os
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from myPython.common.fileio import atomic_write_text
 from myPython.datasets import heldout_fresh_videos_edits as fe
 from myPython.datasets import heldout_fresh_videos_overlays as fo
-from myPython.datasets.heldout_unseen_videos import Span, Video, VideoItem, encode, shared_segments, video_truth
+from myPython.datasets.heldout_unseen_videos import (
+    Span,
+    Video,
+    VideoItem,
+    encoded_item,
+    shared_segments,
+    video_truth,
+    write_index,
+)
 from myPython.datasets.heldout_unseen_videos import _read_index as read_index
 
 __all__ = ["Span", "Video", "VideoItem", "shared_segments", "video_truth"]
@@ -381,9 +388,7 @@ def build_fresh_video_pool(root: str | os.PathLike) -> tuple[Path, list[VideoIte
     items: list[VideoItem] = []
 
     def emit(name: str, family: str, kind: str, video: Video, settings: dict) -> None:
-        encode(pool / name, video, **settings)
-        items.append(VideoItem(name, family, kind, tuple(sorted({s.source for s in video.spans})),
-                               tuple(video.spans)))
+        items.append(encoded_item(pool, name, family, kind, video, settings))
 
     for name, video in sources.items():
         emit(f"{name}.mp4", "original", "original", video, {})
@@ -399,8 +404,5 @@ def build_fresh_video_pool(root: str | os.PathLike) -> tuple[Path, list[VideoIte
     plan = composition_plan(list(sources), {n: v.seconds for n, v in sources.items()})
     for n, mix in enumerate(plan):
         emit(f"mix{n:02d}__{mix.kind}.mp4", "composition", mix.kind, make_mix(mix, sources), {})
-    doc = {"version": FRESH_VIDEO_VERSION, "seed": FRESH_VIDEO_SEED,
-           "videos": [{**{k: v for k, v in asdict(i).items() if k != "spans"}, "origins": list(i.origins),
-                       "spans": [asdict(s) for s in i.spans]} for i in items]}
-    atomic_write_text(index, json.dumps(doc, indent=1) + "\n")
+    write_index(index, FRESH_VIDEO_VERSION, FRESH_VIDEO_SEED, items)
     return pool, items

@@ -311,6 +311,20 @@ def _read_index(index: Path) -> list[VideoItem]:
                       tuple(Span(**s) for s in r["spans"])) for r in rows]
 
 
+def encoded_item(pool: Path, name: str, family: str, kind: str, video: Video, settings: dict) -> VideoItem:
+    """`video` encoded as `pool/name` (`encode` settings), and its item: the sources it shows and its spans."""
+    encode(pool / name, video, **settings)
+    return VideoItem(name, family, kind, tuple(sorted({s.source for s in video.spans})), tuple(video.spans))
+
+
+def write_index(index: Path, version: str, seed: int, items: list[VideoItem]) -> None:
+    """The pool's index (read back by `_read_index`), written last and atomically: it marks the pool done."""
+    doc = {"version": version, "seed": seed,
+           "videos": [{**{k: v for k, v in asdict(i).items() if k != "spans"}, "origins": list(i.origins),
+                       "spans": [asdict(s) for s in i.spans]} for i in items]}
+    atomic_write_text(index, json.dumps(doc, indent=1) + "\n")
+
+
 def build_unseen_video_pool(root: str | os.PathLike) -> tuple[Path, list[VideoItem]]:
     """Write the pool under `root/pool` once (`root/videos.json` marks it done); (pool folder, videos)."""
     from myPython.datasets.heldout_sources import heldout_videos
@@ -325,9 +339,7 @@ def build_unseen_video_pool(root: str | os.PathLike) -> tuple[Path, list[VideoIt
     items: list[VideoItem] = []
 
     def emit(name: str, family: str, kind: str, video: Video, settings: dict) -> None:
-        encode(pool / name, video, **settings)
-        items.append(VideoItem(name, family, kind, tuple(sorted({s.source for s in video.spans})),
-                               tuple(video.spans)))
+        items.append(encoded_item(pool, name, family, kind, video, settings))
 
     for name, video in sources.items():
         emit(f"{name}.mp4", "original", "original", video, {})
@@ -338,8 +350,5 @@ def build_unseen_video_pool(root: str | os.PathLike) -> tuple[Path, list[VideoIt
     for n, composite in enumerate(plan):
         emit(f"mix{n:02d}__{composite.kind}.mp4", "composition", composite.kind,
              make_video_composite(composite, sources), {})
-    doc = {"version": VIDEO_VERSION, "seed": VIDEO_SEED,
-           "videos": [{**{k: v for k, v in asdict(i).items() if k != "spans"}, "origins": list(i.origins),
-                       "spans": [asdict(s) for s in i.spans]} for i in items]}
-    atomic_write_text(index, json.dumps(doc, indent=1) + "\n")
+    write_index(index, VIDEO_VERSION, VIDEO_SEED, items)
     return pool, items
