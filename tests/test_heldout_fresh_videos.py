@@ -298,7 +298,8 @@ def test_eval_videos_takes_fresh_and_all_and_records_only_the_previous_set(tmp_p
         with pytest.raises(UsageError):
             args.run(args)
     assert parser.parse_args(["eval-videos", "--out", str(tmp_path), "--set", "all"]).set == "all"
-    assert SET_MEMBERS["all"] == ("previous", "unseen", "fresh") and SET_MEMBERS["both"] == ("previous", "unseen")
+    assert SET_MEMBERS["all"] == ("previous", "unseen", "fresh", "fresh2")
+    assert SET_MEMBERS["both"] == ("previous", "unseen")
 
 
 def test_fresh_video_report_from_a_planted_matches_csv(tmp_path, monkeypatch):
