@@ -1,9 +1,10 @@
-"""Video matching by platform edit kind on training sources, with and without panel rows.
+"""Video matching by platform edit kind on training sources, with and without sub-rows (panels, quarter turns).
 
 Embeds the platform video pool (datasets/platform_video_pool.py: the moving originals of the training
 videos, 4 edits of `platform_video_edits` each, every family in turn, and pairs of different sources under
-one overlay template) with the default model and local features, plainly and with `--panels`, and matches
-each store with the model's calibrated settings (pool/video_match.py; panel rows folded into their frames).
+one overlay template) with the default model and local features, plainly, with `--turns` (a quarter-turned
+row a frame), with `--panels` and with both, and matches each store with the model's calibrated settings
+(pool/video_match.py; sub-rows folded into their frames).
 Prints, by edit kind, the true pairs involving it, the recall at the recommended video threshold and the
 different-origin pairs accepted; then precision and recall overall, rows per video and embedding time.
 
@@ -61,13 +62,15 @@ def pair_scores(matches: list, pairs: list) -> np.ndarray:
     return np.array([best.get(p, 0.0) for p in pairs])
 
 
-def store_for(pool: Path, extractor, panels: bool, tag: str = "") -> tuple[DescriptorStore, float]:
+def store_for(pool: Path, extractor, panels: bool, tag: str = "", turns: bool = False
+              ) -> tuple[DescriptorStore, float]:
     """The pool embedded (cached by pool, `tag`, model and options); seconds the embedding took (0 when cached)."""
-    root = assets.cache_dir() / "platform_video_pool" / f"store-{pool_key()}{tag}-{extractor.key()}-{int(panels)}"
+    name = f"store-{pool_key()}{tag}-{extractor.key()}-{int(panels)}" + ("-turns" if turns else "")
+    root = assets.cache_dir() / "platform_video_pool" / name
     if (root / "done").exists():
         return DescriptorStore.open(root), 0.0
     start = time.perf_counter()
-    embed([pool], root, None, extractor, EmbedOptions(local_features=True, panels=panels))
+    embed([pool], root, None, extractor, EmbedOptions(local_features=True, panels=panels, turns=turns))
     (root / "done").touch()
     return DescriptorStore.open(root), time.perf_counter() - start
 
@@ -101,6 +104,11 @@ def setup(per_source: int = PLATFORM_EDITS_PER_SOURCE) -> Setup:
                  np.array([p in truth for p in pairs]))
 
 
+# label -> (panels, turns): the embeddings compared
+CONFIGS = {"plain": (False, False), "--turns": (False, True), "--panels": (True, False),
+           "--panels --turns": (True, True)}
+
+
 def main() -> int:
     run = setup()
     spec, threshold, extractor, noise = run.spec, run.threshold, run.extractor, run.noise
@@ -108,20 +116,20 @@ def main() -> int:
     print(f"{len(videos)} videos, {len(truth)} true pairs, {len(ignore)} ignored; threshold {threshold}, "
           f"engine {extractor.engine.name}")
     tables, lines = {}, []
-    for panels in (False, True):
-        store, seconds = store_for(pool, extractor, panels)
+    for label, (panels, turns) in CONFIGS.items():
+        store, seconds = store_for(pool, extractor, panels, turns=turns)
         matches = list(video_match.match_videos(store, None, video_match.calibrated_options(spec.info), noise))
         scores = pair_scores(matches, pairs)
-        tables[panels] = by_kind(pairs, scores, truth, threshold)
+        tables[label] = by_kind(pairs, scores, truth, threshold)
         accepted = scores >= threshold
-        lines.append(f"{'--panels' if panels else 'plain':9s} precision {positive[accepted].mean():.4f} recall "
+        lines.append(f"{label:16s} precision {positive[accepted].mean():.4f} recall "
                      f"{accepted[positive].mean():.4f} ({accepted.sum()} accepted); {len(store) / len(videos):.1f} "
                      f"rows a video; embedded in {seconds:.0f} s" + (" (cached)" if not seconds else ""))
-    print(f"\n{'kind':22s} {'pairs':>6s} {'plain':>7s} {'false':>5s} {'panels':>7s} {'false':>5s}")
-    for kind in sorted(tables[False], key=lambda k: (k != "original", k)):
-        n, hit, false = tables[False][kind]
-        _, hit2, false2 = tables[True][kind]
-        print(f"{kind:22s} {n:6d} {hit / max(1, n):7.3f} {false:5d} {hit2 / max(1, n):7.3f} {false2:5d}")
+    print(f"\n{'kind (recall, false)':22s} {'pairs':>6s} " + " ".join(f"{label:>16s}" for label in CONFIGS))
+    for kind in sorted(tables["plain"], key=lambda k: (k != "original", k)):
+        n = tables["plain"][kind][0]
+        cells = (f"{t[kind][1] / max(1, n):10.3f} {t[kind][2]:5d}" for t in tables.values())
+        print(f"{kind:22s} {n:6d} " + " ".join(cells))
     print("\n" + "\n".join(lines))
     return 0
 

@@ -3,7 +3,9 @@
 An input's id is its path relative to its root (see `pool.inputs`), escaped;
 an image has one row with the input's id; a video has one row per sampled
 frame, with the id ``<input id>#t=<seconds, 3 decimals>``. A panel of a row (`embed --panels`: a picture inside
-a composition, pool/panels.py) is a row of its own, ``<row id>#panel=<n>`` (n from 1), right after its owner.
+a composition, pool/panels.py) is a row of its own, ``<row id>#panel=<n>`` (n from 1), right after its owner; so is
+the row's picture turned a quarter clockwise (`embed --turns`), ``<row id>#turn=90``. Both are sub-rows of their
+owner (`is_panel`); only the first are pictures inside it (`is_turned` tells them apart).
 
 Escaping (the only one the project uses, for every id in every file it
 writes: ids files, mapped files, JSON, CSV, TSV, HTML): the file name's bytes
@@ -25,10 +27,11 @@ import re
 
 FRAME_MARK = "#t="
 PANEL_MARK = "#panel="
+TURN_MARK = "#turn=90"
 _KEEP_OUT = " %#"  # printable, yet escaped: separators of the mapped format and of the frame mark
 _HEX = re.compile(rb"%([0-9A-Fa-f]{2})")
 _FRAME_TIME = re.compile(r"\d+\.\d{3}")
-_PANEL = re.compile(r"#panel=[1-9]\d*$")
+_PANEL = re.compile(r"#(?:panel=[1-9]\d*|turn=90)$")  # a sub-row: a panel or the quarter turn
 _BAD_PERCENT = re.compile(r"%(?![0-9A-F]{2})")
 
 
@@ -85,14 +88,25 @@ def panel_id(row_id: str, number: int) -> str:
     return f"{row_id}{PANEL_MARK}{number}"
 
 
+def turned_id(row_id: str) -> str:
+    """Row id of the row `row_id`'s picture turned a quarter clockwise."""
+    return f"{row_id}{TURN_MARK}"
+
+
 def owner_id(row_id: str) -> str:
-    """The row a panel row belongs to; any other row is its own owner."""
+    """The row a sub-row (a panel or the quarter turn) belongs to; any other row is its own owner."""
     match = _PANEL.search(row_id)
     return row_id if match is None else row_id[: match.start()]
 
 
 def is_panel(row_id: str) -> bool:
+    """Whether the row is a sub-row of another: a panel or the quarter turn (folded into its owner alike)."""
     return _PANEL.search(row_id) is not None
+
+
+def is_turned(row_id: str) -> bool:
+    """Whether the row is another row's picture turned a quarter (`embed --turns`), not a picture inside it."""
+    return row_id.endswith(TURN_MARK)
 
 
 def split_row_id(row_id: str) -> tuple[str, float | None]:

@@ -37,13 +37,14 @@ from typing import IO
 import numpy as np
 
 from myPython.common.fileio import atomic_save_npy
-from myPython.common.ids import frame_id, is_panel, panel_id
+from myPython.common.ids import frame_id, is_panel
 from myPython.common.images import load_image
 from myPython.common.inputfiles import TransientInputError, display_name
 from myPython.errors import InputError, StoreError
 from myPython.pool.forward import ParallelForward
 from myPython.pool.inputs import InputItem
 from myPython.pool.store import DescriptorStore
+from myPython.pool.sub_rows import sub_rows
 from myPython.pool.video import FrameReader
 from myPython.retrieval.extractor import DescriptorExtractor, ExtractionSettings, prepare_inputs
 
@@ -82,6 +83,7 @@ class EmbedOptions:
     local_features: bool = False  # also store each row's RootSIFT features for verification (pool/verify.py)
     reference_frames: bool = True  # sample videos from their reference frames (pool/video.py's FrameReader)
     panels: bool = False  # also a row for each picture inside a composition (pool/panels.py), after its owner
+    turns: bool = False  # also a row for the picture turned a quarter clockwise, after its owner (pool/sub_rows.py)
     # Network forwards run at once, each on one thread (engines that can: ONNX Runtime on the CPU), default one a
     # physical core; 1: one forward at a time on every core. See ParallelForward.
     forward_workers: int = field(default_factory=default_forward_workers)
@@ -162,20 +164,10 @@ class InputRows:
         return prepared
 
     def _with_panels(self, row_id: str, image: np.ndarray, name: str) -> Iterator[Row]:
-        """The row, then (with `panels`) a row for each panel of its image, described from the panel's pixels."""
+        """The row, then its sub-rows (`turns`, `panels`: pool/sub_rows.py)."""
         yield row_id, self._prepare(image, name)
-        if not self.options.panels:
-            return
-        from myPython.pool.panels import detect_panels
-
-        number = 0
-        for x0, y0, x1, y1 in detect_panels(image):
-            try:
-                prepared = self._prepare(np.ascontiguousarray(image[y0:y1, x0:x1]), name)
-            except InputError:  # a panel the network cannot take (too thin at a scale): the row goes on without it
-                continue
-            number += 1
-            yield panel_id(row_id, number), prepared
+        yield from sub_rows(row_id, image, lambda pixels: self._prepare(pixels, name), self.options.turns,
+                            self.options.panels)
 
     def _decode(self) -> Iterator[Row]:
         item, name = self.item, display_name(self.item.path)
@@ -356,7 +348,8 @@ class ShardWriter:
     def _add_rows(self, item: InputItem, ids: list[str], vectors: np.ndarray,
                   local: list[np.ndarray] | None = None) -> None:
         key, start = item.key, 0
-        panel = is_panel if self.options.panels else _no_panel  # no id to look at in a store without panels
+        # no id to look at in a store without sub-rows
+        panel = is_panel if self.options.panels or self.options.turns else _no_panel
         while start < len(ids):
             if len(self.ids) >= self.limit and not panel(ids[start]):
                 self.commit()

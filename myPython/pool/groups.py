@@ -246,12 +246,12 @@ def id_groups(ids: list[str], a_parts: list[np.ndarray], b_parts: list[np.ndarra
     Ray address ('' a local Ray) on which each connected component is grouped as a task; the same groups. `store`:
     the store the ids are of, whose descriptors tell links of two whole pictures that match by the frame around
     their panels alone, which are dropped (pool/panel_agreement.py)."""
-    from myPython.pool.panel_rows import PanelRuns, fold_links, is_owner, owner_rows, store_vectors
+    from myPython.pool.panel_rows import fold_links, is_owner, owner_rows, panel_runs, turned_rows
 
     a, b, s = (np.concatenate(p) if p else np.zeros(0) for p in (a_parts, b_parts, s_parts))
     owners = owner_rows(ids)
-    runs = PanelRuns(owners, store_vectors(store)) if owners is not None and store is not None else None
-    a, b, s, from_panel = fold_links(owners, a, b, s, runs)
+    runs = panel_runs(store, ids) if owners is not None and store is not None else None
+    a, b, s, from_panel = fold_links(owners, a, b, s, runs, turned_rows(ids) if owners is not None else None)
     if ray is None:
         groups = group_links(len(ids), a, b, s, threshold, min_link_fraction=min_link_fraction, min_size=min_size,
                              attach_only=from_panel)

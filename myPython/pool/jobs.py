@@ -32,11 +32,13 @@ from myPython.pool.store import DescriptorStore
 
 
 def store_meta(spec, extractor, *, local_features: bool = True, sampling: dict | None = None,
-               inputs: Sequence[str | os.PathLike] = (), dim: int | None = None, panels: bool = False) -> dict:
+               inputs: Sequence[str | os.PathLike] = (), dim: int | None = None, panels: bool = False,
+               turns: bool = False) -> dict:
     """The metadata every store is created with: model, settings (int8 descriptors have their own key, so a store
-    holds one kind), engine, dimension (`dim`, else found by describing a blank image), local features, panel
-    rows, sampling and inputs."""
+    holds one kind), engine, dimension (`dim`, else found by describing a blank image), local features, sub-rows
+    ("panels": the panel detector's version and/or TURNS_VERSION, None without any), sampling and inputs."""
     from myPython.pool.panels import PANELS_VERSION
+    from myPython.pool.sub_rows import TURNS_VERSION
     from myPython.pool.verify import FEATURES_VERSION
 
     if dim is None:
@@ -47,7 +49,7 @@ def store_meta(spec, extractor, *, local_features: bool = True, sampling: dict |
             "settings": extractor.key(), "engine": getattr(extractor.engine, "name", None),
             "dim": int(dim), "fps": sampling["fps"], "output": spec.output if spec is not None else None,
             "sampling": sampling, "local_features": FEATURES_VERSION if local_features else None,
-            "panels": PANELS_VERSION if panels else None,
+            "panels": "+".join(v for v, on in ((PANELS_VERSION, panels), (TURNS_VERSION, turns)) if on) or None,
             "inputs": [str(Path(i).resolve()) for i in inputs]}
 
 
@@ -66,6 +68,7 @@ def embed(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, spec, ext
     options = options or EmbedOptions()
     roots, problems = collect_inputs(list(inputs))
     meta = store_meta(spec, extractor, local_features=options.local_features, inputs=inputs, panels=options.panels,
+                      turns=options.turns,
                       sampling={"fps": options.fps, "max_frames": options.max_frames})
     store = DescriptorStore.create(out, meta)
     with store.writer_lock():  # the root labels and the shards change together

@@ -11,6 +11,11 @@ sticker, a watermark's frame) is a panel of each of them, and their panels match
 links of `bench/panel_pipeline_study.py` on the validation split; without panel-to-panel links 2, and the
 composites' source recall within 0.06 of what it was). Two composites of one picture are linked through the
 picture's own row, when the pool holds it.
+
+A quarter-turned row (`embed --turns`, ``<owner id>#turn=90``) is a sub-row too, folded the same way, but it is the
+whole picture, not a picture inside it: its links are whole-picture links (not attach-only in groups), and it takes
+no part in the panels' agreement (pool/panel_agreement.py) -- two screenshots in one app turned alike still match by
+their chrome.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from myPython.common.ids import is_panel, owner_id
+from myPython.common.ids import is_panel, is_turned, owner_id
 from myPython.pool.panel_agreement import PanelRuns, store_vectors, unconfirmed
 
 Answer = tuple[str, list[tuple[str, float]]]  # (query id, neighbours best first), as search answers
@@ -40,12 +45,20 @@ def owner_rows(ids: list[str]) -> np.ndarray | None:
     return owners
 
 
+def turned_rows(ids: list[str]) -> np.ndarray | None:
+    """Which rows are quarter-turned sub-rows (`embed --turns`); None when none is."""
+    turned = np.array([is_turned(ident) for ident in ids], bool)
+    return turned if turned.any() else None
+
+
 def fold_links(owners: np.ndarray | None, a: np.ndarray, b: np.ndarray, score: np.ndarray,
-               runs: PanelRuns | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Links (a[i], b[i], score[i]) between owners, and which come from a panel: a panel's link to a whole row is
-    its owner's, turned so that the owner comes first; links between two panels and a row's links to its own
-    panels are dropped (several links of one pair are fine: groups keep the best). With the store's `runs`, a link
-    of two whole rows that both have panels but no two panels alike is dropped too (pool/panel_agreement.py)."""
+               runs: PanelRuns | None = None, turned: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Links (a[i], b[i], score[i]) between owners, and which come from a panel: a sub-row's link to a whole row
+    is its owner's, turned so that the owner comes first; links between two sub-rows and a row's links to its own
+    sub-rows are dropped (several links of one pair are fine: groups keep the best). With the store's `runs`, a link
+    of two whole rows that both have panels but no two panels alike is dropped too (pool/panel_agreement.py).
+    `turned` (`turned_rows`): the quarter-turned sub-rows, whose links count as whole rows' (not from a panel)."""
     if owners is None:
         return a, b, score, np.zeros(len(a), dtype=bool)
     a, b, score = np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(score)
@@ -53,8 +66,11 @@ def fold_links(owners: np.ndarray | None, a: np.ndarray, b: np.ndarray, score: n
     panel_a, panel_b = owners[a] != whole[a], owners[b] != whole[b]
     keep = ~(panel_a & panel_b)
     a, b, score, panel_a, panel_b = a[keep], b[keep], score[keep], panel_a[keep], panel_b[keep]
-    a, b = np.where(panel_b, b, a), np.where(panel_b, a, b)
-    a, b, from_panel = owners[a], owners[b], panel_a | panel_b
+    a, b = np.where(panel_b, b, a), np.where(panel_b, a, b)  # the sub-row (if any) first
+    inside = panel_a | panel_b
+    if turned is not None:
+        inside &= ~turned[a]
+    a, b, from_panel = owners[a], owners[b], inside
     keep = a != b
     if runs is not None:
         frame_only = np.zeros(len(a), bool)
@@ -69,10 +85,10 @@ def is_owner(owners: np.ndarray | None, row: int) -> bool:
 
 def fold_answers(answers: Iterator[Answer], top_k: int, frame_only: Callable[[str, str], bool] | None = None
                  ) -> Iterator[Answer]:
-    """Answers of owners only: an owner's neighbours are those of its row and of its panel rows (which follow it),
-    each neighbour as its owner, with its best score, never the owner itself nor a panel's panel; best first, at
-    most `top_k`. `frame_only(a, b)`: whether two whole rows match by the frame around their panels alone
-    (`PanelIds`), a neighbour their whole rows do not give."""
+    """Answers of owners only: an owner's neighbours are those of its row and of its sub-rows (which follow it),
+    each neighbour as its owner, with its best score, never the owner itself nor a sub-row's sub-row; best first,
+    at most `top_k`. `frame_only(a, b)`: whether two owners match by the frame around their panels alone
+    (`PanelIds`): then what their whole pictures (rows or quarter turns) say of each other is no neighbour."""
     current: str | None = None
     best: dict[str, float] = {}
     for query, neighbours in answers:
@@ -81,11 +97,12 @@ def fold_answers(answers: Iterator[Answer], top_k: int, frame_only: Callable[[st
             if current is not None:
                 yield current, _ranked(best, top_k)
             current, best = owner, {}
-        from_panel = is_panel(query)
+        sub_row, whole = is_panel(query), not is_panel(query) or is_turned(query)
         for ident, score in neighbours:
             other = owner_id(ident)
-            if other != owner and score > best.get(other, -np.inf) and not (from_panel and is_panel(ident)):
-                if frame_only is not None and not from_panel and other == ident and frame_only(query, ident):
+            if other != owner and score > best.get(other, -np.inf) and not (sub_row and is_panel(ident)):
+                if frame_only is not None and whole and (other == ident or is_turned(ident)) and \
+                        frame_only(owner, other):
                     continue
                 best[other] = score
     if current is not None:
@@ -96,11 +113,13 @@ def _ranked(best: dict[str, float], top_k: int) -> list[tuple[str, float]]:
     return sorted(best.items(), key=lambda item: -item[1])[:top_k]  # stable: equal scores in the order met
 
 
-def fold_matrix(scores: np.ndarray, owners: np.ndarray | None, runs: PanelRuns | None = None) -> np.ndarray:
+def fold_matrix(scores: np.ndarray, owners: np.ndarray | None, runs: PanelRuns | None = None,
+                turned: np.ndarray | None = None) -> np.ndarray:
     """An N x N pair-score matrix of a store's rows as one of its owners (in row order): the best score of the
-    pair's rows and panel rows, but of two panels (and, with the store's `runs`, but of two whole rows that match
-    by the frame around their panels alone, pool/panel_agreement.py); the diagonal stays the owners' own. Panel
-    rows follow their owner, so each owner's rows are one run."""
+    pair's rows and sub-rows, but of two sub-rows (and, with the store's `runs`, but of the whole pictures -- rows
+    and their quarter turns, `turned` -- of two owners that match by the frame around their panels alone,
+    pool/panel_agreement.py); the diagonal stays the owners' own. Sub-rows follow their owner, so each owner's rows
+    are one run."""
     if owners is None:
         return scores
     starts = np.flatnonzero(owners == np.arange(len(owners)))
@@ -114,16 +133,29 @@ def fold_matrix(scores: np.ndarray, owners: np.ndarray | None, runs: PanelRuns |
         a, b = holders[i], holders[j]
         drop = unconfirmed(runs, runs, a, b)
         scores[a[drop], b[drop]] = scores[b[drop], a[drop]] = -np.inf
+        if turned is not None:  # the quarter turn is the whole picture too: row/turn and turn/row go as well
+            turn_of = np.full(len(owners), -1)
+            turn_of[owners[turned]] = np.flatnonzero(turned)
+            for x, y in ((a[drop], turn_of[b[drop]]), (turn_of[a[drop]], b[drop])):
+                ok = y >= 0
+                ok &= x >= 0
+                scores[x[ok], y[ok]] = scores[y[ok], x[ok]] = -np.inf
     folded = np.maximum.reduceat(np.maximum.reduceat(scores, starts, axis=0), starts, axis=1)
     folded[np.diag_indices(len(starts))] = scores[starts, starts]
     return folded
 
 
 def panel_runs(store, ids: list[str] | None = None) -> PanelRuns | None:
-    """The store's panel rows by owner with its descriptors (pool/panel_agreement.py), None without panel rows."""
+    """The store's panel rows by owner with its descriptors (pool/panel_agreement.py), None without panel rows;
+    quarter-turned rows are no panels here (the whole picture again, module docstring)."""
     ids = ids if ids is not None else [i for shard in store.shards() for i in shard.ids()]
     owners = owner_rows(ids)
-    return None if owners is None else PanelRuns(owners, store_vectors(store))
+    turned = turned_rows(ids)
+    if owners is not None and turned is not None:
+        owners = np.where(turned, np.arange(len(owners)), owners)
+    if owners is None or np.array_equal(owners, np.arange(len(owners))):
+        return None
+    return PanelRuns(owners, store_vectors(store))
 
 
 class PanelIds:

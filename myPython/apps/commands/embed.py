@@ -36,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also a row for each picture found inside a composition (an inset, half of a duet, a "
                         "collage cell: pool/panels.py), id '<row id>#panel=<n>', searched and verified like any "
                         "row and folded into its owner by search and group (docs/same-origin.md)")
+    p.add_argument("--turns", action="store_true",
+                   help="also a row for each picture turned a quarter clockwise, id '<row id>#turn=90', folded into "
+                        "its owner like a panel: finds copies turned 90 degrees either way (docs/same-origin.md)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     options = EmbedOptions(fps=args.fps, batch=args.batch, shard_size=args.shard_size,
                            workers=args.workers if args.workers is not None else EmbedOptions().workers,
                            max_frames=args.max_frames, local_features=not args.no_local_features,
-                           panels=args.panels)
+                           panels=args.panels, turns=args.turns)
     report = embed(args.inputs, args.out, spec, extractor, options, ray=args.ray, ray_actors=args.ray_actors,
                    progress=not args.quiet)
     print(report.summary())

@@ -19,18 +19,22 @@ from myPython.apps.options import add_model_args
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="folder for the set, the store and results.json (the unseen set: "
                                                 "its unseen/ subfolder)")
-    p.add_argument("--set", choices=("previous", "unseen", "fresh", "fresh2", "fresh3", "both", "all"), default="both",
+    p.add_argument("--set", choices=("previous", "unseen", "fresh", "fresh2", "fresh3", "fresh4", "both", "all"),
+                   default="both",
                    help="which held-out set: the previous one (datasets/heldout.py), the unseen-edits one "
                         "(datasets/heldout_unseen.py), the fresh one with recurring templates "
                         "(datasets/heldout_fresh.py, in fresh/), the fresh2 one with app-style edits "
                         "(datasets/heldout_fresh2.py, in fresh2/), the fresh3 one led by compositions "
-                        "(datasets/heldout_fresh3.py, in fresh3/), both previous and unseen side by side "
-                        "(default), or all five")
+                        "(datasets/heldout_fresh3.py, in fresh3/), the fresh4 one of every family "
+                        "(datasets/heldout_fresh4.py, in fresh4/), both previous and unseen side by side "
+                        "(default), or all six")
     add_model_args(p)
     p.add_argument("--raw", action="store_true", help="evaluate plain cosine instead of the fused score")
     p.add_argument("--panels", action="store_true",
                    help="embed with panel rows (embed --panels), each folded into its owner: a pair scores the best "
                         "of its rows and panels (pool/panel_rows.py); never recorded")
+    p.add_argument("--turns", action="store_true",
+                   help="embed with quarter-turned rows (embed --turns), folded into their owners; never recorded")
     p.add_argument("--threshold", type=float, default=None,
                    help="operating point (default: the model's recommended threshold for the score used)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -68,14 +72,14 @@ def run(args: argparse.Namespace) -> int:
     from myPython.apps.options import open_extractor
     from myPython.errors import UsageError
 
-    if args.record and args.set in ("unseen", "fresh", "fresh2", "fresh3"):
+    if args.record and args.set in ("unseen", "fresh", "fresh2", "fresh3", "fresh4"):
         raise UsageError("--record writes the previous set's summary: use --set previous, both or all")
-    if args.record and args.panels:
-        raise UsageError("--record writes the default model's numbers, measured without --panels")
+    if args.record and (args.panels or args.turns):
+        raise UsageError("--record writes the default model's numbers, measured without --panels or --turns")
     spec, extractor = open_extractor(args)
     sets = {"previous": ["previous"], "unseen": ["unseen"], "fresh": ["fresh"], "fresh2": ["fresh2"],
-            "fresh3": ["fresh3"], "both": ["previous", "unseen"],
-            "all": ["previous", "unseen", "fresh", "fresh2", "fresh3"]}[args.set]
+            "fresh3": ["fresh3"], "fresh4": ["fresh4"], "both": ["previous", "unseen"],
+            "all": ["previous", "unseen", "fresh", "fresh2", "fresh3", "fresh4"]}[args.set]
     results = {}
     for name in sets:
         if name == "previous":
@@ -99,7 +103,7 @@ def _run_previous(args: argparse.Namespace, spec, extractor) -> dict:
     out = Path(args.out)
     pool, items = build_heldout_set(out / "set")
     options = score_options(spec, raw=args.raw)
-    store, order = embed_items(pool, items, out, spec, extractor, args.quiet, args.panels)
+    store, order = embed_items(pool, items, out, spec, extractor, args.quiet, args.panels, args.turns)
     labels, kinds = [i.origin for i in order], [i.kind for i in order]
     scenes = [scene_of(i.origin) for i in order]
     scores = owner_scores(store, options)
@@ -117,7 +121,8 @@ def _run_previous(args: argparse.Namespace, spec, extractor) -> dict:
     strict = so.at_threshold(strict_score, strict_same, threshold)
     results = {
         "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
-        "score": options.name, "panels": bool(args.panels), "items": len(order), "origins": len(set(labels)),
+        "score": options.name, "panels": bool(args.panels), "turns": bool(args.turns), "items": len(order),
+        "origins": len(set(labels)),
         "pairs": int(len(same)),
         "same_origin_pairs": int(same.sum()), "mAP": so.mean_average_precision(scores, labels, scenes),
         "ignored_pairs": int(len(strict_same) - len(same)),

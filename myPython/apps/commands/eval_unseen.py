@@ -1,10 +1,10 @@
-"""The "unseen" held-out sets in `eval-images` / `eval-videos --set unseen|fresh|both|all` (EVALUATION ONLY: report,
-never tune).
+"""The "unseen" held-out sets in `eval-images` / `eval-videos --set unseen|fresh*|both|all` (EVALUATION ONLY:
+report, never tune).
 
-The sets (datasets/heldout_unseen.py, heldout_unseen_videos.py, heldout_fresh_videos.py and the fresh image
-sets) are made with edit code written apart from every training edit. Scoring is the commands' own path
-(pool.jobs.embed and the fused pair score for images; embed + match-videos for videos); the metrics are
-evaluation/ code. Printed per family of edit:
+The sets (datasets/heldout_unseen.py, heldout_unseen_videos.py, heldout_fresh_videos.py, heldout_fresh2_videos.py
+and the fresh image sets) are made with edit code written apart from every training edit. Scoring is the
+commands' own path (pool.jobs.embed and the fused pair score for images; embed + match-videos for videos); the
+metrics are evaluation/ code. Printed per family of edit:
 positive pairs, recall and precision at the model's recommended threshold among the pairs involving the
 family, and the 3 hardest negatives (highest-scoring different-origin pairs). Nothing is recorded into
 myPython/build/.
@@ -21,20 +21,23 @@ import numpy as np
 SKIP = ("original", "distractor")  # families whose own pairs are not a family of edits
 
 
-def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool, panels: bool = False) -> tuple:
-    """Embed an image set's pool (with local features, and panel rows with `panels`) into a store under `out`
-    named by model, settings and features; (store, the items in store row order, panel rows left out). `items`
-    carry their pool-relative `path`."""
+def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool, panels: bool = False,
+                turns: bool = False) -> tuple:
+    """Embed an image set's pool (with local features, panel rows with `panels`, quarter-turned rows with `turns`)
+    into a store under `out` named by model, settings and features; (store, the items in store row order, sub-rows
+    left out). `items` carry their pool-relative `path`."""
     from myPython.common.ids import is_panel
     from myPython.pool.embed import EmbedOptions
     from myPython.pool.jobs import embed
     from myPython.pool.panels import PANELS_VERSION
     from myPython.pool.store import DescriptorStore
+    from myPython.pool.sub_rows import TURNS_VERSION
     from myPython.pool.verify import FEATURES_VERSION
 
-    kind = f"{FEATURES_VERSION}-{PANELS_VERSION}" if panels else FEATURES_VERSION
+    kind = "-".join(v for v, on in ((FEATURES_VERSION, True), (PANELS_VERSION, panels), (TURNS_VERSION, turns)) if on)
     store_dir = out / f"store-{spec.fingerprint()}-{extractor.key()}-{kind}"
-    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True, panels=panels), progress=not quiet)
+    embed([pool], store_dir, spec, extractor, EmbedOptions(local_features=True, panels=panels, turns=turns),
+          progress=not quiet)
     store = DescriptorStore.open(store_dir)
     by_path = {item.path: item for item in items}
     return store, [by_path[i] for shard in store.shards() for i in shard.ids() if not is_panel(i)]
@@ -43,11 +46,11 @@ def embed_items(pool: Path, items: list, out: Path, spec, extractor, quiet: bool
 def owner_scores(store, options):
     """The default pair score of every pair of the store's items (pool.scoring.pair_score_matrix), panel rows
     folded into their owners (pool/panel_rows.py)."""
-    from myPython.pool.panel_rows import fold_matrix, owner_rows, panel_runs
+    from myPython.pool.panel_rows import fold_matrix, owner_rows, panel_runs, turned_rows
     from myPython.pool.scoring import pair_score_matrix
 
     ids = [i for shard in store.shards() for i in shard.ids()]
-    return fold_matrix(pair_score_matrix(store, options), owner_rows(ids), panel_runs(store, ids))
+    return fold_matrix(pair_score_matrix(store, options), owner_rows(ids), panel_runs(store, ids), turned_rows(ids))
 
 
 def item_groups(store, order: list, options, threshold: float, same: np.ndarray) -> dict:
@@ -62,7 +65,8 @@ def item_groups(store, order: list, options, threshold: float, same: np.ndarray)
 
 def run_images(args: argparse.Namespace, out: Path, spec, extractor, which: str = "unseen") -> dict:
     """Build, embed and score the held-out image set `which` ("unseen": datasets/heldout_unseen.py, "fresh":
-    datasets/heldout_fresh.py, "fresh2": datasets/heldout_fresh2.py, "fresh3": datasets/heldout_fresh3.py) under
+    datasets/heldout_fresh.py, "fresh2": datasets/heldout_fresh2.py, "fresh3": datasets/heldout_fresh3.py, "fresh4":
+    datasets/heldout_fresh4.py) under
     `out`; the results (also in out/results.json)."""
     from evaluation import families as fam
     from myPython.common.fileio import atomic_write_text
@@ -74,11 +78,13 @@ def run_images(args: argparse.Namespace, out: Path, spec, extractor, which: str 
         from myPython.datasets.heldout_fresh2 import build_fresh2_set as build
     elif which == "fresh3":
         from myPython.datasets.heldout_fresh3 import build_fresh3_set as build
+    elif which == "fresh4":
+        from myPython.datasets.heldout_fresh4 import build_fresh4_set as build
     else:
         from myPython.datasets.heldout_unseen import build_unseen_set as build
     pool, items = build(out / "set")
     options = score_options(spec, raw=args.raw)
-    store, order = embed_items(pool, items, out, spec, extractor, args.quiet, args.panels)
+    store, order = embed_items(pool, items, out, spec, extractor, args.quiet, args.panels, args.turns)
     scores = owner_scores(store, options)
     threshold = args.threshold if args.threshold is not None else options.threshold
     same = fam.same_origin_matrix([i.origins for i in order])
@@ -86,7 +92,7 @@ def run_images(args: argparse.Namespace, out: Path, spec, extractor, which: str 
     names, kinds = [o.path for o in order], [o.kind for o in order]
     results = {
         "set": which, "model": spec.name, "fingerprint": spec.fingerprint(), "settings": extractor.key(),
-        "score": options.name, "panels": bool(args.panels), "items": len(order),
+        "score": options.name, "panels": bool(args.panels), "turns": bool(args.turns), "items": len(order),
         "origins": len({o for it in order for o in it.origins}),
         "mAP": fam.mean_average_precision(scores, same), **fam.summary(score, same_pairs, threshold),
         "groups": item_groups(store, order, options, threshold, same),
@@ -148,12 +154,14 @@ VIDEO_ROWS = [("videos", "videos"), ("true pairs", "true_pairs"), ("ignored pair
               ("localised (IoU >= 0.5)", "match_videos/localised")]
 
 
-def embed_and_match(pool: Path, store: Path, csv_path: Path, model: list[str], panels: bool = False) -> int:
-    """`embed` a video pool (with `panels`: `embed --panels`) and `match-videos` it at threshold 0 through the CLI,
-    as a user would; the exit code of the first step that failed, else 0."""
+def embed_and_match(pool: Path, store: Path, csv_path: Path, model: list[str], panels: bool = False,
+                    turns: bool = False) -> int:
+    """`embed` a video pool (with `panels`: `embed --panels`, `turns`: `--turns`) and `match-videos` it at threshold
+    0 through the CLI, as a user would; the exit code of the first step that failed, else 0."""
     from myPython.apps.cli import main as cli
 
-    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model, *(["--panels"] if panels else [])],
+    sub_rows = [*(["--panels"] if panels else []), *(["--turns"] if turns else [])]
+    for step in (["embed", str(pool), "--out", str(store), "--quiet", *model, *sub_rows],
                  ["match-videos", "--db", str(store), "--out", str(csv_path), "--threshold", "0", "--quiet", *model]):
         print(f"$ deep-retrieval {' '.join(step)}", flush=True)
         code = cli(step)
@@ -162,14 +170,15 @@ def embed_and_match(pool: Path, store: Path, csv_path: Path, model: list[str], p
     return 0
 
 
-VIDEO_SETS = ("unseen", "fresh")
+VIDEO_SETS = ("unseen", "fresh", "fresh2")
 
 
 def run_videos(out: Path, model: list[str], threshold: float, store_folder: str = "store",
-               which: str = "unseen", panels: bool = False) -> dict | int:
+               which: str = "unseen", panels: bool = False, turns: bool = False) -> dict | int:
     """Build the held-out video pool `which` ("unseen": datasets/heldout_unseen_videos.py, "fresh":
-    datasets/heldout_fresh_videos.py) under `out`, embed it (into `out/store_folder`), match-videos at threshold 0,
-    and score it (or the exit code of a step that failed). Both pools share the unseen set's ground truth rules."""
+    datasets/heldout_fresh_videos.py, "fresh2": datasets/heldout_fresh2_videos.py) under `out`, embed it (into
+    `out/store_folder`), match-videos at threshold 0, and score it (or the exit code of a step that failed). All
+    pools share the unseen set's ground truth rules."""
     import numpy as np
 
     from evaluation import families as fam
@@ -181,6 +190,8 @@ def run_videos(out: Path, model: list[str], threshold: float, store_folder: str 
 
     if which == "fresh":
         from myPython.datasets.heldout_fresh_videos import build_fresh_video_pool as build
+    elif which == "fresh2":
+        from myPython.datasets.heldout_fresh2_videos import build_fresh2_video_pool as build
     elif which == "unseen":
         from myPython.datasets.heldout_unseen_videos import build_unseen_video_pool as build
     else:
@@ -188,7 +199,7 @@ def run_videos(out: Path, model: list[str], threshold: float, store_folder: str 
     pool, items = build(out / "set")
     store, csv_path = out / store_folder, out / "matches.csv"
     truth, ignore = video_truth(items)
-    code = embed_and_match(pool, store, csv_path, model, panels)
+    code = embed_and_match(pool, store, csv_path, model, panels, turns)
     if code:
         return code
     rows = read_matches_csv(csv_path)
@@ -203,7 +214,8 @@ def run_videos(out: Path, model: list[str], threshold: float, store_folder: str 
     same = np.array([(names[a], names[b]) in truth for a, b in zip(i, j)], bool)
     kinds = [v.kind for v in videos]
     report = {
-        "set": which, "panels": panels, "videos": len(videos), "true_pairs": len(truth), "ignored_pairs": len(ignore),
+        "set": which, "panels": panels, "turns": turns, "videos": len(videos), "true_pairs": len(truth),
+        "ignored_pairs": len(ignore),
         "match_videos": {**scores.as_dict(), "vsc22_segment_ap": pool_segment_ap(rows, truth, ignore)},
         "per_family": fam.by_group(i, j, score, same, [v.family for v in videos], names, kinds, threshold,
                                    skip=SKIP),

@@ -7,7 +7,7 @@ the model's recommended video threshold and the share of true pairs whose best
 segment has IoU >= 0.5 on both videos; beside it, the simplest video rule (a
 pair's score = its best frame cosine) at the model's image threshold. `--set`
 also runs (or runs instead) the pools made with edit code written apart from
-training (eval_unseen.run_videos: "unseen", and the newer "fresh"), side by side.
+training (eval_unseen.run_videos: "unseen", and the newer "fresh" and "fresh2"), side by side.
 """
 
 from __future__ import annotations
@@ -20,20 +20,24 @@ from myPython.apps.options import add_model_args
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="output folder (pool, store, matches.csv, video_eval.json; the unseen "
-                                                "and fresh sets: its unseen/ and fresh/ subfolders)")
-    p.add_argument("--set", choices=("previous", "unseen", "fresh", "both", "all"), default="both",
+    p.add_argument("--out", required=True, help="output folder (pool, store, matches.csv, video_eval.json; the unseen, "
+                                                "fresh and fresh2 sets: its unseen/, fresh/ and fresh2/ subfolders)")
+    p.add_argument("--set", choices=("previous", "unseen", "fresh", "fresh2", "both", "all"), default="both",
                    help="which held-out pool: the previous one (datasets/heldout_videos.py), the unseen-edits one "
-                        "(datasets/heldout_unseen_videos.py), the fresh one (datasets/heldout_fresh_videos.py), "
-                        "previous and unseen side by side (both, the default), or all three side by side (all)")
+                        "(datasets/heldout_unseen_videos.py), the fresh one (datasets/heldout_fresh_videos.py), the "
+                        "fresh2 one (datasets/heldout_fresh2_videos.py), previous and unseen side by side (both, the "
+                        "default), or all four side by side (all)")
     add_model_args(p)
     p.add_argument("--panels", action="store_true",
                    help="embed with panel rows (embed --panels), folded into their frames by match-videos (a "
                         "composition matches the clips it shows); give it its own --out; never recorded")
+    p.add_argument("--turns", action="store_true",
+                   help="embed with quarter-turned rows (embed --turns), folded into their frames by match-videos; "
+                        "never recorded")
     p.add_argument("--record", action="store_true",
                    help="write the previous pool's summary into myPython/build/default_model_heldout_videos.json, "
-                        "which the default model's sidecar then reports (for the build measured; never the unseen "
-                        "or fresh pool)")
+                        "which the default model's sidecar then reports (for the build measured; never the unseen, "
+                        "fresh or fresh2 pool)")
 
 
 def _model_args(args: argparse.Namespace) -> list[str]:
@@ -97,11 +101,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.record and "previous" not in SET_MEMBERS[args.set]:
         raise UsageError("--record writes the previous pool's summary: use --set previous, both or all")
-    if args.record and args.panels:
-        raise UsageError("--record writes the default model's numbers, measured without --panels")
+    if args.record and (args.panels or args.turns):
+        raise UsageError("--record writes the default model's numbers, measured without --panels or --turns")
     members = SET_MEMBERS[args.set]
     results: dict[str, dict] = {}
-    store = store_name(args) + ("-panels" if args.panels else "")
+    store = store_name(args) + ("-panels" if args.panels else "") + ("-turns" if args.turns else "")
     if "previous" in members:
         previous = _run_previous(args, store)
         if isinstance(previous, int):
@@ -112,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         threshold = float(load_model(args.proto, args.weights, args.model).info["recommended_video_threshold"])
     for which in held_out:
         report = eval_unseen.run_videos(Path(args.out) / which, _model_args(args), threshold, store, which=which,
-                                        panels=args.panels)
+                                        panels=args.panels, turns=args.turns)
         if isinstance(report, int):
             return report
         print(eval_unseen.format_videos(report))
@@ -122,9 +126,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# --set -> the pools it runs, in order (the unseen and fresh ones under OUT/unseen/ and OUT/fresh/)
-SET_MEMBERS = {"previous": ("previous",), "unseen": ("unseen",), "fresh": ("fresh",),
-               "both": ("previous", "unseen"), "all": ("previous", "unseen", "fresh")}
+# --set -> the pools it runs, in order (the unseen, fresh and fresh2 ones under OUT/unseen/, OUT/fresh/, OUT/fresh2/)
+SET_MEMBERS = {"previous": ("previous",), "unseen": ("unseen",), "fresh": ("fresh",), "fresh2": ("fresh2",),
+               "both": ("previous", "unseen"), "all": ("previous", "unseen", "fresh", "fresh2")}
 
 
 def _run_previous(args: argparse.Namespace, store_folder: str) -> dict | int:
@@ -144,7 +148,7 @@ def _run_previous(args: argparse.Namespace, store_folder: str) -> dict | int:
     pieces = build_heldout_pool(pool)
     truth, ignore = pool_truth(pieces), ambiguous_pairs(pieces)
     model = _model_args(args)
-    code = eval_unseen.embed_and_match(pool, store, csv_path, model, args.panels)
+    code = eval_unseen.embed_and_match(pool, store, csv_path, model, args.panels, args.turns)
     if code:
         return code
     spec = load_model(args.proto, args.weights, args.model)
