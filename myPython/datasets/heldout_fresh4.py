@@ -3,8 +3,9 @@
 Every earlier held-out image set has been read after choices were made, so this one was written anew: its edit and
 drawing code (heldout_fresh4_edits.py, heldout_fresh4_overlays.py) was written from plain descriptions of each edit,
 apart from every training edit and from the earlier held-out sets' edit code; layouts, sizes, fonts, colours and
-texts are its own. Every parameter here was fixed before the set was ever scored (counts, ranges, layouts,
-palettes, texts, seed); never change one after reading results.
+texts are its own. This builder's planning scaffolding (Spec, plan, the seeded splits and the small parameter helpers)
+follows heldout_fresh3.py's builder, with its own ranges. Every parameter here was fixed before the set was ever
+scored (counts, ranges, layouts, palettes, texts, seed); never change one after reading results.
 
 Sources: the evaluation-only candidate photos of heldout_unseen.candidates() (heldout_sources.py packages; all 44
 were used by earlier sets), split with this set's own seed FRESH4_SEED into SOURCES sources, DISTRACTORS
