@@ -566,11 +566,11 @@ def ray_inputs(pool: Path, folder: Path) -> Path:
     return folder
 
 
-def embed_ray(inputs: Path, out: Path, capsys) -> str:
-    """`embed INPUTS --out OUT --ray` in this process, on the module's Ray; its output."""
+def embed_ray(inputs: Path, out: Path, capsys, *flags: str) -> str:
+    """`embed INPUTS --out OUT --ray [FLAGS]` in this process, on the module's Ray; its output."""
     from myPython.apps.cli import main
 
-    assert main(["embed", str(inputs), "--out", str(out), *RAY_ARGS, "--ray", "--ray-actors", "2"]) == 0
+    assert main(["embed", str(inputs), "--out", str(out), *RAY_ARGS, *flags, "--ray", "--ray-actors", "2"]) == 0
     return capsys.readouterr().out
 
 
@@ -620,6 +620,21 @@ def test_ray_embedding_writes_the_single_process_store(pool, tmp_path, capsys, l
     assert len(contents["ray", "all.txt"]["ids"]) == 7 + 3 and len(contents["ray", "all.txt"]["skipped"]) == 1
     for shard in DescriptorStore.open(tmp_path / "ray").shards():  # a chunk is one shard: no partial input
         assert not shard.partial and not shard.continues
+
+
+@pytest.mark.slow
+def test_ray_embedding_writes_the_sub_rows_of_the_single_process(pool, tmp_path, capsys, local_ray):
+    """`embed --turns --panels` through Ray actors: the same rows, sub-rows included, as in one process."""
+    from myPython.common.ids import is_turned
+
+    folder = ray_inputs(pool, tmp_path / "inputs")
+    single, remote = tmp_path / "single", tmp_path / "ray"
+    run = cli("embed", str(folder / "half.txt"), "--out", str(single), *RAY_ARGS, "--turns", "--panels")
+    assert run.returncode == 0, run.stderr
+    embed_ray(folder / "half.txt", remote, capsys, "--turns", "--panels")
+    expected = store_content(single)
+    assert_same_content(store_content(remote), expected)
+    assert sum(map(is_turned, expected["ids"])) == 4  # one turned row for each of the 4 pictures
 
 
 @pytest.mark.slow
