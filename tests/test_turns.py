@@ -40,53 +40,39 @@ VECTORS = unit([1, 0, 0, 0], [0.9, 0.1, 0, 0], [0, 0, 1, 0], [1, 0.1, 0, 0], [0.
                [0, 1, 0, 0], [0.1, 1, 0, 0])
 
 
-class Store:
-    """What panel_runs reads of a store: its descriptors by row."""
-
-    def shards(self):
-        return []
-
-    def vectors(self, rows):
-        return VECTORS[rows]
+def runs(tmp_path: Path) -> PanelRuns:
+    """The agreement runs of a store holding IDS and VECTORS, as search and group read them."""
+    store = DescriptorStore.create(tmp_path / "store", {"dim": 4, "panels": "steps-1+turn-1"})
+    store.commit_shard("shard-000000", IDS, VECTORS, [], [])
+    return panel_runs(store, IDS)
 
 
-def runs() -> PanelRuns:
-    from myPython.pool import panel_rows
-
-    original = panel_rows.store_vectors
-    panel_rows.store_vectors = lambda store: store.vectors
-    try:
-        return panel_runs(Store(), IDS)
-    finally:
-        panel_rows.store_vectors = original
-
-
-def test_turned_rows_take_no_part_in_the_panels_agreement():
-    r = runs()
+def test_turned_rows_take_no_part_in_the_panels_agreement(tmp_path):
+    r = runs(tmp_path)
     assert r.count.tolist() == [1, 0, 0, 1, 0, 0, 0, 0]  # one panel each for A and B; the turns are no panels
     assert r.of(0).tolist() == [2] and r.of(3).tolist() == [5]
     only_turns = ["x.jpg", "x.jpg#turn=90", "y.jpg", "y.jpg#turn=90"]
     assert panel_runs(None, only_turns) is None  # nothing to agree on: no store is read
 
 
-def test_a_turned_rows_link_is_a_whole_picture_link_and_needs_the_panels_agreement_like_one():
+def test_a_turned_rows_link_is_a_whole_picture_link_and_needs_the_panels_agreement_like_one(tmp_path):
     owners, turned = owner_rows(IDS), turned_rows(IDS)
     # C's turn - A (whole), A's panel - C, B's turn - A (two shots whose panels disagree), A's turn - B's turn
     a, b, s = np.array([7, 2, 4, 1]), np.array([0, 6, 0, 4]), np.array([0.9, 0.8, 0.99, 0.99])
     plain = fold_links(owners, a, b, s, None, turned)
     assert list(zip(plain[0].tolist(), plain[1].tolist())) == [(6, 0), (0, 6), (3, 0)]
     assert plain[3].tolist() == [False, True, False]  # only the panel's link attaches its owner
-    kept = fold_links(owners, a, b, s, runs(), turned)
+    kept = fold_links(owners, a, b, s, runs(tmp_path), turned)
     assert list(zip(kept[0].tolist(), kept[1].tolist())) == [(6, 0), (0, 6)]  # B's turn - A: the chrome alone
 
 
-def test_folded_scores_and_answers_drop_turn_links_of_owners_whose_panels_disagree():
+def test_folded_scores_and_answers_drop_turn_links_of_owners_whose_panels_disagree(tmp_path):
     owners, turned = owner_rows(IDS), turned_rows(IDS)
     scores = np.full((8, 8), 0.1)
     scores[4, 0] = scores[0, 4] = 0.99  # B turned against A whole: the app's chrome, turned
     scores[7, 0] = scores[0, 7] = 0.9  # C turned against A whole
     assert fold_matrix(scores, owners)[0, 1] == pytest.approx(0.99)
-    confirmed = fold_matrix(scores, owners, runs(), turned)
+    confirmed = fold_matrix(scores, owners, runs(tmp_path), turned)
     assert confirmed[0, 1] == pytest.approx(0.1) and confirmed[0, 2] == pytest.approx(0.9)
     answers = [("A.jpg", [("B.jpg#turn=90", 0.99), ("C.jpg#turn=90", 0.9)]), ("A.jpg#turn=90", [("B.jpg", 0.98)]),
                ("A.jpg#panel=1", []), ("C.jpg", []), ("C.jpg#turn=90", [("A.jpg", 0.9), ("A.jpg#turn=90", 0.95)])]
@@ -162,10 +148,10 @@ def test_match_videos_folds_turned_rows_into_their_frames(tmp_path):
     from myPython.pool.video_match import MatchOptions, match_videos
 
     rng = np.random.default_rng(5)
-    source, turned, other = (unit(*rng.uniform(0, 1, (8, 16))) for _ in range(3))
+    source, turned, other = (unit(*rng.normal(size=(8, 16))) for _ in range(3))  # unrelated rows: cosine ~ 0
     ids, rows = [], []
     for name, frames, turns in (("src.mp4", source, turned), ("rot.mp4", turned, source),
-                                ("other.mp4", other, unit(*rng.uniform(0, 1, (8, 16))))):
+                                ("other.mp4", other, unit(*rng.normal(size=(8, 16))))):
         for t in range(8):
             ids += [frame_id(name, t), turned_id(frame_id(name, t))]
             rows += [frames[t], turns[t]]
